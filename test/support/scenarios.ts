@@ -1,0 +1,31 @@
+/** The seeds' scenarios as traces: source, IPC, target. Each returns the builder and the seqs a test names. */
+
+import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
+
+export const SOURCE = 364;
+export const TARGET = 512;
+export const OTHER = 777;
+export const S = 0x1a4;
+export const T = 0x2b8;
+
+/** The 10-step handoff of the WSADuplicateSocket page, done right. */
+export function tenStepHandoff() {
+  const trace = new TraceBuilder();
+  const source = trace.start(SOURCE, 'C:\\samples\\source.exe');
+  const target = trace.start(TARGET, 'C:\\samples\\target.exe', SOURCE);
+  source.startup();
+  target.startup();
+  const info = tcpProtocolInfo(0x3c);
+  const create = source.wsaSocket(S, 0x01); // 1) WSASocket
+  const connect = source.connect(S); //          1) WSAConnect
+  // 2-4) the target's pid travels over IPC (not a Winsock call)
+  const duplicate = source.duplicate(S, TARGET, info); // 5)
+  // 6-7) the WSAPROTOCOL_INFO travels over IPC
+  const imported = target.importSocket(T, info, 0x01); // 8)
+  const send = target.call('send', { s: T, len: 5, flags: 0 }, { result: 5 }); // 9)
+  const sourceClose = source.close(S); // 10)
+  const targetClose = target.close(T);
+  source.exit();
+  target.exit();
+  return { trace, info, create, connect, duplicate, imported, send, sourceClose, targetClose };
+}

@@ -1,0 +1,212 @@
+/** What each hooked Winsock call does to the model: socket lifetime, registrations and shared state. */
+
+import { CallContext, isNullPointer, toNumber } from './context';
+import { descriptorLabel, handleLabel, processLabel, socketLabel } from './describe';
+import { duplicateSocket, importSocket, isImport } from './handoff';
+import { addDescriptor, closeDescriptor, createSocket, otherProcessHolders, raise, updateSocket } from './ops';
+import type { DescriptorState, OptionValue, Registration, SocketState } from './types';
+import { FD_FLAGS, FIONBIO, SD_BOTH, SD_RECEIVE, SD_SEND, SHUTDOWN_NAMES, SIO_SET_GROUP_QOS, SIO_SET_QOS, WSA_FLAG_OVERLAPPED, flagNames, nameOf, optionName } from './winsock';
+
+type Handler = (ctx: CallContext) => void;
+
+const HANDLERS: Record<string, Handler> = {
+  WSAStartup: startup,
+  WSACleanup: cleanup,
+  socket: createBySocket,
+  WSASocketA: createByWSASocket,
+  WSASocketW: createByWSASocket,
+  WSADuplicateSocketA: duplicateSocket,
+  WSADuplicateSocketW: duplicateSocket,
+  closesocket: closeSocketCall,
+  WSAEventSelect: (ctx) => register(ctx, 'WSAEventSelect'),
+  WSAAsyncSelect: (ctx) => register(ctx, 'WSAAsyncSelect'),
+  setsockopt: setOption,
+  ioctlsocket: (ctx) => ioctl(ctx, ctx.num('cmd'), ctx.arg('argp')),
+  WSAIoctl: (ctx) => ioctl(ctx, ctx.num('dwIoControlCode'), ctx.arg('lpvInBuffer')),
+  shutdown: shutdownCall,
+  bind: (ctx) => onSocket(ctx, (s) => ({ phase: s.phase === 'created' ? 'bound' : s.phase, localAddress: str(ctx.arg('name')) })),
+  listen: (ctx) => onSocket(ctx, () => ({ phase: 'listening' })),
+  connect: connectCall,
+  WSAConnect: connectCall,
+  accept: acceptCall,
+  WSAAccept: acceptCall,
+};
+
+/** APIs whose failure is its own finding; any other failed call is reported as call-failed. */
+const FAILURE_HAS_OWN_RULE = new Set(['WSADuplicateSocketA', 'WSADuplicateSocketW']);
+
+export function applyCall(ctx: CallContext): void {
+  const handler = HANDLERS[ctx.call.api];
+  if (handler) handler(ctx);
+  else if (ctx.call.args.s !== undefined) ctx.descriptor();
+  if (!ctx.ok && !FAILURE_HAS_OWN_RULE.has(ctx.call.api) && !(ctx.call.api.startsWith('WSASocket') && isImportFailure(ctx))) {
+    raise(ctx.state, 'call-failed', `${ctx.where} failed: ${ctx.errorText()}`, ctx.events, { pids: [ctx.pid] });
+  }
+}
+
+function isImportFailure(ctx: CallContext): boolean {
+  return ctx.arg('lpProtocolInfo') !== undefined && !isNullPointer(ctx.arg('lpProtocolInfo'));
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function startup(ctx: CallContext): void {
+  const p = ctx.state.processes.get(ctx.pid);
+  if (ctx.ok && p) ctx.state.processes.set(p.pid, { ...p, wsaStartups: p.wsaStartups + 1 });
+}
+
+/** The last WSACleanup of a process resets and deallocates the sockets it still has open. */
+function cleanup(ctx: CallContext): void {
+  const { state } = ctx;
+  const p = state.processes.get(ctx.pid);
+  if (!ctx.ok || !p) return;
+  const remaining = Math.max(0, p.wsaStartups - 1);
+  state.processes.set(p.pid, { ...p, wsaStartups: remaining });
+  if (remaining > 0) return;
+  for (const d of [...state.descriptors.values()]) {
+    if (d.pid === ctx.pid && d.closedSeq === undefined) closeDescriptor(state, d, 'WSACleanup', ctx.events);
+  }
+}
+
+function createBySocket(ctx: CallContext): void {
+  if (!ctx.ok) return;
+  // socket() creates an overlapped socket: an importing WSASocket must pass WSA_FLAG_OVERLAPPED.
+  const socket = createSocket(ctx.state, ctx.ref, { af: ctx.num('af'), type: ctx.num('type'), protocol: ctx.num('protocol'), overlapped: true, flags: WSA_FLAG_OVERLAPPED });
+  addDescriptor(ctx.state, socket, ctx.ref, ctx.ret.result, 'socket');
+}
+
+function createByWSASocket(ctx: CallContext): void {
+  if (isImport(ctx)) return importSocket(ctx);
+  if (!ctx.ok) return;
+  const flags = ctx.num('dwFlags');
+  const socket = createSocket(ctx.state, ctx.ref, { af: ctx.num('af'), type: ctx.num('type'), protocol: ctx.num('protocol'), overlapped: (flags & WSA_FLAG_OVERLAPPED) !== 0, flags });
+  addDescriptor(ctx.state, socket, ctx.ref, ctx.ret.result, 'WSASocket');
+}
+
+function closeSocketCall(ctx: CallContext): void {
+  const d = ctx.descriptor();
+  if (d && ctx.ok) closeDescriptor(ctx.state, d, 'closesocket', ctx.events);
+}
+
+/** Applies a change to the socket of the call's descriptor when the call succeeded. */
+function onSocket(ctx: CallContext, change: (s: SocketState, d: DescriptorState) => Partial<SocketState> | undefined): void {
+  const d = ctx.descriptor();
+  const socket = d && ctx.socketOf(d);
+  if (!d || !socket || !ctx.ok) return;
+  const patch = change(socket, d);
+  if (patch) updateSocket(ctx.state, socket, patch);
+}
+
+/** All state of a shared socket is held in common: a change through one descriptor reaches every process holding one. */
+function sharedStateChanged(ctx: CallContext, d: DescriptorState, socket: SocketState, what: string): void {
+  const others = otherProcessHolders(ctx.state, socket, ctx.pid);
+  if (others.length === 0) return;
+  const holders = others.map((o) => descriptorLabel(ctx.state, o)).join(', ');
+  raise(ctx.state, 'shared-state-changed', `${what} through ${descriptorLabel(ctx.state, d)} changes ${socketLabel(socket)} for every descriptor, also for ${holders}: all state of a shared socket is held in common.`, [...ctx.events, ...others.map((o) => o.created.seq)], { socketId: socket.id, pids: [ctx.pid, ...others.map((o) => o.pid)] });
+}
+
+function setNonBlocking(ctx: CallContext, d: DescriptorState, socket: SocketState, nonBlocking: boolean, why: string): SocketState {
+  if (socket.nonBlocking === nonBlocking) return socket;
+  sharedStateChanged(ctx, d, socket, `${why} puts the socket in ${nonBlocking ? 'non-blocking' : 'blocking'} mode`);
+  return updateSocket(ctx.state, socket, { nonBlocking, nonBlockingSetBy: ctx.ref });
+}
+
+/**
+ * WSAEventSelect / WSAAsyncSelect: a socket has one event registration. Issuing either call through any shared
+ * descriptor cancels the previous registration, whichever descriptor made it; both set the socket non-blocking.
+ */
+function register(ctx: CallContext, kind: Registration['kind']): void {
+  const { state } = ctx;
+  const d = ctx.descriptor();
+  let socket = d && ctx.socketOf(d);
+  if (!d || !socket || !ctx.ok) return;
+  const mask = kind === 'WSAEventSelect' ? ctx.num('lNetworkEvents') : ctx.num('lEvent');
+  const previous = socket.registration;
+  const cancelled = [...socket.cancelledRegistrations];
+  if (previous && previous.descriptorId !== d.id) {
+    cancelled.push({ ...previous, cancelledBy: ctx.ref });
+    const crossProcess = previous.pid !== ctx.pid;
+    raise(state, 'registration-cancelled', `${ctx.where} through ${descriptorLabel(state, d)} cancelled the ${previous.kind} registration for ${flagNames(FD_FLAGS, previous.mask)} that ${processLabel(state, previous.pid)} made through descriptor ${handleLabel(previous.handle)} (event ${previous.call.seq}): a shared socket has one event registration, so ${processLabel(state, previous.pid)} is no longer notified.`, [previous.call.seq, previous.call.returnSeq, ...ctx.events], { socketId: socket.id, pids: [previous.pid, ctx.pid], severity: crossProcess ? 'error' : 'warning' });
+  }
+  const registration: Registration | null =
+    mask === 0
+      ? null
+      : kind === 'WSAEventSelect'
+        ? { kind, call: ctx.ref, descriptorId: d.id, pid: ctx.pid, handle: d.handle, mask, event: str(ctx.arg('hEventObject')) }
+        : { kind, call: ctx.ref, descriptorId: d.id, pid: ctx.pid, handle: d.handle, mask, window: str(ctx.arg('hWnd')), message: ctx.num('wMsg') };
+  socket = updateSocket(state, socket, { registration, cancelledRegistrations: cancelled });
+  setNonBlocking(ctx, d, socket, true, kind);
+}
+
+function ioctl(ctx: CallContext, command: number, argument: unknown): void {
+  const d = ctx.descriptor();
+  const socket = d && ctx.socketOf(d);
+  if (!d || !socket || !ctx.ok) return;
+  if (command === FIONBIO) setNonBlocking(ctx, d, socket, toNumber(argument as number) !== 0, `${ctx.call.api}(FIONBIO)`);
+  else if (command === SIO_SET_QOS || command === SIO_SET_GROUP_QOS) updateSocket(ctx.state, socket, { qos: true });
+}
+
+function setOption(ctx: CallContext): void {
+  const d = ctx.descriptor();
+  const socket = d && ctx.socketOf(d);
+  if (!d || !socket || !ctx.ok) return;
+  const level = ctx.num('level');
+  const optname = ctx.num('optname');
+  const raw = ctx.arg('optval');
+  const value = typeof raw === 'number' || typeof raw === 'string' ? raw : null;
+  const previous = socket.options.find((o) => o.level === level && o.optname === optname);
+  const option: OptionValue = { level, optname, value, call: ctx.ref, descriptorId: d.id };
+  const options = [...socket.options.filter((o) => o !== previous), option];
+  const next = updateSocket(ctx.state, socket, { options });
+  if (!previous || previous.value !== value) sharedStateChanged(ctx, d, next, `setsockopt(${optionName(level, optname)} = ${value ?? '?'})`);
+}
+
+function shutdownCall(ctx: CallContext): void {
+  const d = ctx.descriptor();
+  const socket = d && ctx.socketOf(d);
+  if (!d || !socket || !ctx.ok) return;
+  const how = ctx.num('how');
+  const next = updateSocket(ctx.state, socket, {
+    shutdownReceive: socket.shutdownReceive || how === SD_RECEIVE || how === SD_BOTH,
+    shutdownSend: socket.shutdownSend || how === SD_SEND || how === SD_BOTH,
+  });
+  sharedStateChanged(ctx, d, next, `shutdown(${nameOf(SHUTDOWN_NAMES, how)})`);
+}
+
+function connectCall(ctx: CallContext): void {
+  const d = ctx.descriptor();
+  const socket = d && ctx.socketOf(d);
+  if (!d || !socket) return;
+  // A non-blocking connect reports WSAEWOULDBLOCK and completes later.
+  const pending = !ctx.ok && ctx.error === 10035;
+  if (!ctx.ok && !pending) return;
+  const qos = socket.qos || !isNullPointer(ctx.arg('lpSQOS')) || !isNullPointer(ctx.arg('lpGQOS'));
+  updateSocket(ctx.state, socket, { phase: pending ? 'connecting' : 'connected', remoteAddress: str(ctx.arg('name')), qos });
+}
+
+/** accept: the new socket has the listening socket's properties, its event registration included. */
+function acceptCall(ctx: CallContext): void {
+  const d = ctx.descriptor();
+  const listener = d && ctx.socketOf(d);
+  if (!d || !listener || !ctx.ok) return;
+  const out = ctx.ret.out ?? {};
+  const socket = createSocket(ctx.state, ctx.ref, {
+    af: listener.af,
+    type: listener.type,
+    protocol: listener.protocol,
+    overlapped: listener.overlapped,
+    flags: listener.flags,
+    phase: 'connected',
+    localAddress: listener.localAddress,
+    remoteAddress: str(out.addr),
+    acceptedFrom: listener.id,
+    nonBlocking: listener.nonBlocking,
+  });
+  const accepted = addDescriptor(ctx.state, socket, ctx.ref, ctx.ret.result, 'accept');
+  if (listener.registration) {
+    const inherited = ctx.state.sockets.get(socket.id);
+    if (inherited) updateSocket(ctx.state, inherited, { registration: { ...listener.registration, descriptorId: accepted.id, pid: ctx.pid, handle: accepted.handle } });
+  }
+}

@@ -1,0 +1,131 @@
+/** WSADuplicateSocket exports and WSASocket(FROM_PROTOCOL_INFO) imports: the handoff rules of the Winsock pages. */
+
+import { isProtocolInfo, PROTOCOL_INFO_FIELDS, type ProtocolInfo } from '../trace/schema';
+import type { CallContext } from './context';
+import { handleLabel, processLabel, socketLabel } from './describe';
+import { addDescriptor, closeSocket, createSocket, openDescriptors, pendingHandoffs, raise } from './ops';
+import type { ModelState } from './state';
+import type { Handoff, ImportAttempt } from './types';
+import { FROM_PROTOCOL_INFO, WSA_FLAG_OVERLAPPED } from './winsock';
+
+/** Two WSAPROTOCOL_INFO structures are the same export when every field matches (the provider makes each one unique). */
+export function protocolInfoKey(info: ProtocolInfo): string {
+  return PROTOCOL_INFO_FIELDS.map((f) => {
+    const v = info[f];
+    return typeof v === 'object' ? `${v.chainLen}:${v.chainEntries.join(',')}` : String(v);
+  }).join('|');
+}
+
+export function duplicateSocket(ctx: CallContext): void {
+  const { state } = ctx;
+  const handle = ctx.num('s');
+  const targetPid = ctx.num('dwProcessId');
+  const d = ctx.descriptor(handle);
+  const socket = d && ctx.socketOf(d);
+  if (socket?.qos) {
+    raise(state, 'qos-socket-duplicated', `${ctx.where} duplicated ${socketLabel(socket)}, which is QOS-enabled: WSADuplicateSocket cannot be used on a QOS-enabled socket.`, [...ctx.events, socket.created.seq], { socketId: socket.id, pids: [ctx.pid] });
+  }
+  if (!ctx.ok) {
+    raise(state, 'duplicate-failed', `${ctx.where} failed to duplicate descriptor ${handleLabel(handle)} for pid ${targetPid}: ${ctx.errorText()}${duplicateHint(ctx, targetPid)}`, ctx.events, { socketId: socket?.id, pids: [ctx.pid] });
+    return;
+  }
+  const info = ctx.ret.out?.protocolInfo;
+  if (!isProtocolInfo(info)) return;
+  const key = protocolInfoKey(info);
+  const handoff: Handoff = {
+    id: `h${state.nextHandoff++}`,
+    exportCall: ctx.ref,
+    sourcePid: ctx.pid,
+    sourceHandle: handle,
+    sourceDescriptorId: d?.id,
+    socketId: socket?.id,
+    targetPid,
+    protocolInfo: info,
+    key,
+    imports: [],
+  };
+  state.handoffs.set(handoff.id, handoff);
+  state.handoffByKey.set(key, handoff.id);
+  checkLayeredProvider(ctx, info, socket?.id);
+}
+
+function duplicateHint(ctx: CallContext, targetPid: number): string {
+  const { state } = ctx;
+  if (ctx.error === 10022 && (targetPid === 0 || !state.processes.has(targetPid) || state.processes.get(targetPid)?.exitSeq !== undefined)) {
+    return ` (dwProcessId ${targetPid} is not a running process in this trace).`;
+  }
+  if (ctx.error === 10093) return ' (this process had no successful WSAStartup before the call).';
+  if (ctx.error === 10038) return ' (that value is not an open socket descriptor in this process).';
+  return '';
+}
+
+function checkLayeredProvider(ctx: CallContext, info: ProtocolInfo, socketId?: string): void {
+  if (info.protocolChain.chainLen <= 1) return;
+  raise(ctx.state, 'layered-provider', `${ctx.where}: the WSAPROTOCOL_INFO names a protocol chain of ${info.protocolChain.chainLen} entries (${info.protocolChain.chainEntries.join(' -> ')}), so a layered service provider sits above the base provider "${info.szProtocol}" and takes part in this handoff.`, ctx.events, { socketId, pids: [ctx.pid] });
+}
+
+/** WSASocket with a WSAPROTOCOL_INFO that came from WSADuplicateSocket (or names FROM_PROTOCOL_INFO): an import. */
+export function isImport(ctx: CallContext): boolean {
+  const info = ctx.arg('lpProtocolInfo');
+  if (!isProtocolInfo(info)) return false;
+  if (ctx.state.handoffByKey.has(protocolInfoKey(info))) return true;
+  return ctx.num('af') === FROM_PROTOCOL_INFO || ctx.num('type') === FROM_PROTOCOL_INFO || ctx.num('protocol') === FROM_PROTOCOL_INFO;
+}
+
+export function importSocket(ctx: CallContext): void {
+  const { state } = ctx;
+  const info = ctx.arg('lpProtocolInfo') as ProtocolInfo;
+  const flags = ctx.num('dwFlags');
+  const handoffId = state.handoffByKey.get(protocolInfoKey(info));
+  let handoff = handoffId === undefined ? undefined : state.handoffs.get(handoffId);
+  if (handoff) checkImportRules(ctx, handoff);
+  else checkLayeredProvider(ctx, info);
+  const attempt: { -readonly [K in keyof ImportAttempt]: ImportAttempt[K] } = { call: ctx.ref, ok: ctx.ok, flags };
+  if (!ctx.ok) {
+    attempt.error = ctx.error;
+    const from = handoff ? ` exported by ${processLabel(state, handoff.sourcePid)} (event ${handoff.exportCall.seq})` : '';
+    raise(state, 'import-failed', `${ctx.where} could not import the WSAPROTOCOL_INFO${from}: ${ctx.errorText()}`, [...(handoff ? [handoff.exportCall.seq] : []), ...ctx.events], { socketId: handoff?.socketId, pids: [ctx.pid] });
+  } else {
+    const known = handoff?.socketId === undefined ? undefined : state.sockets.get(handoff.socketId);
+    const socket = known ?? createSocket(state, ctx.ref, { af: info.iAddressFamily, type: info.iSocketType, protocol: info.iProtocol, overlapped: false, flags: 0, originUnknown: true });
+    if (known && known.overlapped && !(flags & WSA_FLAG_OVERLAPPED)) {
+      raise(state, 'overlapped-flag-missing', `${ctx.where} imported ${socketLabel(known)} without WSA_FLAG_OVERLAPPED (dwFlags ${flags}), but the source created it with ${known.created.api === 'socket' ? 'socket()' : 'WSA_FLAG_OVERLAPPED'} (event ${known.created.seq}): the destination must pass WSA_FLAG_OVERLAPPED too.`, [known.created.seq, ...(handoff ? [handoff.exportCall.seq] : []), ...ctx.events], { socketId: known.id, pids: [known.created.pid, ctx.pid] });
+    }
+    attempt.descriptorId = addDescriptor(state, socket, ctx.ref, ctx.ret.result, 'import', handoff?.id).id;
+  }
+  if (handoff) {
+    handoff = { ...handoff, imports: [...handoff.imports, attempt] };
+    state.handoffs.set(handoff.id, handoff);
+  }
+}
+
+function checkImportRules(ctx: CallContext, handoff: Handoff): void {
+  const { state } = ctx;
+  const first = handoff.imports[0];
+  if (first) {
+    raise(state, 'protocol-info-reused', `${ctx.where} imported the WSAPROTOCOL_INFO that ${processLabel(state, handoff.sourcePid)} exported at event ${handoff.exportCall.seq}, which ${processLabel(state, first.call.pid)} already imported at event ${first.call.seq}: that structure can only be used once.`, [handoff.exportCall.seq, first.call.seq, ...ctx.events], { socketId: handoff.socketId, pids: [handoff.sourcePid, first.call.pid, ctx.pid] });
+  }
+  if (handoff.targetPid !== ctx.pid) {
+    raise(state, 'imported-by-wrong-process', `${ctx.where} imported a WSAPROTOCOL_INFO that ${processLabel(state, handoff.sourcePid)} duplicated for ${processLabel(state, handoff.targetPid)} (event ${handoff.exportCall.seq}), not for this process.`, [handoff.exportCall.seq, ...ctx.events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid, ctx.pid] });
+  }
+}
+
+/**
+ * Handoffs that can no longer be imported: the target exited (`targetPid`), or the trace ended (no pid).
+ * The duplicate made for the target leaks there and keeps the underlying socket open.
+ */
+export function settleNeverImported(state: ModelState, targetPid: number | undefined, events: number[]): void {
+  for (const handoff of [...state.handoffs.values()]) {
+    if (handoff.imports.length > 0 || handoff.settled) continue;
+    if (targetPid !== undefined && handoff.targetPid !== targetPid) continue;
+    state.handoffs.set(handoff.id, { ...handoff, settled: 'never-imported' });
+    const socket = handoff.socketId === undefined ? undefined : state.sockets.get(handoff.socketId);
+    const why = targetPid !== undefined ? `${processLabel(state, targetPid)} exited` : 'the trace ended';
+    const what = socket ? socketLabel(socket) : `descriptor ${handleLabel(handoff.sourceHandle)}`;
+    raise(state, 'handoff-never-imported', `${processLabel(state, handoff.sourcePid)} duplicated ${what} for ${processLabel(state, handoff.targetPid)} (event ${handoff.exportCall.seq}), but ${why} without importing it: the duplicate leaks in the target and keeps the socket open.`, [handoff.exportCall.seq, ...events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid] });
+    // The target's exit releases the leaked duplicate: with no other holder, the socket closes now.
+    if (socket && targetPid !== undefined && openDescriptors(state, socket).length === 0 && pendingHandoffs(state, socket).length === 0) {
+      closeSocket(state, socket, `${processLabel(state, targetPid)} exited holding the never-imported duplicate, the last reference`, [handoff.exportCall.seq, ...events], [targetPid]);
+    }
+  }
+}

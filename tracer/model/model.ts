@@ -1,0 +1,150 @@
+/**
+ * The shared-socket model: a pure, incremental state machine over trace events. No I/O, no clocks.
+ * Feed events in order with apply(); call finish() when the trace ends; ask the state at any point.
+ */
+
+import type { ApiCallEvent, ApiReturnEvent, TraceEvent } from '../trace/schema';
+import { applyCall } from './calls';
+import { CallContext } from './context';
+import { processLabel } from './describe';
+import { settleNeverImported } from './handoff';
+import { closeDescriptor, raise } from './ops';
+import { ModelState } from './state';
+import type { DescriptorState, Finding, Handoff, ProcessState, SocketState } from './types';
+
+export type ProcessRole = 'source' | 'target' | 'source+target' | 'child' | 'process';
+
+export class ShareModel {
+  private finished = false;
+
+  constructor(public state: ModelState = new ModelState()) {}
+
+  /** Applies one event. Events must come in ascending seq order. */
+  apply(event: TraceEvent): void {
+    const state = this.state;
+    state.seq = event.seq;
+    switch (event.kind) {
+      case 'process-start':
+        state.processes.set(event.pid, { pid: event.pid, parentPid: event.parentPid, image: event.image, commandLine: event.commandLine, startSeq: event.seq, threads: [], wsaStartups: 0 });
+        return;
+      case 'process-exit':
+        return this.exitProcess(event.pid, event.exitCode, event.seq);
+      case 'thread-start':
+        return this.updateProcess(event.pid, (p) => ({ threads: [...p.threads, event.tid] }));
+      case 'thread-exit':
+        return this.updateProcess(event.pid, (p) => ({ threads: p.threads.filter((t) => t !== event.tid) }));
+      case 'records-lost':
+        state.recordsLost += event.count;
+        raise(state, 'records-lost', `The capture lost ${event.count} records in ${processLabel(state, event.pid)}: findings about this process may be incomplete.`, [event.seq], { pids: [event.pid] });
+        return;
+      case 'api':
+        if (event.phase === 'call') state.pendingCalls.set(event.seq, event);
+        else this.applyReturn(event);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The trace ended: exports that no process imported can no longer be. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    settleNeverImported(this.state, undefined, []);
+  }
+
+  private applyReturn(ret: ApiReturnEvent): void {
+    const call: ApiCallEvent | undefined = this.state.pendingCalls.get(ret.callSeq);
+    if (!call) return;
+    this.state.pendingCalls.delete(ret.callSeq);
+    // Calls Winsock makes from inside ws2_32 are not the program's own.
+    if (call.internal) return;
+    applyCall(new CallContext(this.state, call, ret));
+  }
+
+  private updateProcess(pid: number, change: (p: ProcessState) => Partial<ProcessState>): void {
+    const p = this.state.processes.get(pid);
+    if (p) this.state.processes.set(pid, { ...p, ...change(p) });
+  }
+
+  /** Process exit: pending exports for it leak, and the system closes every descriptor it still holds. */
+  private exitProcess(pid: number, exitCode: number, seq: number): void {
+    const state = this.state;
+    this.updateProcess(pid, () => ({ exitSeq: seq, exitCode, threads: [] }));
+    settleNeverImported(state, pid, [seq]);
+    for (const d of [...state.descriptors.values()]) {
+      if (d.pid === pid && d.closedSeq === undefined) closeDescriptor(state, d, 'process-exit', [seq]);
+    }
+    for (const [key] of state.handles) if (key.startsWith(`${pid}:`)) state.handles.delete(key);
+    for (const [callSeq, call] of state.pendingCalls) if (call.pid === pid) state.pendingCalls.delete(callSeq);
+  }
+
+  // ---- Questions the adapter, the language server and the exports ask. ----
+
+  get seq(): number {
+    return this.state.seq;
+  }
+
+  findings(): readonly Finding[] {
+    return this.state.findings();
+  }
+
+  processes(): ProcessState[] {
+    return [...this.state.processes.values()];
+  }
+
+  sockets(): SocketState[] {
+    return this.state.allSockets();
+  }
+
+  socket(id: string): SocketState | undefined {
+    return this.state.socket(id);
+  }
+
+  descriptor(id: string): DescriptorState | undefined {
+    return this.state.descriptor(id);
+  }
+
+  /** Descriptors of one socket in every process, open and closed, in creation order. */
+  descriptorsOf(socket: SocketState): DescriptorState[] {
+    return socket.descriptorIds.map((id) => this.state.descriptor(id)).filter((d): d is DescriptorState => d !== undefined);
+  }
+
+  /** Descriptors a process holds (open) or held (closed). */
+  descriptorsIn(pid: number): DescriptorState[] {
+    return this.state.allDescriptors().filter((d) => d.pid === pid);
+  }
+
+  /** The descriptor a SOCKET value names in a process right now (the latest holder of that value). */
+  descriptorByHandle(pid: number, handle: number): DescriptorState | undefined {
+    const id = this.state.handles.get(`${pid}:${handle}`);
+    return id === undefined ? undefined : this.state.descriptor(id);
+  }
+
+  handoffs(): Handoff[] {
+    return [...this.state.handoffs.values()];
+  }
+
+  /** Source: duplicated a socket for another process; target: imported one; child: started by a traced process. */
+  role(pid: number): ProcessRole {
+    let exported = false;
+    let imported = false;
+    for (const h of this.state.handoffs.values()) {
+      if (h.sourcePid === pid) exported = true;
+      if (h.imports.some((i) => i.call.pid === pid) || h.targetPid === pid) imported = true;
+    }
+    if (exported && imported) return 'source+target';
+    if (exported) return 'source';
+    if (imported) return 'target';
+    const p = this.state.processes.get(pid);
+    return p && this.state.processes.has(p.parentPid) ? 'child' : 'process';
+  }
+}
+
+/** Runs a whole trace through a fresh model. */
+export function modelOf(events: Iterable<TraceEvent>, finish = true): ShareModel {
+  const model = new ShareModel();
+  for (const e of events) model.apply(e);
+  if (finish) model.finish();
+  return model;
+}

@@ -1,0 +1,160 @@
+/** The model's state changes that several calls share: creating and closing descriptors, raising findings. */
+
+import { descriptorLabel, processLabel, socketLabel } from './describe';
+import { ruleInfo } from './rules';
+import type { ModelState } from './state';
+import type { CallRef, DescriptorOrigin, DescriptorState, Finding, Handoff, RuleId, Severity, SocketState } from './types';
+
+export function raise(
+  state: ModelState,
+  rule: RuleId,
+  message: string,
+  events: number[],
+  extra: { socketId?: string; pids?: number[]; severity?: Severity } = {},
+): void {
+  const unique = [...new Set(events)].sort((a, b) => a - b);
+  const finding: Finding = {
+    rule,
+    severity: extra.severity ?? ruleInfo(rule).severity,
+    message,
+    events: unique,
+    seq: state.seq,
+    socketId: extra.socketId,
+    pids: [...new Set(extra.pids ?? [])],
+  };
+  state.addFinding(finding);
+}
+
+export function callEvents(call: CallRef): number[] {
+  return [call.seq, call.returnSeq];
+}
+
+export function updateSocket(state: ModelState, socket: SocketState, change: Partial<SocketState>): SocketState {
+  const next = { ...socket, ...change };
+  state.sockets.set(socket.id, next);
+  return next;
+}
+
+export function createSocket(
+  state: ModelState,
+  call: CallRef,
+  init: Pick<SocketState, 'af' | 'type' | 'protocol' | 'overlapped' | 'flags'> & Partial<SocketState>,
+): SocketState {
+  const socket: SocketState = {
+    id: `s${state.nextSocket++}`,
+    created: call,
+    originUnknown: false,
+    phase: 'created',
+    shutdownReceive: false,
+    shutdownSend: false,
+    nonBlocking: false,
+    qos: false,
+    options: [],
+    descriptorIds: [],
+    registration: null,
+    cancelledRegistrations: [],
+    ...init,
+  };
+  state.sockets.set(socket.id, socket);
+  return socket;
+}
+
+export function addDescriptor(
+  state: ModelState,
+  socket: SocketState,
+  call: CallRef,
+  handle: number,
+  origin: DescriptorOrigin,
+  handoffId?: string,
+): DescriptorState {
+  const d: DescriptorState = { id: `d${state.nextDescriptor++}`, pid: call.pid, handle, socketId: socket.id, origin, created: call, handoffId };
+  state.descriptors.set(d.id, d);
+  state.handles.set(`${call.pid}:${handle}`, d.id);
+  updateSocket(state, socket, { descriptorIds: [...socket.descriptorIds, d.id] });
+  return d;
+}
+
+export function openDescriptors(state: ModelState, socket: SocketState): DescriptorState[] {
+  const open: DescriptorState[] = [];
+  for (const id of socket.descriptorIds) {
+    const d = state.descriptor(id);
+    if (d && d.closedSeq === undefined) open.push(d);
+  }
+  return open;
+}
+
+/** Open descriptors of the socket held by processes other than `pid`. */
+export function otherProcessHolders(state: ModelState, socket: SocketState, pid: number): DescriptorState[] {
+  return openDescriptors(state, socket).filter((d) => d.pid !== pid);
+}
+
+/**
+ * Deallocates one descriptor. The underlying socket closes only with its last descriptor (Shared Sockets:
+ * "The underlying socket, however, remains open until closesocket is called with the last remaining descriptor").
+ */
+export function closeDescriptor(
+  state: ModelState,
+  d: DescriptorState,
+  by: NonNullable<DescriptorState['closedBy']>,
+  events: number[],
+): void {
+  const closed: DescriptorState = { ...d, closedSeq: state.seq, closedBy: by };
+  state.descriptors.set(d.id, closed);
+  let socket = state.sockets.get(d.socketId);
+  if (!socket) return;
+  // A registration made through the closed descriptor ends with it.
+  if (socket.registration?.descriptorId === d.id) socket = updateSocket(state, socket, { registration: null });
+  const how = by === 'closesocket' ? 'closesocket on' : by === 'process-exit' ? 'process exit closed' : 'WSACleanup closed';
+  settleSourceKeptOpen(state, closed, socket, events);
+  const remaining = openDescriptors(state, socket);
+  const pending = pendingHandoffs(state, socket);
+  if (remaining.length > 0 || pending.length > 0) {
+    const holders = [
+      ...remaining.map((r) => descriptorLabel(state, r)),
+      ...pending.map((h) => `the duplicate exported for ${processLabel(state, h.targetPid)}, not yet imported`),
+    ].join(', ');
+    raise(
+      state,
+      'descriptor-closed',
+      `${how} ${descriptorLabel(state, d)} deallocated that descriptor only: ${socketLabel(socket)} stays open, held by ${holders}.`,
+      [...events, d.created.seq],
+      { socketId: socket.id, pids: [d.pid, ...remaining.map((r) => r.pid), ...pending.map((h) => h.targetPid)] },
+    );
+    return;
+  }
+  closeSocket(state, socket, `${how} ${descriptorLabel(state, d)}, its last descriptor`, [...events, d.created.seq], [d.pid]);
+}
+
+/** Handoffs of this socket exported and not yet imported or settled: their duplicate keeps the socket open. */
+export function pendingHandoffs(state: ModelState, socket: SocketState): Handoff[] {
+  const pending: Handoff[] = [];
+  for (const h of state.handoffs.values()) if (h.socketId === socket.id && h.imports.length === 0 && !h.settled) pending.push(h);
+  return pending;
+}
+
+/** The underlying socket closes: no descriptor and no pending duplicate holds it any more. */
+export function closeSocket(state: ModelState, socket: SocketState, cause: string, events: number[], pids: number[]): void {
+  const closed = updateSocket(state, socket, { closedSeq: state.seq, registration: null });
+  raise(state, 'socket-closed', `${cause}: ${socketLabel(closed)} closes.`, events, { socketId: socket.id, pids });
+  state.archiveSocket(closed);
+}
+
+/**
+ * The target closed the descriptor it imported while the source still holds its own: the connection does not end
+ * (the underlying socket stays open until its last descriptor is closed).
+ */
+function settleSourceKeptOpen(state: ModelState, closed: DescriptorState, socket: SocketState, events: number[]): void {
+  if (!closed.handoffId || socket.phase !== 'connected') return;
+  const handoff = state.handoffs.get(closed.handoffId);
+  if (!handoff || handoff.settled || !handoff.sourceDescriptorId) return;
+  const source = state.descriptor(handoff.sourceDescriptorId);
+  if (!source || source.closedSeq !== undefined) return;
+  state.handoffs.set(handoff.id, { ...handoff, settled: 'source-kept-open' });
+  raise(
+    state,
+    'source-kept-open',
+    `${processLabel(state, closed.pid)} closed its imported ${descriptorLabel(state, closed)}, but the source still holds ${descriptorLabel(state, source)}: ${socketLabel(socket)} stays open and the connection does not end. The source should call closesocket after the handoff (step 10).`,
+    [handoff.exportCall.seq, closed.created.seq, ...events, source.created.seq],
+    { socketId: socket.id, pids: [handoff.sourcePid, closed.pid] },
+  );
+}

@@ -1,0 +1,5 @@
+export * from './schema';
+export * from './errors';
+export * from './validate';
+export * from './reader';
+export * from './writer';

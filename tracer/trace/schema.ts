@@ -1,0 +1,215 @@
+/**
+ * The sockshare trace format, version 1: JSON Lines, a header line first, then one event a line.
+ * This module is the format's single definition; it imports nothing from the model.
+ */
+
+export const TRACE_FORMAT = 'sockshare-trace';
+export const TRACE_VERSION = 1;
+
+export interface TraceHeader {
+  format: typeof TRACE_FORMAT;
+  version: number;
+  /** Wall-clock start of the recording, ISO 8601. */
+  startTime: string;
+  /** `process.platform` of the machine that recorded (win32, or linux when recorded under Wine). */
+  hostOs: string;
+  tracerVersion: string;
+  /** Free-form facts about the capture (runtime, capture mode); readers ignore unknown keys. */
+  capture?: Record<string, unknown>;
+}
+
+/** Where a hooked call came from: the module holding the return address, and the offset in it. */
+export interface CallerLocation {
+  module: string;
+  offset: number;
+}
+
+/** One PROTOCOL_CHAIN entry list: ChainLen 0 = layered protocol, 1 = base protocol, >1 = a chain. */
+export interface ProtocolChain {
+  chainLen: number;
+  chainEntries: number[];
+}
+
+/** WSAPROTOCOL_INFOA/W decoded field by field (GUID as its canonical string). */
+export interface ProtocolInfo {
+  dwServiceFlags1: number;
+  dwServiceFlags2: number;
+  dwServiceFlags3: number;
+  dwServiceFlags4: number;
+  dwProviderFlags: number;
+  providerId: string;
+  dwCatalogEntryId: number;
+  protocolChain: ProtocolChain;
+  iVersion: number;
+  iAddressFamily: number;
+  iMaxSockAddr: number;
+  iMinSockAddr: number;
+  iSocketType: number;
+  iProtocol: number;
+  iProtocolMaxOffset: number;
+  iNetworkByteOrder: number;
+  iSecurityScheme: number;
+  dwMessageSize: number;
+  dwProviderReserved: number;
+  szProtocol: string;
+}
+
+/** A decoded argument value: numbers for integers and descriptors, strings for pointers/handles ("0x…"), addresses and byte dumps. */
+export type ArgValue = number | string | boolean | null | ProtocolInfo;
+export type Args = Record<string, ArgValue>;
+
+interface EventBase {
+  /** Strictly increasing over the whole trace, across processes. */
+  seq: number;
+  /** Monotonic nanoseconds since the recording started. */
+  timeNs: number;
+  pid: number;
+}
+
+export interface ProcessStartEvent extends EventBase {
+  kind: 'process-start';
+  parentPid: number;
+  image: string;
+  commandLine: string;
+}
+
+export interface ProcessExitEvent extends EventBase {
+  kind: 'process-exit';
+  exitCode: number;
+}
+
+export interface ThreadStartEvent extends EventBase {
+  kind: 'thread-start';
+  tid: number;
+}
+
+export interface ThreadExitEvent extends EventBase {
+  kind: 'thread-exit';
+  tid: number;
+  exitCode: number;
+}
+
+export interface ModuleLoadEvent extends EventBase {
+  kind: 'module-load';
+  /** Base name, lower case (e.g. "ws2_32.dll"). */
+  module: string;
+  /** Load address, "0x…". */
+  base: string;
+  path?: string;
+}
+
+/** Output a traced program wrote to stdout or stderr, kept with the trace. */
+export interface OutputEvent extends EventBase {
+  kind: 'output';
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/** Records the in-process capture could not keep (ring overflow). */
+export interface RecordsLostEvent extends EventBase {
+  kind: 'records-lost';
+  count: number;
+}
+
+/** Entry into a hooked Winsock function. */
+export interface ApiCallEvent extends EventBase {
+  kind: 'api';
+  phase: 'call';
+  tid: number;
+  api: string;
+  args: Args;
+  caller: CallerLocation;
+  /** The return address lies inside ws2_32 itself: a call Winsock made, not the program. */
+  internal?: boolean;
+}
+
+/** Return from a hooked Winsock function; `callSeq` names its entry event. */
+export interface ApiReturnEvent extends EventBase {
+  kind: 'api';
+  phase: 'return';
+  tid: number;
+  api: string;
+  callSeq: number;
+  /** The return value; a SOCKET is a number, INVALID_SOCKET and SOCKET_ERROR are -1. */
+  result: number;
+  /** WSAGetLastError() when the call failed, absent on success. */
+  error?: number;
+  /** Out-parameters read back after the return (e.g. `protocolInfo` of WSADuplicateSocket). */
+  out?: Args;
+}
+
+export type ApiEvent = ApiCallEvent | ApiReturnEvent;
+
+export type TraceEvent =
+  | ProcessStartEvent
+  | ProcessExitEvent
+  | ThreadStartEvent
+  | ThreadExitEvent
+  | ModuleLoadEvent
+  | OutputEvent
+  | RecordsLostEvent
+  | ApiEvent;
+
+export type EventKind = TraceEvent['kind'];
+
+export const EVENT_KINDS: readonly EventKind[] = [
+  'process-start',
+  'process-exit',
+  'thread-start',
+  'thread-exit',
+  'module-load',
+  'output',
+  'records-lost',
+  'api',
+];
+
+/** The Winsock entry points the capture hooks and the model understands. */
+export const HOOKED_APIS = [
+  'WSAStartup',
+  'WSACleanup',
+  'socket',
+  'WSASocketA',
+  'WSASocketW',
+  'WSADuplicateSocketA',
+  'WSADuplicateSocketW',
+  'closesocket',
+  'WSAEventSelect',
+  'WSAAsyncSelect',
+  'setsockopt',
+  'ioctlsocket',
+  'shutdown',
+  'bind',
+  'listen',
+  'connect',
+  'WSAConnect',
+  'accept',
+  'WSAIoctl',
+] as const;
+export type HookedApi = (typeof HOOKED_APIS)[number];
+
+export const PROTOCOL_INFO_FIELDS: readonly (keyof ProtocolInfo)[] = [
+  'dwServiceFlags1',
+  'dwServiceFlags2',
+  'dwServiceFlags3',
+  'dwServiceFlags4',
+  'dwProviderFlags',
+  'providerId',
+  'dwCatalogEntryId',
+  'protocolChain',
+  'iVersion',
+  'iAddressFamily',
+  'iMaxSockAddr',
+  'iMinSockAddr',
+  'iSocketType',
+  'iProtocol',
+  'iProtocolMaxOffset',
+  'iNetworkByteOrder',
+  'iSecurityScheme',
+  'dwMessageSize',
+  'dwProviderReserved',
+  'szProtocol',
+];
+
+export function isProtocolInfo(value: ArgValue | undefined): value is ProtocolInfo {
+  return typeof value === 'object' && value !== null && 'protocolChain' in value;
+}

@@ -1,0 +1,201 @@
+/**
+ * Field-by-field checks of parsed JSON values against schema.ts. Each function returns its input,
+ * typed, or throws a TraceFieldError; unknown extra keys are allowed.
+ */
+import { TraceFieldError } from './errors';
+import {
+  EVENT_KINDS,
+  PROTOCOL_INFO_FIELDS,
+  TRACE_FORMAT,
+  TRACE_VERSION,
+  type EventKind,
+  type ProtocolInfo,
+  type TraceEvent,
+  type TraceHeader,
+} from './schema';
+
+type JsonObject = Record<string, unknown>;
+
+const GUID_PATTERN = /^\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}$/;
+const ISO_DATE_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/** A short, readable rendering of a bad value for error messages. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    case 'object':
+      return 'an object';
+    case 'undefined':
+      return 'nothing';
+    default:
+      return String(value);
+  }
+}
+
+function fail(field: string, expected: string, value: unknown): never {
+  const problem = value === undefined ? `missing, expected ${expected}` : `expected ${expected}, got ${describeValue(value)}`;
+  throw new TraceFieldError(`field "${field}": ${problem}`, field);
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// `prefix` is the path of the enclosing object ("" or "args.lpProtocolInfo."); paths are built only on failure.
+function checkInteger(obj: JsonObject, key: string, prefix = '', min?: number): void {
+  const value = obj[key];
+  if (typeof value !== 'number' || !Number.isInteger(value)) fail(prefix + key, 'an integer', value);
+  if (min !== undefined && value < min) fail(prefix + key, `an integer >= ${min}`, value);
+}
+
+function checkString(obj: JsonObject, key: string, prefix = ''): void {
+  if (typeof obj[key] !== 'string') fail(prefix + key, 'a string', obj[key]);
+}
+
+function checkObject(obj: JsonObject, key: string, prefix = ''): JsonObject {
+  const value = obj[key];
+  if (!isObject(value)) fail(prefix + key, 'an object', value);
+  return value;
+}
+
+function checkProtocolInfo(info: JsonObject, prefix: string): void {
+  for (const key of PROTOCOL_INFO_FIELDS) {
+    if (key === 'providerId') {
+      const id = info[key];
+      if (typeof id !== 'string' || !GUID_PATTERN.test(id)) {
+        fail(prefix + key, 'a GUID string like "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}"', id);
+      }
+    } else if (key === 'szProtocol') {
+      checkString(info, key, prefix);
+    } else if (key === 'protocolChain') {
+      const chain = checkObject(info, key, prefix);
+      const chainPrefix = `${prefix}protocolChain.`;
+      checkInteger(chain, 'chainLen', chainPrefix);
+      const entries = chain['chainEntries'];
+      if (!Array.isArray(entries)) fail(`${chainPrefix}chainEntries`, 'an array of integers', entries);
+      for (let i = 0; i < entries.length; i++) {
+        if (!Number.isInteger(entries[i])) fail(`${chainPrefix}chainEntries[${i}]`, 'an integer', entries[i]);
+      }
+    } else {
+      checkInteger(info, key, prefix);
+    }
+  }
+}
+
+/** An ArgValue: number, string, boolean, null, or a ProtocolInfo (an object with `protocolChain`). */
+function checkArgValue(value: unknown, field: string): void {
+  switch (typeof value) {
+    case 'number':
+    case 'string':
+    case 'boolean':
+      return;
+    case 'object':
+      if (value === null) return;
+      if (isObject(value) && 'protocolChain' in value) return checkProtocolInfo(value, `${field}.`);
+  }
+  const expected = 'a number, string, boolean, null or ProtocolInfo object';
+  if (isObject(value)) throw new TraceFieldError(`field "${field}": expected ${expected}, got an object without "protocolChain"`, field);
+  fail(field, expected, value);
+}
+
+function checkArgs(obj: JsonObject, key: string): void {
+  const args = checkObject(obj, key);
+  for (const name of Object.keys(args)) checkArgValue(args[name], `${key}.${name}`);
+}
+
+export function validateProtocolInfo(value: unknown, field = 'protocolInfo'): ProtocolInfo {
+  if (!isObject(value)) fail(field, 'a ProtocolInfo object', value);
+  checkProtocolInfo(value, `${field}.`);
+  return value as unknown as ProtocolInfo;
+}
+
+export function validateHeader(value: unknown): TraceHeader {
+  if (!isObject(value)) throw new TraceFieldError('not a sockshare trace: the first line is not a JSON object');
+  if (value['format'] !== TRACE_FORMAT) {
+    throw new TraceFieldError(
+      `not a sockshare trace: field "format" is ${describeValue(value['format'])}, expected "${TRACE_FORMAT}"`,
+      'format',
+    );
+  }
+  checkInteger(value, 'version');
+  if (value['version'] !== TRACE_VERSION) {
+    throw new TraceFieldError(
+      `unsupported trace version ${String(value['version'])}; this sockshare reads version ${TRACE_VERSION}`,
+      'version',
+    );
+  }
+  const startTime = value['startTime'];
+  if (typeof startTime !== 'string' || !ISO_DATE_PATTERN.test(startTime) || Number.isNaN(Date.parse(startTime))) {
+    fail('startTime', 'an ISO 8601 date string', startTime);
+  }
+  checkString(value, 'hostOs');
+  checkString(value, 'tracerVersion');
+  if (value['capture'] !== undefined) checkObject(value, 'capture');
+  return value as unknown as TraceHeader;
+}
+
+const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
+  'process-start': (e) => {
+    checkInteger(e, 'parentPid', '', 0);
+    checkString(e, 'image');
+    checkString(e, 'commandLine');
+  },
+  'process-exit': (e) => checkInteger(e, 'exitCode'),
+  'thread-start': (e) => checkInteger(e, 'tid', '', 0),
+  'thread-exit': (e) => {
+    checkInteger(e, 'tid', '', 0);
+    checkInteger(e, 'exitCode');
+  },
+  'module-load': (e) => {
+    checkString(e, 'module');
+    checkString(e, 'base');
+    if (e['path'] !== undefined) checkString(e, 'path');
+  },
+  output: (e) => {
+    if (e['stream'] !== 'stdout' && e['stream'] !== 'stderr') fail('stream', '"stdout" or "stderr"', e['stream']);
+    checkString(e, 'text');
+  },
+  'records-lost': (e) => checkInteger(e, 'count', '', 0),
+  api: (e) => {
+    checkInteger(e, 'tid', '', 0);
+    checkString(e, 'api');
+    if (e['phase'] === 'call') {
+      checkArgs(e, 'args');
+      const caller = checkObject(e, 'caller');
+      checkString(caller, 'module', 'caller.');
+      checkInteger(caller, 'offset', 'caller.', 0);
+      if (e['internal'] !== undefined && typeof e['internal'] !== 'boolean') fail('internal', 'a boolean', e['internal']);
+    } else if (e['phase'] === 'return') {
+      checkInteger(e, 'callSeq', '', 0);
+      checkInteger(e, 'result');
+      if (e['error'] !== undefined) checkInteger(e, 'error');
+      if (e['out'] !== undefined) checkArgs(e, 'out');
+    } else {
+      fail('phase', '"call" or "return"', e['phase']);
+    }
+  },
+};
+
+export function validateEvent(value: unknown): TraceEvent {
+  if (!isObject(value)) throw new TraceFieldError(`expected an event object, got ${describeValue(value)}`);
+  const kind = value['kind'];
+  if (typeof kind !== 'string' || !(EVENT_KINDS as readonly string[]).includes(kind)) {
+    if (typeof kind === 'string') throw new TraceFieldError(`field "kind": unknown event kind ${describeValue(kind)}`, 'kind');
+    fail('kind', `one of ${EVENT_KINDS.join(', ')}`, kind);
+  }
+  checkInteger(value, 'seq', '', 0);
+  checkInteger(value, 'timeNs', '', 0);
+  checkInteger(value, 'pid', '', 0);
+  KIND_CHECKS[kind as EventKind](value);
+  return value as unknown as TraceEvent;
+}
+
+/** Events must come in strictly increasing seq order; `previous` is undefined before the first event. */
+export function checkSeqOrder(seq: number, previous: number | undefined): void {
+  if (previous !== undefined && seq <= previous) {
+    throw new TraceFieldError(`seq ${seq} is not greater than the previous seq ${previous}`, 'seq');
+  }
+}
