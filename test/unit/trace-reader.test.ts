@@ -20,11 +20,7 @@ after(() => fs.rmSync(tempDir, { recursive: true, force: true }));
 
 let fixtureCount = 0;
 /** A path named trace.jsonl in a directory of its own, not yet created. */
-function freshPath(): string {
-  const dir = path.join(tempDir, String(++fixtureCount));
-  fs.mkdirSync(dir);
-  return path.join(dir, 'trace.jsonl');
-}
+const freshPath = (): string => path.join(fs.mkdtempSync(path.join(tempDir, `${++fixtureCount}-`)), 'trace.jsonl');
 
 function fixture(text: string): string {
   const file = freshPath();
@@ -33,12 +29,7 @@ function fixture(text: string): string {
 }
 
 const header: TraceHeader = {
-  format: 'sockshare-trace',
-  version: 1,
-  startTime: '2025-01-02T03:04:05.678Z',
-  hostOs: 'win32',
-  tracerVersion: '0.1.0',
-  capture: { mode: 'inject' },
+  format: 'sockshare-trace', version: 1, startTime: '2025-01-02T03:04:05.678Z', hostOs: 'win32', tracerVersion: '0.1.0', capture: { mode: 'inject' },
 };
 
 const protocolInfo: ProtocolInfo = {
@@ -76,20 +67,17 @@ function traceText(events: readonly unknown[], head: unknown = header): string {
 /** Asserts that both the streaming and the in-memory reader reject `text` with the same TraceFormatError. */
 async function assertRejected(text: string, expected: { line: number; message: RegExp; field?: string }): Promise<void> {
   const file = fixture(text);
-  const check = (error: unknown): true => {
+  const check = (fileName: string) => (error: unknown): true => {
     assert.ok(error instanceof TraceFormatError, `expected a TraceFormatError, got ${String(error)}`);
     assert.equal(error.line, expected.line, error.message);
+    assert.equal(error.file, fileName);
+    assert.ok(error.message.startsWith(`${fileName}:${expected.line}: `));
     assert.match(error.message, expected.message);
     if (expected.field !== undefined) assert.equal(error.field, expected.field);
     return true;
   };
-  await assert.rejects(readTraceFile(file), (error: unknown) => {
-    check(error);
-    assert.equal((error as TraceFormatError).file, file);
-    assert.ok((error as Error).message.startsWith(`${file}:${expected.line}: `));
-    return true;
-  });
-  assert.throws(() => parseTraceText(text, 'trace.jsonl'), check);
+  await assert.rejects(readTraceFile(file), check(file));
+  assert.throws(() => parseTraceText(text, 'trace.jsonl'), check('trace.jsonl'));
 }
 
 describe('reading a well-formed trace', () => {
@@ -127,21 +115,14 @@ describe('reading a well-formed trace', () => {
     assert.equal(count, events.length);
   });
 
-  test('the stream yields the events before a bad line, then throws', async () => {
+  test('the stream yields the events before a bad line, then throws; stopping early does not read on', async () => {
     const file = fixture(traceText(sampleEvents()) + 'not json\n');
     const seen: number[] = [];
     await assert.rejects(async () => {
       for await (const event of readTrace(file)) seen.push(event.seq);
     }, (error: unknown) => error instanceof TraceFormatError && error.line === 11);
     assert.deepEqual(seen, sampleEvents().map((e) => e.seq));
-  });
-
-  test('stopping a stream early does not read on', async () => {
-    const file = fixture(traceText(sampleEvents()) + 'not json\n');
-    for await (const event of readTrace(file)) {
-      assert.equal(event.seq, 1);
-      break;
-    }
+    for await (const event of readTrace(file)) if (event.seq === 1) break;
   });
 
   test('readTraceHeader reads only the first line', async () => {

@@ -63,7 +63,7 @@ export class CallContext {
         state,
         'use-after-close',
         `${this.where} used ${descriptorLabel(state, known)} after ${known.closedBy ?? 'closesocket'} deallocated it (event ${known.closedSeq}).`,
-        [known.closedSeq ?? known.created.seq, ...this.events],
+        [...(known.closeEvents ?? []), ...this.events],
         { socketId: known.socketId, pids: [this.pid] },
       );
       return undefined;

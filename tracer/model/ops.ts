@@ -98,7 +98,7 @@ export function closeDescriptor(
   by: NonNullable<DescriptorState['closedBy']>,
   events: number[],
 ): void {
-  const closed: DescriptorState = { ...d, closedSeq: state.seq, closedBy: by };
+  const closed: DescriptorState = { ...d, closedSeq: state.seq, closedBy: by, closeEvents: events };
   state.descriptors.set(d.id, closed);
   let socket = state.sockets.get(d.socketId);
   if (!socket) return;

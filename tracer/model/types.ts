@@ -40,6 +40,8 @@ export interface DescriptorState {
   readonly handoffId?: string;
   readonly closedSeq?: number;
   readonly closedBy?: 'closesocket' | 'process-exit' | 'WSACleanup';
+  /** The events that closed it: a closesocket's entry and return, or the process exit. */
+  readonly closeEvents?: readonly number[];
 }
 
 export type SocketPhase = 'created' | 'bound' | 'listening' | 'connecting' | 'connected';
