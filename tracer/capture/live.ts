@@ -1,0 +1,179 @@
+/**
+ * The client side of a live capture: starts the tracer agent (natively or under Wine), connects with the one-time
+ * token, and turns the agent's stream into trace events and stops. Knows nothing of the Win32 debug API.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TraceEvent, TraceHeader } from '../trace/schema';
+import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
+import type { AgentConfig, AgentMessage, ClientCommand, StopReasonName } from './protocol';
+import { type AgentRuntime, packageRoot } from './runtime';
+
+export interface LiveLaunch {
+  /** Host path of the program (a Windows .exe). */
+  program: string;
+  args?: string[];
+  cwd?: string;
+}
+
+export interface LiveOptions {
+  runtime: AgentRuntime;
+  launches: LiveLaunch[];
+  /** Host path of the trace file the agent writes. */
+  traceFile: string;
+  apis?: string[];
+  stopOn?: string[];
+  stopOnEntry?: boolean;
+  tracerVersion: string;
+}
+
+export interface StopInfo {
+  reason: StopReasonName;
+  seq: number;
+  pid: number;
+  tid: number;
+  api: string;
+}
+
+export interface CaptureEnd {
+  events: number;
+  /** The agent's exit code (0: every program exited and the trace is complete). */
+  agentExitCode: number | null;
+  error?: string;
+}
+
+/** Events: 'event' (TraceEvent), 'stopped' (StopInfo), 'end' (CaptureEnd). */
+export class LiveCapture extends EventEmitter {
+  private socket?: Socket;
+  private agent?: ChildProcess;
+  private workDir = '';
+  private lastError?: string;
+  private eventCount = 0;
+  readonly finished: Promise<CaptureEnd>;
+  private finish!: (end: CaptureEnd) => void;
+
+  constructor(private readonly options: LiveOptions) {
+    super();
+    this.finished = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  /** Starts the agent and connects; resolves once the agent has accepted this client. */
+  async start(): Promise<void> {
+    const { runtime } = this.options;
+    for (const launch of this.options.launches) {
+      if (!existsSync(launch.program)) throw new Error(`cannot start ${launch.program}: no such file`);
+    }
+    const agentScript = join(packageRoot(), 'dist', 'agent.js');
+    if (!existsSync(agentScript)) throw new Error(`the tracer agent is not built (${agentScript}): run npm run build`);
+    this.workDir = mkdtempSync(join(tmpdir(), 'sockshare-agent-'));
+    const token = randomBytes(24).toString('hex');
+    const portFile = join(this.workDir, 'port');
+    const header: TraceHeader = { format: TRACE_FORMAT, version: TRACE_VERSION, startTime: new Date().toISOString(), hostOs: process.platform, tracerVersion: this.options.tracerVersion, capture: { runtime: runtime.kind, mode: 'breakpoints' } };
+    const config: AgentConfig = {
+      token,
+      portFile: runtime.toAgentPath(portFile),
+      traceFile: runtime.toAgentPath(resolve(this.options.traceFile)),
+      header,
+      launches: this.options.launches.map((l) => ({ program: runtime.toAgentPath(l.program), args: l.args ?? [], cwd: l.cwd ? runtime.toAgentPath(l.cwd) : undefined })),
+      apis: this.options.apis,
+      stopOn: this.options.stopOn,
+      stopOnEntry: this.options.stopOnEntry,
+    };
+    const configFile = join(this.workDir, 'config.json');
+    writeFileSync(configFile, JSON.stringify(config), { mode: 0o600 });
+    // Windows node.exe under Wine crashes on Linux pipes: its stdio goes to files.
+    const log = openSync(join(this.workDir, 'agent.log'), 'w');
+    this.agent = spawn(runtime.command, [...runtime.args, runtime.toAgentPath(agentScript), runtime.toAgentPath(configFile)], { env: runtime.env, stdio: ['ignore', log, log] });
+    this.agent.on('exit', (code) => this.onAgentExit(code));
+    const port = await this.waitForPort(portFile);
+    this.socket = await this.connectWithToken(port, token);
+  }
+
+  private async waitForPort(portFile: string): Promise<number> {
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      if (existsSync(portFile)) return Number(readFileSync(portFile, 'utf8'));
+      if (this.agent?.exitCode !== null && this.agent?.exitCode !== undefined) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the tracer agent did not start: ${this.agentLog() || 'no output'}`);
+  }
+
+  private connectWithToken(port: number, token: string): Promise<Socket> {
+    return new Promise((resolveSocket, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let buffered = '';
+      socket.once('error', reject);
+      socket.on('connect', () => socket.write(token + '\n'));
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('utf8');
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          const message = JSON.parse(line) as AgentMessage;
+          if (message.t === 'hello') resolveSocket(socket);
+          this.onMessage(message);
+        }
+      });
+    });
+  }
+
+  private onMessage(message: AgentMessage): void {
+    switch (message.t) {
+      case 'event':
+        this.eventCount++;
+        this.emit('event', message.e as TraceEvent);
+        return;
+      case 'stopped':
+        this.emit('stopped', { reason: message.reason, seq: message.seq, pid: message.pid, tid: message.tid, api: message.api } satisfies StopInfo);
+        return;
+      case 'error':
+        this.lastError = message.message;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private agentLog(): string {
+    try {
+      return readFileSync(join(this.workDir, 'agent.log'), 'utf8').trim();
+    } catch {
+      return '';
+    }
+  }
+
+  private onAgentExit(code: number | null): void {
+    const error = this.lastError ?? (code === 0 ? undefined : this.agentLog() || `the tracer agent exited with ${code}`);
+    this.socket?.destroy();
+    rmSync(this.workDir, { recursive: true, force: true });
+    const end: CaptureEnd = { events: this.eventCount, agentExitCode: code, ...(error ? { error } : {}) };
+    this.emit('end', end);
+    this.finish(end);
+  }
+
+  send(command: ClientCommand): void {
+    this.socket?.write(JSON.stringify(command) + '\n');
+  }
+
+  /** Ends the capture now: the traced programs are killed, the trace so far is kept. */
+  stop(): void {
+    this.send({ cmd: 'kill' });
+  }
+
+  /** Kills the agent itself (its debuggees die with it: kill-on-exit). */
+  killAgent(): void {
+    this.agent?.kill('SIGKILL');
+  }
+
+  get agentPid(): number | undefined {
+    return this.agent?.pid;
+  }
+}

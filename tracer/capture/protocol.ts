@@ -1,0 +1,47 @@
+/**
+ * The tracer agent's wire protocol: JSON lines over one loopback TCP connection. The client's first line must be
+ * the one-time token from the agent's configuration; anything else closes the connection.
+ */
+
+import type { TraceEvent, TraceHeader } from '../trace/schema';
+
+export interface AgentLaunch {
+  /** Windows path of the program. */
+  program: string;
+  args: string[];
+  cwd?: string;
+}
+
+export interface AgentConfig {
+  token: string;
+  /** Where the agent writes the port it listens on (then renames `.tmp` into place). */
+  portFile: string;
+  /** Where the agent writes the trace (Windows path); each event is written as it happens. */
+  traceFile: string;
+  header: TraceHeader;
+  launches: AgentLaunch[];
+  /** Hooked APIs (default: all the engine knows). */
+  apis?: string[];
+  stopOn?: string[];
+  stopOnEntry?: boolean;
+  /** Milliseconds to wait for the client before giving up. */
+  connectTimeoutMs?: number;
+}
+
+export type StopReasonName = 'entry' | 'breakpoint' | 'step' | 'pause';
+
+export type AgentMessage =
+  | { t: 'hello'; agentPid: number }
+  | { t: 'event'; e: TraceEvent }
+  | { t: 'stopped'; reason: StopReasonName; seq: number; pid: number; tid: number; api: string }
+  | { t: 'error'; message: string }
+  | { t: 'end'; events: number };
+
+export type ClientCommand =
+  | { cmd: 'continue' }
+  /** Run to the next hooked call: of any thread, or of one thread. */
+  | { cmd: 'step'; tid?: number }
+  | { cmd: 'pause' }
+  | { cmd: 'setStops'; apis: string[] }
+  | { cmd: 'detach' }
+  | { cmd: 'kill' };

@@ -1,0 +1,202 @@
+/**
+ * The tracer agent: its own process (Windows Node.js, or Windows node.exe under Wine). It launches the programs
+ * under the capture engine, writes the trace as events happen, streams them to its one client and obeys its commands.
+ * Usage: node agent.js CONFIG.json
+ */
+
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type Server, type Socket, createServer } from 'node:net';
+import type { AgentConfig, AgentMessage, ClientCommand } from '../capture/protocol';
+import type { ApiCallEvent, TraceEvent } from '../trace/schema';
+import { TraceWriter } from '../trace/writer';
+import { win } from './api';
+import { CaptureEngine, type StopReason, type UnstampedEvent } from './engine';
+import { type OutputPipe, launchUnderDebugger } from './launch';
+
+class Agent {
+  private seq = 0;
+  private readonly start = process.hrtime.bigint();
+  private readonly writer: TraceWriter;
+  private readonly engine: CaptureEngine;
+  private client?: Socket;
+  private pipes: OutputPipe[] = [];
+  private stopApis: Set<string>;
+  private stepping: { tid?: number } | undefined;
+  private pausing = false;
+  private entryPending: boolean;
+  private release?: () => void;
+  private detached = false;
+
+  constructor(private readonly config: AgentConfig) {
+    this.writer = TraceWriter.create(config.traceFile, config.header);
+    this.stopApis = new Set(config.stopOn ?? []);
+    this.entryPending = config.stopOnEntry ?? false;
+    this.engine = new CaptureEngine({ record: (e) => this.record(e) }, { shouldStop: (c) => this.shouldStop(c), hold: (r, c) => this.hold(r, c) }, config.apis);
+  }
+
+  send(message: AgentMessage): void {
+    this.client?.write(JSON.stringify(message) + '\n');
+  }
+
+  record(unstamped: UnstampedEvent): number {
+    const event = { seq: ++this.seq, timeNs: Number(process.hrtime.bigint() - this.start), ...unstamped } as TraceEvent;
+    this.writer.write(event);
+    this.send({ t: 'event', e: event });
+    return event.seq;
+  }
+
+  private shouldStop(call: ApiCallEvent): StopReason | undefined {
+    if (this.entryPending) {
+      this.entryPending = false;
+      return 'entry';
+    }
+    if (this.pausing) {
+      this.pausing = false;
+      return 'pause';
+    }
+    if (this.stepping && (this.stepping.tid === undefined || this.stepping.tid === call.tid)) return 'step';
+    return this.stopApis.has(call.api) ? 'breakpoint' : undefined;
+  }
+
+  /** The debuggee stays stopped at the call's entry until the client continues: the debug event is not continued. */
+  private hold(reason: StopReason, call: ApiCallEvent): Promise<void> {
+    this.stepping = undefined;
+    this.send({ t: 'stopped', reason, seq: call.seq, pid: call.pid, tid: call.tid, api: call.api });
+    return new Promise((resolve) => (this.release = resolve));
+  }
+
+  private resume(): void {
+    const release = this.release;
+    this.release = undefined;
+    release?.();
+  }
+
+  command(command: ClientCommand): void {
+    switch (command.cmd) {
+      case 'continue':
+        return this.resume();
+      case 'step':
+        this.stepping = { tid: command.tid };
+        return this.resume();
+      case 'pause':
+        this.pausing = true;
+        return;
+      case 'setStops':
+        this.stopApis = new Set(command.apis);
+        return;
+      case 'detach':
+        this.detached = true;
+        this.resume();
+        return;
+      case 'kill':
+        this.engine.kill();
+        return this.resume();
+    }
+  }
+
+  launch(): void {
+    for (const spec of this.config.launches) {
+      this.pipes.push(...launchUnderDebugger(spec).output);
+      this.engine.expectLaunch();
+    }
+  }
+
+  private pumpOutput(): void {
+    for (const pipe of this.pipes) {
+      const text = pipe.drain();
+      if (text) this.record({ kind: 'output', pid: 0, stream: pipe.stream, text });
+    }
+  }
+
+  /** The debug loop, giving Node a turn between events so the client's commands get through. */
+  async run(): Promise<void> {
+    while (this.engine.live && !this.detached) {
+      const handled = await this.engine.step(handledRecently(this) ? 0 : 10);
+      this.lastHandled = handled;
+      this.pumpOutput();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (this.detached) this.engine.detach();
+    this.pumpOutput();
+    for (const pipe of this.pipes) pipe.close();
+    this.writer.close();
+    this.send({ t: 'end', events: this.seq });
+  }
+
+  lastHandled = false;
+}
+
+function handledRecently(agent: Agent): boolean {
+  return agent.lastHandled;
+}
+
+function waitForClient(server: Server, token: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no client presented the token within ${timeoutMs} ms`)), timeoutMs);
+    server.on('connection', (socket) => {
+      let buffered = '';
+      const onData = (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        const newline = buffered.indexOf('\n');
+        if (newline < 0 && buffered.length < 256) return;
+        socket.off('data', onData);
+        if (buffered.slice(0, newline).trim() !== token) {
+          socket.destroy();
+          return;
+        }
+        clearTimeout(timer);
+        // One client only: stop listening once it is in.
+        server.close();
+        socket.unshift(Buffer.from(buffered.slice(newline + 1)));
+        resolve(socket);
+      };
+      socket.on('data', onData);
+      socket.on('error', () => socket.destroy());
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const configFile = process.argv[2];
+  if (!configFile) throw new Error('usage: agent CONFIG.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as AgentConfig;
+  rmSync(configFile, { force: true });
+  win.DebugSetProcessKillOnExit(1);
+  const agent = new Agent(config);
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  writeFileSync(config.portFile + '.tmp', String(port));
+  renameSync(config.portFile + '.tmp', config.portFile);
+  const client = await waitForClient(server, config.token, config.connectTimeoutMs ?? 30000);
+  Object.assign(agent, { client });
+  agent.send({ t: 'hello', agentPid: process.pid });
+  let lines = '';
+  client.on('data', (chunk) => {
+    lines += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = lines.indexOf('\n')) >= 0) {
+      const line = lines.slice(0, newline);
+      lines = lines.slice(newline + 1);
+      if (line.trim()) agent.command(JSON.parse(line) as ClientCommand);
+    }
+  });
+  // Losing the client ends the session: the debuggees are killed with the agent (kill-on-exit).
+  client.on('close', () => process.exit(3));
+  try {
+    agent.launch();
+  } catch (error) {
+    agent.send({ t: 'error', message: error instanceof Error ? error.message : String(error) });
+    await new Promise<void>((resolve) => client.end(() => resolve()));
+    process.exit(2);
+  }
+  await agent.run();
+  await new Promise<void>((resolve) => client.end(() => resolve()));
+  process.exit(0);
+}
+
+main().catch((error) => {
+  process.stderr.write(`sockshare agent: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,84 @@
+/**
+ * kernel32/ntdll entry points the capture engine calls through koffi. Loaded only on Windows (or Windows node.exe
+ * under Wine). Handles and addresses are passed and returned as integers (uintptr_t).
+ */
+
+import koffi from 'koffi';
+
+export type Handle = bigint;
+
+const kernel32 = koffi.load('kernel32.dll');
+const ntdll = koffi.load('ntdll.dll');
+
+export const SECURITY_ATTRIBUTES = koffi.struct('SECURITY_ATTRIBUTES', {
+  nLength: 'uint32_t',
+  lpSecurityDescriptor: 'uintptr_t',
+  bInheritHandle: 'int32_t',
+});
+
+export const STARTUPINFOW = koffi.struct('STARTUPINFOW', {
+  cb: 'uint32_t',
+  lpReserved: 'uintptr_t',
+  lpDesktop: 'uintptr_t',
+  lpTitle: 'uintptr_t',
+  dwX: 'uint32_t',
+  dwY: 'uint32_t',
+  dwXSize: 'uint32_t',
+  dwYSize: 'uint32_t',
+  dwXCountChars: 'uint32_t',
+  dwYCountChars: 'uint32_t',
+  dwFillAttribute: 'uint32_t',
+  dwFlags: 'uint32_t',
+  wShowWindow: 'uint16_t',
+  cbReserved2: 'uint16_t',
+  lpReserved2: 'uintptr_t',
+  hStdInput: 'uintptr_t',
+  hStdOutput: 'uintptr_t',
+  hStdError: 'uintptr_t',
+});
+
+export const PROCESS_INFORMATION = koffi.struct('PROCESS_INFORMATION', {
+  hProcess: 'uintptr_t',
+  hThread: 'uintptr_t',
+  dwProcessId: 'uint32_t',
+  dwThreadId: 'uint32_t',
+});
+
+export const win = {
+  CreateProcessW: kernel32.func('int32_t __stdcall CreateProcessW(const char16_t *app, char16_t *cmd, uintptr_t pa, uintptr_t ta, int32_t inherit, uint32_t flags, uintptr_t env, const char16_t *cwd, STARTUPINFOW *si, _Out_ PROCESS_INFORMATION *pi)'),
+  WaitForDebugEvent: kernel32.func('int32_t __stdcall WaitForDebugEvent(_Inout_ uint8_t *event, uint32_t ms)'),
+  ContinueDebugEvent: kernel32.func('int32_t __stdcall ContinueDebugEvent(uint32_t pid, uint32_t tid, uint32_t status)'),
+  DebugActiveProcessStop: kernel32.func('int32_t __stdcall DebugActiveProcessStop(uint32_t pid)'),
+  DebugSetProcessKillOnExit: kernel32.func('int32_t __stdcall DebugSetProcessKillOnExit(int32_t kill)'),
+  ReadProcessMemory: kernel32.func('int32_t __stdcall ReadProcessMemory(uintptr_t process, uintptr_t address, _Inout_ uint8_t *buffer, uintptr_t size, uintptr_t read)'),
+  WriteProcessMemory: kernel32.func('int32_t __stdcall WriteProcessMemory(uintptr_t process, uintptr_t address, const uint8_t *buffer, uintptr_t size, uintptr_t written)'),
+  FlushInstructionCache: kernel32.func('int32_t __stdcall FlushInstructionCache(uintptr_t process, uintptr_t address, uintptr_t size)'),
+  GetThreadContext: kernel32.func('int32_t __stdcall GetThreadContext(uintptr_t thread, _Inout_ uint8_t *context)'),
+  SetThreadContext: kernel32.func('int32_t __stdcall SetThreadContext(uintptr_t thread, const uint8_t *context)'),
+  TerminateProcess: kernel32.func('int32_t __stdcall TerminateProcess(uintptr_t process, uint32_t code)'),
+  CloseHandle: kernel32.func('int32_t __stdcall CloseHandle(uintptr_t handle)'),
+  GetLastError: kernel32.func('uint32_t __stdcall GetLastError()'),
+  CreatePipe: kernel32.func('int32_t __stdcall CreatePipe(_Out_ uintptr_t *read, _Out_ uintptr_t *write, SECURITY_ATTRIBUTES *sa, uint32_t size)'),
+  SetHandleInformation: kernel32.func('int32_t __stdcall SetHandleInformation(uintptr_t handle, uint32_t mask, uint32_t flags)'),
+  PeekNamedPipe: kernel32.func('int32_t __stdcall PeekNamedPipe(uintptr_t pipe, uintptr_t buffer, uint32_t size, uintptr_t read, _Out_ uint32_t *available, uintptr_t left)'),
+  ReadFile: kernel32.func('int32_t __stdcall ReadFile(uintptr_t file, _Inout_ uint8_t *buffer, uint32_t size, _Out_ uint32_t *read, uintptr_t overlapped)'),
+  CreateFileW: kernel32.func('uintptr_t __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, SECURITY_ATTRIBUTES *sa, uint32_t disposition, uint32_t flags, uintptr_t template)'),
+  QueryFullProcessImageNameW: kernel32.func('int32_t __stdcall QueryFullProcessImageNameW(uintptr_t process, uint32_t flags, _Inout_ uint16_t *name, _Inout_ uint32_t *size)'),
+  NtQueryInformationProcess: ntdll.func('int32_t __stdcall NtQueryInformationProcess(uintptr_t process, uint32_t cls, _Inout_ uint8_t *info, uint32_t size, uintptr_t returned)'),
+};
+
+export const DEBUG_PROCESS = 0x1;
+export const DEBUG_ONLY_THIS_PROCESS = 0x2;
+export const CREATE_UNICODE_ENVIRONMENT = 0x400;
+export const STARTF_USESTDHANDLES = 0x100;
+export const HANDLE_FLAG_INHERIT = 0x1;
+export const INVALID_HANDLE_VALUE = 0xffffffffffffffffn;
+
+export function toHandle(value: unknown): Handle {
+  return typeof value === 'bigint' ? value : BigInt(value as number);
+}
+
+/** "CreateProcessW failed (error 2)" */
+export function lastErrorText(what: string): string {
+  return `${what} failed (Win32 error ${win.GetLastError()})`;
+}

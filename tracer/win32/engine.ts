@@ -1,0 +1,271 @@
+/**
+ * The capture engine: a Win32 debug loop (WaitForDebugEvent / ContinueDebugEvent, on the one thread that created
+ * the debuggees) that hooks ws2_32's exported entry points with int3 breakpoints, and a one-shot breakpoint on each
+ * call's return address, and turns every hit into trace events.
+ */
+
+import type { ApiCallEvent, TraceEvent } from '../trace/schema';
+import { type Handle, win } from './api';
+import { type HookSpec, HOOKS, i32, socketValue } from './hooks';
+import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP, TRAP_FLAG } from './layouts';
+import { describeNewProcess } from './process-info';
+import { readImageExports } from './pe';
+import { type TracedThread, TracedProcess } from './traced-process';
+
+type WithoutStamp<T> = T extends unknown ? Omit<T, 'seq' | 'timeNs'> : never;
+export type UnstampedEvent = WithoutStamp<TraceEvent>;
+
+export interface EngineSink {
+  /** Records one event and returns the seq it was given. */
+  record(event: UnstampedEvent): number;
+}
+
+export type StopReason = 'entry' | 'breakpoint' | 'step' | 'pause';
+
+export interface StopControl {
+  /** Asked at the entry of each of the program's own hooked calls: stop here, and why? */
+  shouldStop(call: ApiCallEvent): StopReason | undefined;
+  /** Keeps the debuggee stopped until the client lets it go. */
+  hold(reason: StopReason, call: ApiCallEvent): Promise<void>;
+}
+
+const WS2_32 = 'ws2_32.dll';
+/** Register offsets of the first four integer arguments (x64 calling convention). */
+const ARGUMENT_REGISTERS = [Context.rcx, Context.rdx, Context.r8, Context.r9];
+
+export class CaptureEngine {
+  readonly processes = new Map<number, TracedProcess>();
+  private readonly event = Buffer.alloc(DEBUG_EVENT_SIZE);
+  private readonly hooked: ReadonlyMap<string, HookSpec>;
+  private stopping = false;
+
+  constructor(
+    private readonly sink: EngineSink,
+    private readonly control: StopControl,
+    apis?: readonly string[],
+  ) {
+    this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
+  }
+
+  /** Programs launched whose CREATE_PROCESS event has not come yet. */
+  private awaitedLaunches = 0;
+
+  /** True while a debuggee runs or a launched program has yet to appear. */
+  get live(): boolean {
+    return this.processes.size > 0 || this.awaitedLaunches > 0;
+  }
+
+  expectLaunch(): void {
+    this.awaitedLaunches++;
+  }
+
+  /**
+   * Waits up to `timeoutMs` for one debug event and handles it. Returns false when none came.
+   * Must run on the thread that created the debuggees.
+   */
+  async step(timeoutMs: number): Promise<boolean> {
+    if (!win.WaitForDebugEvent(this.event, timeoutMs)) return false;
+    const e = this.event;
+    const code = e.readUInt32LE(DebugEvent.code);
+    const pid = e.readUInt32LE(DebugEvent.processId);
+    const tid = e.readUInt32LE(DebugEvent.threadId);
+    let status = DBG_CONTINUE;
+    switch (code) {
+      case DebugEventCode.CREATE_PROCESS:
+        this.onCreateProcess(pid, tid);
+        break;
+      case DebugEventCode.CREATE_THREAD:
+        this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createThreadHandle), e.readBigUInt64LE(DebugEvent.createThreadTeb));
+        break;
+      case DebugEventCode.EXIT_THREAD:
+        this.processes.get(pid)?.threads.delete(tid);
+        this.sink.record({ kind: 'thread-exit', pid, tid, exitCode: e.readUInt32LE(DebugEvent.exitCode) });
+        break;
+      case DebugEventCode.EXIT_PROCESS:
+        this.onExitProcess(pid, e.readUInt32LE(DebugEvent.exitCode));
+        break;
+      case DebugEventCode.LOAD_DLL:
+        this.onLoadDll(pid, e.readBigUInt64LE(DebugEvent.loadDllBase));
+        closeIfSet(e.readBigUInt64LE(DebugEvent.loadDllFile));
+        break;
+      case DebugEventCode.UNLOAD_DLL: {
+        const p = this.processes.get(pid);
+        const base = e.readBigUInt64LE(16);
+        if (p) p.modules.splice(0, p.modules.length, ...p.modules.filter((m) => m.base !== base));
+        break;
+      }
+      case DebugEventCode.EXCEPTION:
+        status = await this.onException(pid, tid);
+        break;
+      default:
+        break;
+    }
+    win.ContinueDebugEvent(pid, tid, status);
+    return true;
+  }
+
+  private onCreateProcess(pid: number, tid: number): void {
+    const e = this.event;
+    const handle = e.readBigUInt64LE(DebugEvent.createProcessHandle);
+    const process = new TracedProcess(pid, handle);
+    this.processes.set(pid, process);
+    if (this.awaitedLaunches > 0) this.awaitedLaunches--;
+    closeIfSet(e.readBigUInt64LE(DebugEvent.createProcessFile));
+    const info = describeNewProcess(process);
+    const base = e.readBigUInt64LE(DebugEvent.createProcessBase);
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), new Set());
+    process.modules.push({ name: baseName(info.image).toLowerCase(), base, size: image?.sizeOfImage ?? 0 });
+    this.sink.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine });
+    this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createProcessThread), e.readBigUInt64LE(DebugEvent.createProcessTeb));
+  }
+
+  private onCreateThread(pid: number, tid: number, handle: Handle, teb: bigint): void {
+    this.processes.get(pid)?.threads.set(tid, { tid, handle, teb });
+    this.sink.record({ kind: 'thread-start', pid, tid });
+  }
+
+  private onExitProcess(pid: number, exitCode: number): void {
+    const process = this.processes.get(pid);
+    this.processes.delete(pid);
+    this.sink.record({ kind: 'process-exit', pid, exitCode });
+    if (process) closeIfSet(process.handle);
+  }
+
+  /** Reads the DLL's export table in the debuggee; for ws2_32, puts an int3 on each hooked entry point. */
+  private onLoadDll(pid: number, base: bigint): void {
+    const process = this.processes.get(pid);
+    if (!process) return;
+    const wanted = new Set(this.hooked.keys());
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), wanted);
+    const name = (image?.name ?? '').toLowerCase();
+    const module = { name, base, size: image?.sizeOfImage ?? 0 };
+    process.modules.push(module);
+    if (name !== WS2_32 || !image) return;
+    process.ws2 = module;
+    for (const [api, rva] of image.functions) {
+      const address = base + BigInt(rva);
+      const spec = this.hooked.get(api);
+      if (spec && process.arm(address)) process.entries.set(address, spec);
+    }
+    this.sink.record({ kind: 'module-load', pid, module: WS2_32, base: `0x${base.toString(16)}` });
+  }
+
+  private async onException(pid: number, tid: number): Promise<number> {
+    const e = this.event;
+    const code = e.readUInt32LE(DebugEvent.exceptionCode);
+    const address = e.readBigUInt64LE(DebugEvent.exceptionAddress);
+    const process = this.processes.get(pid);
+    const thread = process?.threads.get(tid);
+    if (!process || !thread) return DBG_EXCEPTION_NOT_HANDLED;
+    if (code === EXCEPTION_BREAKPOINT) {
+      const spec = process.entries.get(address);
+      if (spec) return this.onEntry(process, thread, address, spec);
+      if (process.returns.has(address)) return this.onReturn(process, thread, address);
+      // The loader's initial breakpoint, or a DebugBreak in the program: not ours, carry on.
+      return DBG_CONTINUE;
+    }
+    if (code === EXCEPTION_SINGLE_STEP && thread.rearm !== undefined) {
+      const address = thread.rearm;
+      thread.rearm = undefined;
+      if (process.entries.has(address) || process.returns.has(address)) process.arm(address);
+      return DBG_CONTINUE;
+    }
+    // The program's own exceptions go to its handlers (first chance), or end it (second chance).
+    return DBG_EXCEPTION_NOT_HANDLED;
+  }
+
+  private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec): Promise<number> {
+    const context = process.getContext(thread);
+    if (!context) return DBG_CONTINUE;
+    const rsp = context.readBigUInt64LE(Context.rsp);
+    const stack = process.read(rsp, 0x40);
+    const returnAddress = stack?.readBigUInt64LE(0) ?? 0n;
+    const raw = [...ARGUMENT_REGISTERS.map((o) => context.readBigUInt64LE(o)), ...[0x28, 0x30, 0x38].map((o) => stack?.readBigUInt64LE(o) ?? 0n)];
+    const caller = process.moduleAt(returnAddress);
+    // socket() calls WSASocketW inside ws2_32 under Wine: a call whose return address is in ws2_32 is Winsock's own.
+    const internal = caller !== undefined && caller === process.ws2;
+    const entry = {
+      kind: 'api' as const,
+      phase: 'call' as const,
+      pid: process.pid,
+      tid: thread.tid,
+      api: spec.api,
+      args: spec.entry({ raw, read: (a, n) => process.read(a, n) }),
+      caller: { module: caller?.name ?? '?', offset: caller ? Number(returnAddress - caller.base) : Number(returnAddress) },
+      ...(internal ? { internal } : {}),
+    };
+    const call: ApiCallEvent = { ...entry, seq: this.sink.record(entry), timeNs: 0 };
+    const pending = process.returns.get(returnAddress) ?? [];
+    pending.push({ tid: thread.tid, rsp: rsp + 8n, callSeq: call.seq, spec, raw, internal });
+    process.returns.set(returnAddress, pending);
+    process.arm(returnAddress);
+    if (!internal && !this.stopping) {
+      const reason = this.control.shouldStop(call);
+      if (reason) await this.control.hold(reason, call);
+    }
+    this.stepOver(process, thread, address);
+    return DBG_CONTINUE;
+  }
+
+  private onReturn(process: TracedProcess, thread: TracedThread, address: bigint): number {
+    const context = process.getContext(thread);
+    if (!context) return DBG_CONTINUE;
+    const rsp = context.readBigUInt64LE(Context.rsp);
+    const pending = process.returns.get(address) ?? [];
+    const index = pending.findIndex((p) => p.tid === thread.tid && p.rsp === rsp);
+    if (index >= 0) {
+      const [call] = pending.splice(index, 1);
+      const rax = context.readBigUInt64LE(Context.rax);
+      const result = call.spec.returns === 'socket' ? socketValue(rax) : i32(rax);
+      const failed = call.spec.errorInResult ? result !== 0 : result === -1;
+      const error = failed ? (call.spec.errorInResult ? result : process.lastError(thread)) : undefined;
+      const out = !failed && call.spec.exit ? call.spec.exit({ raw: call.raw, read: (a, n) => process.read(a, n) }, result) : undefined;
+      this.sink.record({ kind: 'api', phase: 'return', pid: process.pid, tid: thread.tid, api: call.spec.api, callSeq: call.callSeq, result, ...(error !== undefined ? { error } : {}), ...(out ? { out } : {}) });
+    }
+    if (pending.length === 0) {
+      process.returns.delete(address);
+      process.disarm(address, true);
+      this.resumeAt(process, thread, address, false);
+    } else this.stepOver(process, thread, address);
+    return DBG_CONTINUE;
+  }
+
+  /** Executes the original instruction under a breakpoint: restore it, back up RIP, single-step, re-arm after. */
+  private stepOver(process: TracedProcess, thread: TracedThread, address: bigint): void {
+    process.disarm(address);
+    thread.rearm = address;
+    this.resumeAt(process, thread, address, true);
+  }
+
+  /** Wine reports RIP past the int3, Windows at it: set it to the breakpoint's address either way. */
+  private resumeAt(process: TracedProcess, thread: TracedThread, address: bigint, trap: boolean): void {
+    const context = process.getContext(thread);
+    if (!context) return;
+    context.writeBigUInt64LE(address, Context.rip);
+    if (trap) context.writeUInt32LE(context.readUInt32LE(Context.eflags) | TRAP_FLAG, Context.eflags);
+    process.setContext(thread, context);
+  }
+
+  /** Removes every breakpoint and lets the programs run on without the debugger. */
+  detach(): void {
+    this.stopping = true;
+    for (const process of this.processes.values()) {
+      process.disarmAll();
+      win.DebugActiveProcessStop(process.pid);
+    }
+    this.processes.clear();
+  }
+
+  kill(exitCode = 1): void {
+    this.stopping = true;
+    for (const process of this.processes.values()) win.TerminateProcess(process.handle, exitCode);
+  }
+}
+
+function closeIfSet(handle: Handle): void {
+  if (handle !== 0n) win.CloseHandle(handle);
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}

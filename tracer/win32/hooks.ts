@@ -1,0 +1,120 @@
+/**
+ * The hooked Winsock entry points: how to decode each one's arguments at entry (x64: RCX, RDX, R8, R9, then the
+ * stack from [RSP+0x28]) and its result and out-parameters at return.
+ */
+
+import type { Args } from '../trace/schema';
+import { WSAPROTOCOL_INFOA_SIZE, WSAPROTOCOL_INFOW_SIZE, decodeProtocolInfo, decodeSockaddr } from './layouts';
+
+/** What a decoder can see of the stopped thread. */
+export interface CallSite {
+  /** The raw integer arguments, first seven (registers then stack), as saved at entry. */
+  readonly raw: readonly bigint[];
+  read(address: bigint, length: number): Buffer | undefined;
+}
+
+export interface HookSpec {
+  readonly api: string;
+  /** How RAX is read: a SOCKET (UINT_PTR, INVALID_SOCKET = ~0) or an int. */
+  readonly returns: 'socket' | 'int';
+  /** The error comes back as the return value (WSAStartup), not through WSAGetLastError. */
+  readonly errorInResult?: boolean;
+  entry(site: CallSite): Args;
+  /** Out-parameters, read after a successful return. */
+  exit?(site: CallSite, result: number): Args | undefined;
+}
+
+export const i32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
+export const u32 = (v: bigint): number => Number(BigInt.asUintN(32, v));
+/** SOCKET values are small handles; INVALID_SOCKET (~0) becomes -1 as in the trace format. */
+export const socketValue = (v: bigint): number => (v === 0xffffffffffffffffn ? -1 : Number(v));
+export const pointer = (v: bigint): string => `0x${v.toString(16)}`;
+
+function protocolInfoAt(site: CallSite, address: bigint, wide: boolean) {
+  if (address === 0n) return null;
+  const bytes = site.read(address, wide ? WSAPROTOCOL_INFOW_SIZE : WSAPROTOCOL_INFOA_SIZE);
+  return bytes ? decodeProtocolInfo(bytes, wide) : null;
+}
+
+function sockaddrAt(site: CallSite, address: bigint, length: number): string | null {
+  if (address === 0n || length <= 0) return null;
+  const bytes = site.read(address, Math.min(length, 128));
+  return bytes ? decodeSockaddr(bytes) : null;
+}
+
+/** An option value: an int when optlen is 4 (most options), else the bytes in hex. */
+function optionValue(site: CallSite, address: bigint, length: number): number | string | null {
+  if (address === 0n || length <= 0) return null;
+  const bytes = site.read(address, Math.min(length, 64));
+  if (!bytes) return null;
+  return length === 4 ? bytes.readInt32LE(0) : bytes.toString('hex');
+}
+
+function u32At(site: CallSite, address: bigint): number | null {
+  if (address === 0n) return null;
+  return site.read(address, 4)?.readUInt32LE(0) ?? null;
+}
+
+const sockets: HookSpec[] = [
+  { api: 'WSAStartup', returns: 'int', errorInResult: true, entry: ({ raw }) => ({ wVersionRequested: u32(raw[0]) & 0xffff, lpWSAData: pointer(raw[1]) }) },
+  { api: 'WSACleanup', returns: 'int', entry: () => ({}) },
+  { api: 'socket', returns: 'socket', entry: ({ raw }) => ({ af: i32(raw[0]), type: i32(raw[1]), protocol: i32(raw[2]) }) },
+  ...(['A', 'W'] as const).map<HookSpec>((charset) => ({
+    api: `WSASocket${charset}`,
+    returns: 'socket',
+    entry: (site) => ({
+      af: i32(site.raw[0]),
+      type: i32(site.raw[1]),
+      protocol: i32(site.raw[2]),
+      lpProtocolInfo: protocolInfoAt(site, site.raw[3], charset === 'W'),
+      g: u32(site.raw[4]),
+      dwFlags: u32(site.raw[5]),
+    }),
+  })),
+  ...(['A', 'W'] as const).map<HookSpec>((charset) => ({
+    api: `WSADuplicateSocket${charset}`,
+    returns: 'int',
+    entry: ({ raw }) => ({ s: socketValue(raw[0]), dwProcessId: u32(raw[1]), lpProtocolInfo: pointer(raw[2]) }),
+    // The provider fills the caller's buffer: read it back after the return.
+    exit: (site) => ({ protocolInfo: protocolInfoAt(site, site.raw[2], charset === 'W') }),
+  })),
+  { api: 'closesocket', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]) }) },
+  { api: 'WSAEventSelect', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), hEventObject: pointer(raw[1]), lNetworkEvents: i32(raw[2]) }) },
+  { api: 'WSAAsyncSelect', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), hWnd: pointer(raw[1]), wMsg: u32(raw[2]), lEvent: i32(raw[3]) }) },
+  {
+    api: 'setsockopt',
+    returns: 'int',
+    entry: (site) => ({ s: socketValue(site.raw[0]), level: i32(site.raw[1]), optname: i32(site.raw[2]), optval: optionValue(site, site.raw[3], i32(site.raw[4])), optlen: i32(site.raw[4]) }),
+  },
+  {
+    api: 'ioctlsocket',
+    returns: 'int',
+    // cmd is a long whose high bit is set for FIONBIO: keep it unsigned. *argp is the input (FIONBIO: 0 or non-zero).
+    entry: (site) => ({ s: socketValue(site.raw[0]), cmd: u32(site.raw[1]), argp: pointer(site.raw[2]), value: u32At(site, site.raw[2]) }),
+  },
+  {
+    api: 'WSAIoctl',
+    returns: 'int',
+    entry: (site) => ({ s: socketValue(site.raw[0]), dwIoControlCode: u32(site.raw[1]), lpvInBuffer: pointer(site.raw[2]), cbInBuffer: u32(site.raw[3]), inValue: u32(site.raw[3]) === 4 ? u32At(site, site.raw[2]) : null }),
+  },
+  { api: 'shutdown', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), how: i32(raw[1]) }) },
+  { api: 'bind', returns: 'int', entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]) }) },
+  { api: 'listen', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), backlog: i32(raw[1]) }) },
+  { api: 'connect', returns: 'int', entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]) }) },
+  {
+    api: 'WSAConnect',
+    returns: 'int',
+    entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]), lpSQOS: pointer(site.raw[5]), lpGQOS: pointer(site.raw[6]) }),
+  },
+  {
+    api: 'accept',
+    returns: 'socket',
+    entry: ({ raw }) => ({ s: socketValue(raw[0]), addr: pointer(raw[1]), addrlen: pointer(raw[2]) }),
+    exit: (site) => {
+      const length = u32At(site, site.raw[2]);
+      return { addr: length === null ? null : sockaddrAt(site, site.raw[1], length) };
+    },
+  },
+];
+
+export const HOOKS: ReadonlyMap<string, HookSpec> = new Map(sockets.map((h) => [h.api, h]));

@@ -1,0 +1,102 @@
+/** Starting a program under the debugger, with its stdout and stderr on pipes the engine reads. */
+
+import { DEBUG_PROCESS, type Handle, HANDLE_FLAG_INHERIT, STARTF_USESTDHANDLES, lastErrorText, toHandle, win } from './api';
+
+export interface LaunchSpec {
+  /** Windows path of the executable. */
+  program: string;
+  args: readonly string[];
+  cwd?: string;
+}
+
+/** A pipe end the engine polls for what the program wrote. */
+export class OutputPipe {
+  private readonly buffer = Buffer.alloc(64 * 1024);
+  constructor(
+    readonly stream: 'stdout' | 'stderr',
+    private readonly handle: Handle,
+  ) {}
+
+  /** What is there to read now, without blocking ('' when nothing). */
+  drain(): string {
+    let text = '';
+    const available = [0];
+    while (win.PeekNamedPipe(this.handle, 0n, 0, 0n, available, 0n) && available[0] > 0) {
+      const read = [0];
+      if (!win.ReadFile(this.handle, this.buffer, Math.min(available[0], this.buffer.length), read, 0n) || read[0] === 0) break;
+      text += this.buffer.toString('utf8', 0, read[0]);
+    }
+    return text;
+  }
+
+  close(): void {
+    win.CloseHandle(this.handle);
+  }
+}
+
+/** Quotes one argument the way CommandLineToArgvW reads it back. */
+export function quoteArgument(arg: string): string {
+  if (arg !== '' && !/[\s"]/.test(arg)) return arg;
+  return `"${arg.replace(/(\\*)"/g, '$1$1\\"').replace(/(\\+)$/, '$1$1')}"`;
+}
+
+function inheritablePipe(): { read: Handle; write: Handle } {
+  const read = [0n];
+  const write = [0n];
+  const sa = { nLength: 24, lpSecurityDescriptor: 0n, bInheritHandle: 1 };
+  if (!win.CreatePipe(read, write, sa, 0)) throw new Error(lastErrorText('CreatePipe'));
+  // Only the program's end is inherited.
+  win.SetHandleInformation(toHandle(read[0]), HANDLE_FLAG_INHERIT, 0);
+  return { read: toHandle(read[0]), write: toHandle(write[0]) };
+}
+
+function nulInput(): Handle {
+  const GENERIC_READ = 0x80000000;
+  const OPEN_EXISTING = 3;
+  const sa = { nLength: 24, lpSecurityDescriptor: 0n, bInheritHandle: 1 };
+  return toHandle(win.CreateFileW('NUL', GENERIC_READ, 3, sa, OPEN_EXISTING, 0, 0n));
+}
+
+/**
+ * CreateProcessW with DEBUG_PROCESS: the program and every process it starts are debuggees of this thread.
+ * Returns the pid and the pipes carrying its output.
+ */
+export function launchUnderDebugger(spec: LaunchSpec): { pid: number; output: OutputPipe[] } {
+  const stdout = inheritablePipe();
+  const stderr = inheritablePipe();
+  const stdin = nulInput();
+  const startup = {
+    cb: STARTUPINFO_SIZE,
+    dwFlags: STARTF_USESTDHANDLES,
+    hStdInput: stdin,
+    hStdOutput: stdout.write,
+    hStdError: stderr.write,
+  };
+  const info: Record<string, unknown> = {};
+  const commandLine = [spec.program, ...spec.args].map(quoteArgument).join(' ');
+  const ok = win.CreateProcessW(spec.program, commandLine + '\0', 0n, 0n, 1, DEBUG_PROCESS, 0n, spec.cwd ?? null, startup, info);
+  const failure = ok ? undefined : launchError(spec.program, win.GetLastError());
+  // The program holds its own copies now.
+  win.CloseHandle(stdout.write);
+  win.CloseHandle(stderr.write);
+  win.CloseHandle(stdin);
+  if (failure) {
+    win.CloseHandle(stdout.read);
+    win.CloseHandle(stderr.read);
+    throw new Error(failure);
+  }
+  // The debug events carry their own process and thread handles.
+  win.CloseHandle(toHandle(info.hProcess));
+  win.CloseHandle(toHandle(info.hThread));
+  return { pid: Number(info.dwProcessId), output: [new OutputPipe('stdout', stdout.read), new OutputPipe('stderr', stderr.read)] };
+}
+
+/** sizeof(STARTUPINFOW) on x64. */
+const STARTUPINFO_SIZE = 104;
+
+function launchError(program: string, code: number): string {
+  if (code === 2 || code === 3) return `cannot start ${program}: no such file (Win32 error ${code})`;
+  if (code === 193 || code === 216) return `cannot start ${program}: not a Windows executable for this machine (Win32 error ${code})`;
+  if (code === 5) return `cannot start ${program}: access denied (Win32 error 5)`;
+  return `cannot start ${program}: CreateProcessW failed (Win32 error ${code})`;
+}

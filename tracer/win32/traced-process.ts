@@ -1,0 +1,116 @@
+/** One debuggee: its memory, threads, modules and the int3 bytes the engine placed in it. */
+
+import { type Handle, win } from './api';
+import { CONTEXT_CONTROL, CONTEXT_INTEGER, CONTEXT_SIZE, Context, TEB_LAST_ERROR } from './layouts';
+import type { HookSpec } from './hooks';
+
+export interface TracedThread {
+  readonly tid: number;
+  readonly handle: Handle;
+  /** Thread environment block (lpThreadLocalBase): holds the thread's last error. */
+  readonly teb: bigint;
+  /** A breakpoint stepped over with the trap flag, to put back on the next single-step event. */
+  rearm?: bigint;
+}
+
+export interface LoadedModule {
+  readonly name: string;
+  readonly base: bigint;
+  readonly size: number;
+}
+
+export interface PendingReturn {
+  readonly tid: number;
+  /** RSP after the return instruction: the entry RSP + 8. */
+  readonly rsp: bigint;
+  readonly callSeq: number;
+  readonly spec: HookSpec;
+  readonly raw: readonly bigint[];
+  readonly internal: boolean;
+}
+
+const INT3 = Buffer.from([0xcc]);
+
+export class TracedProcess {
+  readonly threads = new Map<number, TracedThread>();
+  readonly modules: LoadedModule[] = [];
+  /** Hooked entry points: address → the API. */
+  readonly entries = new Map<bigint, HookSpec>();
+  /** Return breakpoints: return address → the calls waiting to return there. */
+  readonly returns = new Map<bigint, PendingReturn[]>();
+  /** Original bytes under each int3 the engine wrote. */
+  private readonly originals = new Map<bigint, number>();
+  ws2?: LoadedModule;
+  private readonly context = Buffer.alloc(CONTEXT_SIZE);
+
+  constructor(
+    readonly pid: number,
+    readonly handle: Handle,
+  ) {}
+
+  read(address: bigint, length: number): Buffer | undefined {
+    const buffer = Buffer.alloc(length);
+    return win.ReadProcessMemory(this.handle, address, buffer, length, 0) ? buffer : undefined;
+  }
+
+  readU64(address: bigint): bigint | undefined {
+    return this.read(address, 8)?.readBigUInt64LE(0);
+  }
+
+  readWideString(address: bigint, bytes: number): string {
+    return this.read(address, bytes)?.toString('utf16le') ?? '';
+  }
+
+  private writeByte(address: bigint, value: Buffer): boolean {
+    const ok = win.WriteProcessMemory(this.handle, address, value, 1, 0) !== 0;
+    win.FlushInstructionCache(this.handle, address, 1);
+    return ok;
+  }
+
+  /** Writes an int3 at `address`, remembering the byte it covers. */
+  arm(address: bigint): boolean {
+    if (!this.originals.has(address)) {
+      const original = this.read(address, 1);
+      if (!original) return false;
+      this.originals.set(address, original[0]);
+    }
+    return this.writeByte(address, INT3);
+  }
+
+  /** Puts the original byte back; `forget` drops the breakpoint for good. */
+  disarm(address: bigint, forget = false): void {
+    const original = this.originals.get(address);
+    if (original === undefined) return;
+    this.writeByte(address, Buffer.from([original]));
+    if (forget) this.originals.delete(address);
+  }
+
+  isArmed(address: bigint): boolean {
+    return this.originals.has(address);
+  }
+
+  /** Removes every int3 (before a detach). */
+  disarmAll(): void {
+    for (const address of [...this.originals.keys()]) this.disarm(address, true);
+    this.returns.clear();
+  }
+
+  /** Registers of a stopped thread (control + integer). The buffer is reused: copy what must outlive the next call. */
+  getContext(thread: TracedThread): Buffer | undefined {
+    this.context.fill(0);
+    this.context.writeUInt32LE(CONTEXT_CONTROL | CONTEXT_INTEGER, Context.contextFlags);
+    return win.GetThreadContext(thread.handle, this.context) ? this.context : undefined;
+  }
+
+  setContext(thread: TracedThread, context: Buffer): boolean {
+    return win.SetThreadContext(thread.handle, context) !== 0;
+  }
+
+  lastError(thread: TracedThread): number | undefined {
+    return this.read(thread.teb + BigInt(TEB_LAST_ERROR), 4)?.readUInt32LE(0);
+  }
+
+  moduleAt(address: bigint): LoadedModule | undefined {
+    return this.modules.find((m) => address >= m.base && address < m.base + BigInt(m.size));
+  }
+}
