@@ -1,0 +1,104 @@
+// Benchmark: generates (or reuses) a 1,000,000-event trace in .cache/bench/, then measures
+//  (a) model throughput: ShareModel.apply over events already in memory, best of 3 -> modelEventsPerSec
+//  (b) `sockshare check FILE --json` as a child process: peak RSS -> checkPeakRssMb, wall time -> checkSeconds.
+// Prints one line per metric and, as the last line, one JSON object with every number. Targets are reported,
+// not asserted: >= 1,000,000 events/s and < 300 MB.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const EVENTS = Number(process.env.SOCKSHARE_BENCH_EVENTS ?? 1_000_000);
+const cacheDir = join(root, '.cache', 'bench');
+const traceFile = join(cacheDir, `trace-${EVENTS}.jsonl`);
+const cli = join(root, 'dist', 'cli.js');
+const TARGET_EVENTS_PER_SEC = 1_000_000;
+const TARGET_RSS_MB = 300;
+
+/** Runs a node script to completion with inherited output; throws on a non-zero exit. */
+function runNode(args, what) {
+  const result = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status ?? result.signal})`);
+}
+
+/** Runs a node script and returns its stdout's last line parsed as JSON (stderr passes through). */
+function runNodeJson(args, what) {
+  const result = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status ?? result.signal})`);
+  const lines = result.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** Spawns `node dist/cli.js check FILE --json > /dev/null`, returns exit code, peak RSS (KiB) and wall seconds. */
+function measureCheck() {
+  // SOCKSHARE_BENCH_RSS=resource-usage forces the fallback even where /usr/bin/time exists.
+  const useTime = existsSync('/usr/bin/time') && process.env.SOCKSHARE_BENCH_RSS !== 'resource-usage';
+  const preload = pathToFileURL(join(root, 'scripts', 'bench', 'maxrss.mjs')).href;
+  const nodeArgs = [...(useTime ? [] : ['--import', preload]), cli, 'check', traceFile, '--json'];
+  const [command, args] = useTime ? ['/usr/bin/time', ['-f', 'maxrss-kb %M', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const devNull = openSync('/dev/null', 'w');
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', devNull, 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text) => (stderr += text));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      closeSync(devNull);
+      const match = /maxrss-kb (\d+)\s*$/.exec(stderr);
+      // /usr/bin/time reports the child's exit status through its own; check exits 1 when the trace has errors.
+      if (!match || (code !== 0 && code !== 1)) {
+        reject(new Error(`check failed (exit ${code}):\n${stderr}`));
+        return;
+      }
+      // What else the child said (reader warnings), without /usr/bin/time's note about the exit status.
+      const rest = stderr
+        .slice(0, match.index)
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !/^Command exited with non-zero status \d+$/.test(line))
+        .join('\n');
+      if (rest) process.stderr.write(`${rest}\n`);
+      resolve({ code, maxRssKb: Number(match[1]), seconds, via: useTime ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS' });
+    });
+  });
+}
+
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main() {
+  mkdirSync(cacheDir, { recursive: true });
+  runNode(['--import', 'tsx', join('scripts', 'bench', 'generate.ts'), traceFile, String(EVENTS)], 'trace generation');
+  const traceMb = statSync(traceFile).size / 1048576;
+
+  const model = runNodeJson(['--expose-gc', '--max-old-space-size=6144', '--import', 'tsx', join('scripts', 'bench', 'model.ts'), traceFile, '3'], 'model benchmark');
+  const meets = (ok) => (ok ? 'meets' : 'MISSES');
+  console.log(`model throughput: ${fmt(model.modelEventsPerSec)} events/s (best of ${model.runs}: ${fmt(model.bestSeconds, 3)} s for ${fmt(model.events)} events; ${fmt(model.findings)} findings) — ${meets(model.modelEventsPerSec >= TARGET_EVENTS_PER_SEC)} the >= ${fmt(TARGET_EVENTS_PER_SEC)} events/s target`);
+
+  if (!existsSync(cli)) runNode([join('scripts', 'build.mjs')], 'build');
+  const check = await measureCheck();
+  const checkPeakRssMb = check.maxRssKb / 1024;
+  console.log(`check peak RSS:   ${fmt(checkPeakRssMb, 1)} MB (${check.via}; trace ${fmt(traceMb, 1)} MB on disk) — ${meets(checkPeakRssMb < TARGET_RSS_MB)} the < ${TARGET_RSS_MB} MB target`);
+  console.log(`check wall time:  ${fmt(check.seconds, 2)} s (${fmt(EVENTS / check.seconds)} events/s end to end, exit ${check.code}) for ${relative(root, cli)} check ${relative(root, traceFile)} --json`);
+
+  console.log(
+    JSON.stringify({
+      events: model.events,
+      modelEventsPerSec: model.modelEventsPerSec,
+      modelBestSeconds: Number(model.bestSeconds.toFixed(4)),
+      checkPeakRssMb: Number(checkPeakRssMb.toFixed(1)),
+      checkSeconds: Number(check.seconds.toFixed(3)),
+      checkExitCode: check.code,
+      findings: model.findings,
+      traceMb: Number(traceMb.toFixed(1)),
+    }),
+  );
+}
+
+main().catch((error) => {
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,145 @@
+/** The CLI's commands as data (usage, help, options) and their argument parsing with node's util.parseArgs. */
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './io';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandSpec {
+  readonly name: string;
+  /** "TRACE [--json] [--verbose]": what follows `sockshare <name>`. */
+  readonly synopsis: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The help text after the usage line. */
+  readonly details: string;
+  readonly options: Options;
+  /** Names of the required positional arguments, in order. */
+  readonly positionals: readonly string[];
+}
+
+const HELP_OPTION: Options = { help: { type: 'boolean', short: 'h' } };
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'check',
+    synopsis: 'TRACE [--json] [--verbose]',
+    summary: 'check a trace against the shared-socket rules',
+    details: [
+      'Streams TRACE through the shared-socket model and prints its findings, grouped by socket,',
+      'then a tally. Info findings (descriptor and socket closes) are counted, and shown with --verbose.',
+      '',
+      'Options:',
+      '  --json         print {"findings":[{"rule","severity","message","events"}]} (info findings included)',
+      '  -v, --verbose  show info findings too',
+      '  -h, --help     show this help',
+      '',
+      'Exit status: 0 no error finding, 1 at least one error finding, 2 bad usage or unreadable trace.',
+    ].join('\n'),
+    options: { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, ...HELP_OPTION },
+    positionals: ['TRACE'],
+  },
+  {
+    name: 'export',
+    synopsis: 'TRACE --format perfetto|markdown|html -o FILE',
+    summary: 'write the trace and its findings as a Perfetto trace, Markdown or HTML report',
+    details: [
+      'Reads TRACE, runs the shared-socket model over it and writes the chosen rendering to FILE.',
+      '',
+      'Options:',
+      '  -f, --format FORMAT  perfetto (Chrome trace JSON for ui.perfetto.dev), markdown or html',
+      '  -o, --output FILE    the file to write',
+      '  -h, --help           show this help',
+      '',
+      'Exit status: 0 written, 2 bad usage, unreadable trace or unwritable FILE.',
+    ].join('\n'),
+    options: { format: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o' }, ...HELP_OPTION },
+    positionals: ['TRACE'],
+  },
+  {
+    name: 'summary',
+    synopsis: 'TRACE',
+    summary: 'list the processes, sockets, descriptors and handoffs of a trace',
+    details: [
+      'Prints the processes (pid, image, role, start and exit), the sockets with the descriptors each',
+      'process held over time (opening and closing event), the handoffs (export, source -> target,',
+      'imports) and the tally of findings.',
+      '',
+      'Options:',
+      '  -h, --help  show this help',
+      '',
+      'Exit status: 0 printed, 2 bad usage or unreadable trace.',
+    ].join('\n'),
+    options: { ...HELP_OPTION },
+    positionals: ['TRACE'],
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+export const GENERAL_USAGE = 'usage: sockshare <command> [options]   (sockshare --help lists the commands)';
+
+export function usageLine(spec: CommandSpec): string {
+  return `usage: sockshare ${spec.name} ${spec.synopsis}`;
+}
+
+export function generalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'sockshare: trace and check Windows shared-socket handoffs (WSADuplicateSocket / WSASocket FROM_PROTOCOL_INFO).',
+    '',
+    'usage: sockshare <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    `  ${'help'.padEnd(width)}  show the help of a command: sockshare help COMMAND`,
+    '',
+    'Options:',
+    '  -h, --help     show this help (or a command\'s, after the command)',
+    '  -V, --version  print the version',
+  ].join('\n');
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  return `${usageLine(spec)}\n\n${spec.summary}.\n\n${spec.details}`;
+}
+
+export interface ParsedCommand {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** Parses a command's arguments; a help request skips the positional checks. Throws UsageError naming the culprit. */
+export function parseCommandArgs(spec: CommandSpec, args: readonly string[]): ParsedCommand {
+  let parsed: ParsedCommand;
+  try {
+    const result = parseArgs({ args: [...args], options: spec.options, allowPositionals: true, strict: true });
+    parsed = { values: result.values as ParsedCommand['values'], positionals: result.positionals };
+  } catch (error) {
+    throw new UsageError(describeParseError(error, spec), spec.name);
+  }
+  if (parsed.values['help']) return parsed;
+  const missing = spec.positionals[parsed.positionals.length];
+  if (missing !== undefined) throw new UsageError(`${spec.name}: missing argument ${missing}`, spec.name);
+  if (parsed.positionals.length > spec.positionals.length) {
+    throw new UsageError(`${spec.name}: unexpected argument '${parsed.positionals[spec.positionals.length]}'`, spec.name);
+  }
+  return parsed;
+}
+
+/** Turns util.parseArgs' messages into short ones that name the option. */
+function describeParseError(error: unknown, spec: CommandSpec): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const quoted = /'([^']+)'/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) return `${spec.name}: unknown option '${quoted}'`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && quoted) {
+    const long = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
+    const option = long.replace(/^--/, '');
+    if (spec.options[option]?.type === 'string') return `${spec.name}: option '${long}' needs a value`;
+    return `${spec.name}: option '${long}' takes no value`;
+  }
+  return `${spec.name}: ${message}`;
+}

@@ -1,0 +1,61 @@
+/** Getting a trace file into the model: streamed for check and summary, whole for export. Errors become InputError. */
+
+import { ShareModel } from '../model/index';
+import { readTrace, readTraceFile, readTraceHeader, TraceFormatError, type TraceContents, type TraceHeader } from '../trace/index';
+import { InputError, type OutputStream } from './io';
+
+export interface StreamedTrace {
+  header: TraceHeader;
+  model: ShareModel;
+  eventCount: number;
+  firstSeq?: number;
+  lastSeq?: number;
+}
+
+/** Reports recoverable reader problems (a truncated last line) on stderr; they do not change the exit code. */
+function warner(stderr: OutputStream): (warning: TraceFormatError) => void {
+  return (warning) => stderr.write(`sockshare: warning: ${warning.message}\n`);
+}
+
+/** Streams `file` event by event into a fresh model and finishes it; only the model's state stays in memory. */
+export async function streamIntoModel(file: string, stderr: OutputStream): Promise<StreamedTrace> {
+  return guard(file, async () => {
+    const header = await readTraceHeader(file);
+    const model = new ShareModel();
+    let eventCount = 0;
+    let firstSeq: number | undefined;
+    let lastSeq: number | undefined;
+    for await (const event of readTrace(file, { onWarning: warner(stderr) })) {
+      model.apply(event);
+      if (firstSeq === undefined) firstSeq = event.seq;
+      lastSeq = event.seq;
+      eventCount++;
+    }
+    model.finish();
+    return { header, model, eventCount, firstSeq, lastSeq };
+  });
+}
+
+/** Reads the whole of `file` into memory (export needs every event). */
+export async function readWhole(file: string, stderr: OutputStream): Promise<TraceContents> {
+  return guard(file, async () => {
+    const contents = await readTraceFile(file);
+    const warn = warner(stderr);
+    for (const warning of contents.warnings) warn(warning);
+    return contents;
+  });
+}
+
+async function guard<T>(file: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof TraceFormatError) throw new InputError(error.message);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(`${file}: no such file`);
+    if (code === 'EISDIR') throw new InputError(`${file}: is a directory, not a trace file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${file}: permission denied`);
+    if (code !== undefined) throw new InputError(`${file}: cannot read: ${(error as Error).message}`);
+    throw error;
+  }
+}
