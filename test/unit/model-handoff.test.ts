@@ -105,6 +105,18 @@ describe('imported-by-wrong-process: only the process named by dwProcessId may i
     assert.match(f.message, /other\.exe \(pid 777\).*for target\.exe \(pid 512\)/);
   });
 
+  it('the named target still never imported: its exit reports the leaked duplicate', () => {
+    const { trace, source, target } = pair();
+    const other = trace.start(OTHER, 'C:\\app\\other.exe', SOURCE);
+    source.socket(S);
+    const info = tcpProtocolInfo(3);
+    const exp = source.duplicate(S, TARGET, info);
+    const imp = other.importSocket(0x300, info);
+    const exit = target.exit();
+    const f = assertOne(run(trace), 'handoff-never-imported', 'error', [exp, imp, exit]);
+    assert.match(f.message, /other\.exe \(pid 777\) imported it instead/);
+  });
+
   it('the import by the named target is not', () => {
     assertNone(run(tenStepHandoff().trace), 'imported-by-wrong-process');
   });

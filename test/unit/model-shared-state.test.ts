@@ -26,7 +26,7 @@ function shared(options: { listening?: boolean } = {}) {
 describe('shared-state-changed: all state of a socket is held in common across its descriptors', () => {
   it('target sets FIONBIO; the source descriptor becomes non-blocking too', () => {
     const { trace, target, imp } = shared();
-    const flip = target.call('ioctlsocket', { s: T, cmd: FIONBIO, argp: 1 }, { result: 0 });
+    const flip = target.call('ioctlsocket', { s: T, cmd: FIONBIO, argp: '0x5ffe00', value: 1 }, { result: 0 });
     const model = run(trace);
     const f = assertOne(model, 'shared-state-changed', 'warning', [flip]);
     assert.match(f.message, /non-blocking mode .*also for descriptor 0x1a4 in source\.exe/);
@@ -66,13 +66,13 @@ describe('shared-state-changed: all state of a socket is held in common across i
     source.duplicate(S, TARGET, info);
     target.importSocket(T, info);
     source.close(S);
-    target.call('ioctlsocket', { s: T, cmd: FIONBIO, argp: 1 }, { result: 0 });
+    target.call('ioctlsocket', { s: T, cmd: FIONBIO, argp: '0x5ffe00', value: 1 }, { result: 0 });
     assertNone(run(trace), 'shared-state-changed');
   });
 
   it('setting the blocking mode it already has changes nothing', () => {
     const { trace, target } = shared();
-    target.call('ioctlsocket', { s: T, cmd: FIONBIO, argp: 0 }, { result: 0 });
+    target.call('ioctlsocket', { s: T, cmd: FIONBIO, argp: '0x5ffe00', value: 0 }, { result: 0 });
     assertNone(run(trace), 'shared-state-changed');
   });
 });

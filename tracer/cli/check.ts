@@ -10,7 +10,7 @@ export interface CheckOptions {
 }
 
 export async function runCheck(file: string, options: CheckOptions, io: CliIo): Promise<number> {
-  const { model } = await streamIntoModel(file, io.stderr);
+  const { model } = await streamIntoModel(file, io.stderr, false);
   const findings = model.findings();
   const out = new ChunkedWriter(io.stdout);
   if (options.json) await writeJson(out, findings);
@@ -61,8 +61,10 @@ async function writeText(out: ChunkedWriter, model: ShareModel, findings: readon
   const keys = [...groups.keys()].sort((a, b) => socketOrder(a) - socketOrder(b));
   for (const key of keys) {
     const socket = key === OTHER ? undefined : model.socket(key);
-    await out.write(`${socket ? socketLabel(socket) : key === OTHER ? OTHER : `socket ${key}`}\n`);
-    for (const f of groups.get(key) ?? []) await out.write(formatFinding(f));
+    const group = groups.get(key) ?? [];
+    const label = socket ? socketLabel(socket) : key === OTHER ? OTHER : (group[group.length - 1]?.socketLabel ?? `socket #${key.slice(1)}`);
+    await out.write(`${label}\n`);
+    for (const f of group) await out.write(formatFinding(f));
     await out.write('\n');
   }
   const counts = tally(findings);

@@ -17,11 +17,14 @@ function warner(stderr: OutputStream): (warning: TraceFormatError) => void {
   return (warning) => stderr.write(`sockshare: warning: ${warning.message}\n`);
 }
 
-/** Streams `file` event by event into a fresh model and finishes it; only the model's state stays in memory. */
-export async function streamIntoModel(file: string, stderr: OutputStream): Promise<StreamedTrace> {
+/**
+ * Streams `file` event by event into a fresh model and finishes it; only the model's state stays in memory.
+ * Without `history` the model drops closed sockets as it goes (enough for findings).
+ */
+export async function streamIntoModel(file: string, stderr: OutputStream, history = true): Promise<StreamedTrace> {
   return guard(file, async () => {
     const header = await readTraceHeader(file);
-    const model = new ShareModel();
+    const model = history ? new ShareModel() : ShareModel.findingsOnly();
     let eventCount = 0;
     let firstSeq: number | undefined;
     let lastSeq: number | undefined;

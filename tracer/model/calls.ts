@@ -65,8 +65,8 @@ function cleanup(ctx: CallContext): void {
   const remaining = Math.max(0, p.wsaStartups - 1);
   state.processes.set(p.pid, { ...p, wsaStartups: remaining });
   if (remaining > 0) return;
-  for (const d of [...state.descriptors.values()]) {
-    if (d.pid === ctx.pid && d.closedSeq === undefined) closeDescriptor(state, d, 'WSACleanup', ctx.events);
+  for (const d of [...(state.handles.get(ctx.pid)?.values() ?? [])]) {
+    if (d.closedSeq === undefined) closeDescriptor(state, d, 'WSACleanup', ctx.events);
   }
 }
 
@@ -124,7 +124,7 @@ function register(ctx: CallContext, kind: Registration['kind']): void {
   if (!d || !socket || !ctx.ok) return;
   const mask = kind === 'WSAEventSelect' ? ctx.num('lNetworkEvents') : ctx.num('lEvent');
   const previous = socket.registration;
-  const cancelled = [...socket.cancelledRegistrations];
+  const cancelled = socket.cancelledRegistrations as Registration[];
   if (previous && previous.descriptorId !== d.id) {
     cancelled.push({ ...previous, cancelledBy: ctx.ref });
     const crossProcess = previous.pid !== ctx.pid;
@@ -158,8 +158,10 @@ function setOption(ctx: CallContext): void {
   const value = typeof raw === 'number' || typeof raw === 'string' ? raw : null;
   const previous = socket.options.find((o) => o.level === level && o.optname === optname);
   const option: OptionValue = { level, optname, value, call: ctx.ref, descriptorId: d.id };
-  const options = [...socket.options.filter((o) => o !== previous), option];
-  const next = updateSocket(ctx.state, socket, { options });
+  const options = socket.options as OptionValue[];
+  if (previous) options.splice(options.indexOf(previous), 1);
+  options.push(option);
+  const next = socket;
   if (!previous || previous.value !== value) sharedStateChanged(ctx, d, next, `setsockopt(${optionName(level, optname)} = ${value ?? '?'})`);
 }
 
@@ -199,7 +201,6 @@ function acceptCall(ctx: CallContext): void {
     overlapped: listener.overlapped,
     flags: listener.flags,
     phase: 'connected',
-    localAddress: listener.localAddress,
     remoteAddress: str(out.addr),
     acceptedFrom: listener.id,
     nonBlocking: listener.nonBlocking,

@@ -55,8 +55,7 @@ export class CallContext {
   descriptor(handle = this.num('s', Number.NaN)): DescriptorState | undefined {
     if (Number.isNaN(handle)) return undefined;
     const state = this.state;
-    const id = state.handles.get(`${this.pid}:${handle}`);
-    const known = id === undefined ? undefined : state.descriptor(id);
+    const known = state.handleOf(this.pid, handle);
     if (known && known.closedSeq === undefined) return known;
     if (known) {
       raise(

@@ -8,12 +8,25 @@ import type { ModelState } from './state';
 import type { Handoff, ImportAttempt } from './types';
 import { FROM_PROTOCOL_INFO, WSA_FLAG_OVERLAPPED } from './winsock';
 
-/** Two WSAPROTOCOL_INFO structures are the same export when every field matches (the provider makes each one unique). */
-export function protocolInfoKey(info: ProtocolInfo): string {
-  return PROTOCOL_INFO_FIELDS.map((f) => {
+/**
+ * Two WSAPROTOCOL_INFO structures are the same export when every field matches (the provider makes each one unique):
+ * a 53-bit hash of all fields (cyrb53) stands for the structure.
+ */
+export function protocolInfoKey(info: ProtocolInfo): number {
+  const text = PROTOCOL_INFO_FIELDS.map((f) => {
     const v = info[f];
     return typeof v === 'object' ? `${v.chainLen}:${v.chainEntries.join(',')}` : String(v);
   }).join('|');
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 export function duplicateSocket(ctx: CallContext): void {
@@ -40,12 +53,14 @@ export function duplicateSocket(ctx: CallContext): void {
     sourceDescriptorId: d?.id,
     socketId: socket?.id,
     targetPid,
-    protocolInfo: info,
     key,
     imports: [],
   };
   state.handoffs.set(handoff.id, handoff);
   state.handoffByKey.set(key, handoff.id);
+  state.unsettled.add(handoff.id);
+  state.exporters.add(ctx.pid);
+  state.importers.add(targetPid);
   checkLayeredProvider(ctx, info, socket?.id);
 }
 
@@ -77,7 +92,8 @@ export function importSocket(ctx: CallContext): void {
   const info = ctx.arg('lpProtocolInfo') as ProtocolInfo;
   const flags = ctx.num('dwFlags');
   const handoffId = state.handoffByKey.get(protocolInfoKey(info));
-  let handoff = handoffId === undefined ? undefined : state.handoffs.get(handoffId);
+  let handoff = handoffId === undefined ? undefined : state.handoff(handoffId);
+  state.importers.add(ctx.pid);
   if (handoff) checkImportRules(ctx, handoff);
   else checkLayeredProvider(ctx, info);
   const attempt: { -readonly [K in keyof ImportAttempt]: ImportAttempt[K] } = { call: ctx.ref, ok: ctx.ok, flags };
@@ -95,6 +111,9 @@ export function importSocket(ctx: CallContext): void {
   }
   if (handoff) {
     handoff = { ...handoff, imports: [...handoff.imports, attempt] };
+    // Only the named target's import consumes the duplicate made for it; another process's import leaves it leaking.
+    if (ctx.pid === handoff.targetPid) state.unsettled.delete(handoff.id);
+    // A reused structure may name an archived handoff: it comes back to the live map with its new import.
     state.handoffs.set(handoff.id, handoff);
   }
 }
@@ -115,14 +134,16 @@ function checkImportRules(ctx: CallContext, handoff: Handoff): void {
  * The duplicate made for the target leaks there and keeps the underlying socket open.
  */
 export function settleNeverImported(state: ModelState, targetPid: number | undefined, events: number[]): void {
-  for (const handoff of [...state.handoffs.values()]) {
-    if (handoff.imports.length > 0 || handoff.settled) continue;
-    if (targetPid !== undefined && handoff.targetPid !== targetPid) continue;
+  for (const id of [...state.unsettled]) {
+    const handoff = state.handoff(id);
+    if (!handoff || (targetPid !== undefined && handoff.targetPid !== targetPid)) continue;
+    state.unsettled.delete(id);
     state.handoffs.set(handoff.id, { ...handoff, settled: 'never-imported' });
     const socket = handoff.socketId === undefined ? undefined : state.sockets.get(handoff.socketId);
     const why = targetPid !== undefined ? `${processLabel(state, targetPid)} exited` : 'the trace ended';
     const what = socket ? socketLabel(socket) : `descriptor ${handleLabel(handoff.sourceHandle)}`;
-    raise(state, 'handoff-never-imported', `${processLabel(state, handoff.sourcePid)} duplicated ${what} for ${processLabel(state, handoff.targetPid)} (event ${handoff.exportCall.seq}), but ${why} without importing it: the duplicate leaks in the target and keeps the socket open.`, [handoff.exportCall.seq, ...events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid] });
+    const instead = handoff.imports.map((i) => `${processLabel(state, i.call.pid)} imported it instead (event ${i.call.seq})`).join('; ');
+    raise(state, 'handoff-never-imported', `${processLabel(state, handoff.sourcePid)} duplicated ${what} for ${processLabel(state, handoff.targetPid)} (event ${handoff.exportCall.seq}), but ${why} without importing it: the duplicate leaks in the target and keeps the socket open.${instead ? ' ' + instead + '.' : ''}`, [handoff.exportCall.seq, ...handoff.imports.map((i) => i.call.seq), ...events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid] });
     // The target's exit releases the leaked duplicate: with no other holder, the socket closes now.
     if (socket && targetPid !== undefined && openDescriptors(state, socket).length === 0 && pendingHandoffs(state, socket).length === 0) {
       closeSocket(state, socket, `${processLabel(state, targetPid)} exited holding the never-imported duplicate, the last reference`, [handoff.exportCall.seq, ...events], [targetPid]);

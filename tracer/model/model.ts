@@ -19,6 +19,11 @@ export class ShareModel {
 
   constructor(public state: ModelState = new ModelState()) {}
 
+  /** A model that keeps only what findings need (no closed sockets for later questions): what `check` uses. */
+  static findingsOnly(): ShareModel {
+    return new ShareModel(new ModelState({ keepHistory: false }));
+  }
+
   /** Applies one event. Events must come in ascending seq order. */
   apply(event: TraceEvent): void {
     const state = this.state;
@@ -72,10 +77,10 @@ export class ShareModel {
     const state = this.state;
     this.updateProcess(pid, () => ({ exitSeq: seq, exitCode, threads: [] }));
     settleNeverImported(state, pid, [seq]);
-    for (const d of [...state.descriptors.values()]) {
-      if (d.pid === pid && d.closedSeq === undefined) closeDescriptor(state, d, 'process-exit', [seq]);
+    for (const d of [...(state.handles.get(pid)?.values() ?? [])]) {
+      if (d.closedSeq === undefined) closeDescriptor(state, d, 'process-exit', [seq]);
     }
-    for (const [key] of state.handles) if (key.startsWith(`${pid}:`)) state.handles.delete(key);
+    state.handles.delete(pid);
     for (const [callSeq, call] of state.pendingCalls) if (call.pid === pid) state.pendingCalls.delete(callSeq);
   }
 
@@ -91,6 +96,15 @@ export class ShareModel {
 
   processes(): ProcessState[] {
     return [...this.state.processes.values()];
+  }
+
+  process(pid: number): ProcessState | undefined {
+    return this.state.processes.get(pid);
+  }
+
+  /** "source.exe (pid 364)" */
+  processLabel(pid: number): string {
+    return processLabel(this.state, pid);
   }
 
   sockets(): SocketState[] {
@@ -117,22 +131,17 @@ export class ShareModel {
 
   /** The descriptor a SOCKET value names in a process right now (the latest holder of that value). */
   descriptorByHandle(pid: number, handle: number): DescriptorState | undefined {
-    const id = this.state.handles.get(`${pid}:${handle}`);
-    return id === undefined ? undefined : this.state.descriptor(id);
+    return this.state.handleOf(pid, handle);
   }
 
   handoffs(): Handoff[] {
-    return [...this.state.handoffs.values()];
+    return this.state.allHandoffs();
   }
 
   /** Source: duplicated a socket for another process; target: imported one; child: started by a traced process. */
   role(pid: number): ProcessRole {
-    let exported = false;
-    let imported = false;
-    for (const h of this.state.handoffs.values()) {
-      if (h.sourcePid === pid) exported = true;
-      if (h.imports.some((i) => i.call.pid === pid) || h.targetPid === pid) imported = true;
-    }
+    const exported = this.state.exporters.has(pid);
+    const imported = this.state.importers.has(pid);
     if (exported && imported) return 'source+target';
     if (exported) return 'source';
     if (imported) return 'target';

@@ -2,7 +2,7 @@
 
 import { descriptorLabel, processLabel, socketLabel } from './describe';
 import { ruleInfo } from './rules';
-import type { ModelState } from './state';
+import type { ModelState, Mutable } from './state';
 import type { CallRef, DescriptorOrigin, DescriptorState, Finding, Handoff, RuleId, Severity, SocketState } from './types';
 
 export function raise(
@@ -20,19 +20,26 @@ export function raise(
     events: unique,
     seq: state.seq,
     socketId: extra.socketId,
+    socketLabel: socketOf(state, extra.socketId),
     pids: [...new Set(extra.pids ?? [])],
   };
   state.addFinding(finding);
+}
+
+function socketOf(state: ModelState, id: string | undefined): string | undefined {
+  const socket = id === undefined ? undefined : state.socket(id);
+  return socket ? socketLabel(socket) : undefined;
 }
 
 export function callEvents(call: CallRef): number[] {
   return [call.seq, call.returnSeq];
 }
 
+/** Changes a live socket in place (snapshots copy live entities; archived ones never change). */
 export function updateSocket(state: ModelState, socket: SocketState, change: Partial<SocketState>): SocketState {
-  const next = { ...socket, ...change };
-  state.sockets.set(socket.id, next);
-  return next;
+  const live = state.sockets.get(socket.id);
+  if (live) Object.assign(live, change);
+  return live ?? socket;
 }
 
 export function createSocket(
@@ -40,7 +47,7 @@ export function createSocket(
   call: CallRef,
   init: Pick<SocketState, 'af' | 'type' | 'protocol' | 'overlapped' | 'flags'> & Partial<SocketState>,
 ): SocketState {
-  const socket: SocketState = {
+  const socket: Mutable<SocketState> = {
     id: `s${state.nextSocket++}`,
     created: call,
     originUnknown: false,
@@ -67,10 +74,14 @@ export function addDescriptor(
   origin: DescriptorOrigin,
   handoffId?: string,
 ): DescriptorState {
+  // A provider may hand back a value that is already an open descriptor of this socket here (Wine does, on a reused
+  // WSAPROTOCOL_INFO): that is the same descriptor, not a second one.
+  const existing = state.handleOf(call.pid, handle);
+  if (existing && existing.closedSeq === undefined && existing.socketId === socket.id) return existing;
   const d: DescriptorState = { id: `d${state.nextDescriptor++}`, pid: call.pid, handle, socketId: socket.id, origin, created: call, handoffId };
   state.descriptors.set(d.id, d);
-  state.handles.set(`${call.pid}:${handle}`, d.id);
-  updateSocket(state, socket, { descriptorIds: [...socket.descriptorIds, d.id] });
+  state.setHandle(d);
+  (state.sockets.get(socket.id)?.descriptorIds as string[] | undefined)?.push(d.id);
   return d;
 }
 
@@ -98,9 +109,9 @@ export function closeDescriptor(
   by: NonNullable<DescriptorState['closedBy']>,
   events: number[],
 ): void {
-  const closed: DescriptorState = { ...d, closedSeq: state.seq, closedBy: by, closeEvents: events };
-  state.descriptors.set(d.id, closed);
-  let socket = state.sockets.get(d.socketId);
+  const closed = state.descriptors.get(d.id) ?? { ...d };
+  Object.assign(closed, { closedSeq: state.seq, closedBy: by, closeEvents: events });
+  let socket: SocketState | undefined = state.sockets.get(d.socketId);
   if (!socket) return;
   // A registration made through the closed descriptor ends with it.
   if (socket.registration?.descriptorId === d.id) socket = updateSocket(state, socket, { registration: null });
@@ -128,7 +139,10 @@ export function closeDescriptor(
 /** Handoffs of this socket exported and not yet imported or settled: their duplicate keeps the socket open. */
 export function pendingHandoffs(state: ModelState, socket: SocketState): Handoff[] {
   const pending: Handoff[] = [];
-  for (const h of state.handoffs.values()) if (h.socketId === socket.id && h.imports.length === 0 && !h.settled) pending.push(h);
+  for (const id of state.unsettled) {
+    const h = state.handoffs.get(id);
+    if (h && h.socketId === socket.id) pending.push(h);
+  }
   return pending;
 }
 
@@ -145,7 +159,7 @@ export function closeSocket(state: ModelState, socket: SocketState, cause: strin
  */
 function settleSourceKeptOpen(state: ModelState, closed: DescriptorState, socket: SocketState, events: number[]): void {
   if (!closed.handoffId || socket.phase !== 'connected') return;
-  const handoff = state.handoffs.get(closed.handoffId);
+  const handoff = state.handoff(closed.handoffId);
   if (!handoff || handoff.settled || !handoff.sourceDescriptorId) return;
   const source = state.descriptor(handoff.sourceDescriptorId);
   if (!source || source.closedSeq !== undefined) return;

@@ -1,19 +1,26 @@
 /**
- * The model's state as of one event: maps of immutable entities. A snapshot copies the maps (not the entities),
- * and closed sockets move to an append-only archive shared by every snapshot, so a checkpoint costs what is live.
+ * The model's state as of one event. Live sockets and descriptors are mutated in place while events are applied;
+ * a snapshot (a checkpoint) deep-copies what is live, and closed sockets move to an append-only archive that every
+ * snapshot shares and nothing mutates again. So applying an event allocates little, and a checkpoint costs what is live.
  */
 
 import type { ApiCallEvent } from '../trace/schema';
 import type { DescriptorState, Finding, Handoff, ProcessState, SocketState } from './types';
 
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Append-only store shared by all snapshots; a snapshot sees the first `length` entries. */
 class Archive<T extends { id: string }> {
   private readonly items: T[] = [];
   private readonly index = new Map<string, number>();
+  constructor(private readonly keep: boolean) {}
+
   /** Puts `item` at position `at`; a replay from an older snapshot finds the same item already there and keeps it. */
   put(item: T, at: number): void {
+    if (!this.keep) return;
     if (this.items[at]?.id === item.id) return;
-    this.truncate(at);
+    for (let i = at; i < this.items.length; i++) this.index.delete(this.items[i].id);
+    this.items.length = Math.min(this.items.length, at);
     this.index.set(item.id, this.items.length);
     this.items.push(item);
   }
@@ -24,28 +31,39 @@ class Archive<T extends { id: string }> {
   slice(visibleLength: number): T[] {
     return this.items.slice(0, visibleLength);
   }
-  private truncate(length: number): void {
-    for (let i = length; i < this.items.length; i++) this.index.delete(this.items[i].id);
-    this.items.length = Math.min(this.items.length, length);
-  }
 }
 
 interface Shared {
   archivedSockets: Archive<SocketState>;
   archivedDescriptors: Archive<DescriptorState>;
+  archivedHandoffs: Archive<Handoff>;
   findings: Finding[];
+}
+
+export interface ModelOptions {
+  /**
+   * Keep closed sockets, their descriptors and handoffs for later questions (the debugger and the exports need them).
+   * `check` only needs the findings and can drop them.
+   */
+  keepHistory?: boolean;
 }
 
 export class ModelState {
   /** Seq of the last event applied (0 before any). */
   seq = 0;
   processes = new Map<number, ProcessState>();
-  sockets = new Map<string, SocketState>();
-  descriptors = new Map<string, DescriptorState>();
-  /** "pid:handle" → the descriptor that last held that SOCKET value in that process (open or closed). */
-  handles = new Map<string, string>();
+  sockets = new Map<string, Mutable<SocketState>>();
+  descriptors = new Map<string, Mutable<DescriptorState>>();
+  /** pid → SOCKET value → the descriptor that last held that value in that process (open or closed). */
+  handles = new Map<number, Map<number, DescriptorState>>();
+  /** Handoffs whose socket is still live; settled ones of closed sockets move to the archive. */
   handoffs = new Map<string, Handoff>();
-  handoffByKey = new Map<string, string>();
+  handoffByKey = new Map<number, string>();
+  /** Exports neither imported nor settled yet: their duplicate holds the socket open. */
+  unsettled = new Set<string>();
+  /** Processes that exported, and processes that imported or were named as a target. */
+  exporters = new Set<number>();
+  importers = new Set<number>();
   pendingCalls = new Map<number, ApiCallEvent>();
   nextSocket = 1;
   nextDescriptor = 1;
@@ -53,11 +71,13 @@ export class ModelState {
   recordsLost = 0;
   archivedSocketCount = 0;
   archivedDescriptorCount = 0;
+  archivedHandoffCount = 0;
   findingCount = 0;
   private readonly shared: Shared;
 
-  constructor(shared?: Shared) {
-    this.shared = shared ?? { archivedSockets: new Archive(), archivedDescriptors: new Archive(), findings: [] };
+  constructor(options: ModelOptions = {}, shared?: Shared) {
+    const keep = options.keepHistory ?? true;
+    this.shared = shared ?? { archivedSockets: new Archive(keep), archivedDescriptors: new Archive(keep), archivedHandoffs: new Archive(keep), findings: [] };
   }
 
   socket(id: string): SocketState | undefined {
@@ -68,14 +88,36 @@ export class ModelState {
     return this.descriptors.get(id) ?? this.shared.archivedDescriptors.get(id, this.archivedDescriptorCount);
   }
 
+  handleOf(pid: number, handle: number): DescriptorState | undefined {
+    return this.handles.get(pid)?.get(handle);
+  }
+
+  setHandle(d: DescriptorState): void {
+    let table = this.handles.get(d.pid);
+    if (!table) this.handles.set(d.pid, (table = new Map()));
+    table.set(d.handle, d);
+  }
+
+  handoff(id: string): Handoff | undefined {
+    return this.handoffs.get(id) ?? this.shared.archivedHandoffs.get(id, this.archivedHandoffCount);
+  }
+
+  /** Every handoff, live and archived, in export order. */
+  allHandoffs(): Handoff[] {
+    // A reused structure can bring an archived handoff back to the live map: the live version wins.
+    const byId = new Map(this.shared.archivedHandoffs.slice(this.archivedHandoffCount).map((h) => [h.id, h]));
+    for (const h of this.handoffs.values()) byId.set(h.id, h);
+    return [...byId.values()].sort((a, b) => a.exportCall.seq - b.exportCall.seq);
+  }
+
   /** Every socket, live and closed, in creation order. */
   allSockets(): SocketState[] {
-    const all = [...this.shared.archivedSockets.slice(this.archivedSocketCount), ...this.sockets.values()];
+    const all: SocketState[] = [...this.shared.archivedSockets.slice(this.archivedSocketCount), ...this.sockets.values()];
     return all.sort((a, b) => a.created.seq - b.created.seq);
   }
 
   allDescriptors(): DescriptorState[] {
-    const all = [...this.shared.archivedDescriptors.slice(this.archivedDescriptorCount), ...this.descriptors.values()];
+    const all: DescriptorState[] = [...this.shared.archivedDescriptors.slice(this.archivedDescriptorCount), ...this.descriptors.values()];
     return all.sort((a, b) => a.created.seq - b.created.seq);
   }
 
@@ -93,8 +135,13 @@ export class ModelState {
     this.findingCount++;
   }
 
-  /** Moves a closed socket and its descriptors out of the live maps. */
+  /** Moves a closed socket, its descriptors and its settled handoffs out of the live maps; they never change again. */
   archiveSocket(socket: SocketState): void {
+    for (const h of this.handoffs.values()) {
+      if (h.socketId !== socket.id || this.unsettled.has(h.id)) continue;
+      this.handoffs.delete(h.id);
+      this.shared.archivedHandoffs.put(h, this.archivedHandoffCount++);
+    }
     this.sockets.delete(socket.id);
     this.shared.archivedSockets.put(socket, this.archivedSocketCount++);
     for (const id of socket.descriptorIds) {
@@ -105,15 +152,25 @@ export class ModelState {
     }
   }
 
+  /** An independent copy: live entities are cloned, archived ones (immutable) shared. */
   snapshot(): ModelState {
-    const copy = new ModelState(this.shared);
+    const copy = new ModelState({}, this.shared);
     copy.seq = this.seq;
     copy.processes = new Map(this.processes);
-    copy.sockets = new Map(this.sockets);
-    copy.descriptors = new Map(this.descriptors);
-    copy.handles = new Map(this.handles);
+    for (const [id, s] of this.sockets) {
+      copy.sockets.set(id, { ...s, descriptorIds: [...s.descriptorIds], options: [...s.options], cancelledRegistrations: [...s.cancelledRegistrations] });
+    }
+    for (const [id, d] of this.descriptors) copy.descriptors.set(id, { ...d });
+    for (const [pid, table] of this.handles) {
+      const cloned = new Map<number, DescriptorState>();
+      for (const [handle, d] of table) cloned.set(handle, copy.descriptors.get(d.id) ?? d);
+      copy.handles.set(pid, cloned);
+    }
     copy.handoffs = new Map(this.handoffs);
     copy.handoffByKey = new Map(this.handoffByKey);
+    copy.unsettled = new Set(this.unsettled);
+    copy.exporters = new Set(this.exporters);
+    copy.importers = new Set(this.importers);
     copy.pendingCalls = new Map(this.pendingCalls);
     copy.nextSocket = this.nextSocket;
     copy.nextDescriptor = this.nextDescriptor;
@@ -121,6 +178,7 @@ export class ModelState {
     copy.recordsLost = this.recordsLost;
     copy.archivedSocketCount = this.archivedSocketCount;
     copy.archivedDescriptorCount = this.archivedDescriptorCount;
+    copy.archivedHandoffCount = this.archivedHandoffCount;
     copy.findingCount = this.findingCount;
     return copy;
   }

@@ -1,7 +1,5 @@
 /** The shared-socket model's entities. Entities are immutable: a change replaces the object in its map. */
 
-import type { ProtocolInfo } from '../trace/schema';
-
 export type Severity = 'error' | 'warning' | 'info';
 
 /** One hooked call as the model refers to it: its entry event and its return event. */
@@ -117,8 +115,8 @@ export interface Handoff {
   readonly sourceDescriptorId?: string;
   readonly socketId?: string;
   readonly targetPid: number;
-  readonly protocolInfo: ProtocolInfo;
-  readonly key: string;
+  /** Hash of the exported WSAPROTOCOL_INFO, every field: an import with an equal structure is this export's. */
+  readonly key: number;
   readonly imports: readonly ImportAttempt[];
   /** Set once a finding about this handoff's settlement (never imported / source kept open) was raised. */
   readonly settled?: 'never-imported' | 'source-kept-open';
@@ -152,5 +150,7 @@ export interface Finding {
   /** The event at which the model raised it (the trace is at this point when it becomes true). */
   readonly seq: number;
   readonly socketId?: string;
+  /** The socket as it was named when the finding was raised ("socket #3 (TCP …)"). */
+  readonly socketLabel?: string;
   readonly pids: readonly number[];
 }
