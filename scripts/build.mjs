@@ -11,6 +11,8 @@ const dist = join(root, 'dist');
 /** `optional` entries are skipped while their source file does not exist yet. */
 const ENTRIES = [
   { source: 'tracer/cli.ts', output: 'cli.js', optional: false, executable: true },
+  // The tracer agent: runs on Windows Node.js (natively, or Windows node.exe under Wine).
+  { source: 'tracer/win32/agent.ts', output: 'agent.js', optional: false },
   { source: 'extension/extension.ts', output: 'extension.js', optional: true },
   { source: 'adapter/main.ts', output: 'adapter.js', optional: true },
   { source: 'extension/server.ts', output: 'server.js', optional: true },

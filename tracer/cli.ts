@@ -1,5 +1,5 @@
 /**
- * The sockshare command line: check, export and summary of a trace file. It only asks the model;
+ * The sockshare command line: record a process pair; check, export and summarise a trace file. It only asks the model;
  * every Winsock rule lives in tracer/model. Bundled to dist/cli.js (`#!/usr/bin/env node`).
  */
 
@@ -8,6 +8,7 @@ import { runCheck } from './cli/check';
 import { exportFormat, runExport } from './cli/export';
 import { EXIT_OK, EXIT_USAGE, InputError, processIo, UsageError, type CliIo } from './cli/io';
 import { runSummary } from './cli/summary';
+import { apiList, runRecord, runtimeKind } from './cli/record';
 import { version as VERSION } from '../package.json';
 
 export type { CliIo, OutputStream } from './cli/io';
@@ -15,7 +16,7 @@ export type { CliIo, OutputStream } from './cli/io';
 
 type Runner = (args: ParsedCommand, io: CliIo) => Promise<number>;
 
-/** Each command's work once its arguments parsed. (`record` joins this table when the capture lands.) */
+/** Each command's work once its arguments parsed. */
 const RUNNERS: Record<string, Runner> = {
   check: ({ values, positionals }, io) => runCheck(positionals[0], { json: values['json'] === true, verbose: values['verbose'] === true }, io),
   export: ({ values, positionals }, io) => {
@@ -24,6 +25,25 @@ const RUNNERS: Record<string, Runner> = {
     return runExport(positionals[0], format, output as string, io);
   },
   summary: ({ positionals }, io) => runSummary(positionals[0], io),
+  record: ({ values, positionals }, io) => {
+    const out = values['out'];
+    if (typeof out !== 'string') throw new UsageError('record: missing --out TRACE', 'record');
+    const [program, ...args] = positionals;
+    return runRecord(
+      {
+        out,
+        program,
+        args,
+        target: values['target'] as string | undefined,
+        targetArgs: (values['target-arg'] as string[] | undefined) ?? [],
+        stopOn: apiList(values['stop-on'] as string | undefined, '--stop-on') ?? [],
+        apis: apiList(values['apis'] as string | undefined, '--apis'),
+        runtime: runtimeKind(values['runtime'] as string | undefined),
+        tracerVersion: VERSION,
+      },
+      io,
+    );
+  },
 };
 
 /**

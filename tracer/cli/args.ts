@@ -16,6 +16,8 @@ export interface CommandSpec {
   readonly options: Options;
   /** Names of the required positional arguments, in order. */
   readonly positionals: readonly string[];
+  /** More positionals may follow the required ones (a program's arguments). */
+  readonly variadic?: boolean;
 }
 
 const HELP_OPTION: Options = { help: { type: 'boolean', short: 'h' } };
@@ -73,6 +75,39 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: { ...HELP_OPTION },
     positionals: ['TRACE'],
   },
+  {
+    name: 'record',
+    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] -- PROGRAM [ARGS...]',
+    summary: 'run a program (and the processes it starts) under the tracer and record its Winsock calls',
+    details: [
+      'Starts PROGRAM under the Win32 debug API: it and every process it starts are traced. Each hooked',
+      'Winsock call is printed as it returns, the programs\' own output passes through, every event is',
+      'written to TRACE as it happens; at the end the findings are printed as `check` prints them.',
+      'On Linux the tracer runs inside Wine (wine64, Windows node.exe); on Windows on this Node.js.',
+      '',
+      'Options:',
+      '  -o, --out TRACE        the trace file to write (*.sockshare.jsonl)',
+      '  --target PROGRAM       also start PROGRAM as a separate target (for pairs the source does not start)',
+      '  --target-arg ARG       an argument for the target program (repeat for more)',
+      '  --stop-on API,...      hold the process at the entry of these calls (Enter continues, s steps, k kills)',
+      '  --apis API,...         hook only these APIs (default: all)',
+      '  --runtime KIND         auto (default), windows, or wine',
+      '  -h, --help             show this help',
+      '',
+      'Ctrl+C stops the programs and keeps the trace. Exit status as check: 0, 1 error findings, 2 failure.',
+    ].join('\n'),
+    options: {
+      out: { type: 'string', short: 'o' },
+      target: { type: 'string' },
+      'target-arg': { type: 'string', multiple: true },
+      'stop-on': { type: 'string' },
+      apis: { type: 'string' },
+      runtime: { type: 'string' },
+      ...HELP_OPTION,
+    },
+    positionals: ['PROGRAM'],
+    variadic: true,
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {
@@ -107,7 +142,7 @@ export function commandHelp(spec: CommandSpec): string {
 }
 
 export interface ParsedCommand {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -123,7 +158,7 @@ export function parseCommandArgs(spec: CommandSpec, args: readonly string[]): Pa
   if (parsed.values['help']) return parsed;
   const missing = spec.positionals[parsed.positionals.length];
   if (missing !== undefined) throw new UsageError(`${spec.name}: missing argument ${missing}`, spec.name);
-  if (parsed.positionals.length > spec.positionals.length) {
+  if (!spec.variadic && parsed.positionals.length > spec.positionals.length) {
     throw new UsageError(`${spec.name}: unexpected argument '${parsed.positionals[spec.positionals.length]}'`, spec.name);
   }
   return parsed;

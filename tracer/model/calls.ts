@@ -128,7 +128,7 @@ function register(ctx: CallContext, kind: Registration['kind']): void {
   if (previous && previous.descriptorId !== d.id) {
     cancelled.push({ ...previous, cancelledBy: ctx.ref });
     const crossProcess = previous.pid !== ctx.pid;
-    raise(state, 'registration-cancelled', `${ctx.where} through ${descriptorLabel(state, d)} cancelled the ${previous.kind} registration for ${flagNames(FD_FLAGS, previous.mask)} that ${processLabel(state, previous.pid)} made through descriptor ${handleLabel(previous.handle)} (event ${previous.call.seq}): a shared socket has one event registration, so ${processLabel(state, previous.pid)} is no longer notified.`, [previous.call.seq, previous.call.returnSeq, ...ctx.events], { socketId: socket.id, pids: [previous.pid, ctx.pid], severity: crossProcess ? 'error' : 'warning' });
+    raise(state, 'registration-cancelled', `${ctx.where} through descriptor ${handleLabel(d.handle)} cancelled the ${previous.kind} registration for ${flagNames(FD_FLAGS, previous.mask)} that ${processLabel(state, previous.pid)} made through descriptor ${handleLabel(previous.handle)} (event ${previous.call.seq}): a shared socket has one event registration, so ${processLabel(state, previous.pid)} is no longer notified.`, [previous.call.seq, previous.call.returnSeq, ...ctx.events], { socketId: socket.id, pids: [previous.pid, ctx.pid], severity: crossProcess ? 'error' : 'warning' });
   }
   const registration: Registration | null =
     mask === 0

@@ -59,6 +59,7 @@ export function duplicateSocket(ctx: CallContext): void {
   state.handoffs.set(handoff.id, handoff);
   state.handoffByKey.set(key, handoff.id);
   state.unsettled.add(handoff.id);
+  if (socket) (state.sockets.get(socket.id)?.handoffIds as string[] | undefined)?.push(handoff.id);
   state.exporters.add(ctx.pid);
   state.importers.add(targetPid);
   checkLayeredProvider(ctx, info, socket?.id);

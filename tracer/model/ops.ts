@@ -58,6 +58,7 @@ export function createSocket(
     qos: false,
     options: [],
     descriptorIds: [],
+    handoffIds: [],
     registration: null,
     cancelledRegistrations: [],
     ...init,

@@ -137,9 +137,10 @@ export class ModelState {
 
   /** Moves a closed socket, its descriptors and its settled handoffs out of the live maps; they never change again. */
   archiveSocket(socket: SocketState): void {
-    for (const h of this.handoffs.values()) {
-      if (h.socketId !== socket.id || this.unsettled.has(h.id)) continue;
-      this.handoffs.delete(h.id);
+    for (const id of socket.handoffIds) {
+      const h = this.handoffs.get(id);
+      if (!h || this.unsettled.has(id)) continue;
+      this.handoffs.delete(id);
       this.shared.archivedHandoffs.put(h, this.archivedHandoffCount++);
     }
     this.sockets.delete(socket.id);
@@ -158,7 +159,7 @@ export class ModelState {
     copy.seq = this.seq;
     copy.processes = new Map(this.processes);
     for (const [id, s] of this.sockets) {
-      copy.sockets.set(id, { ...s, descriptorIds: [...s.descriptorIds], options: [...s.options], cancelledRegistrations: [...s.cancelledRegistrations] });
+      copy.sockets.set(id, { ...s, descriptorIds: [...s.descriptorIds], handoffIds: [...s.handoffIds], options: [...s.options], cancelledRegistrations: [...s.cancelledRegistrations] });
     }
     for (const [id, d] of this.descriptors) copy.descriptors.set(id, { ...d });
     for (const [pid, table] of this.handles) {

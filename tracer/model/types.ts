@@ -93,6 +93,8 @@ export interface SocketState {
   readonly qos: boolean;
   readonly options: readonly OptionValue[];
   readonly descriptorIds: readonly string[];
+  /** Handoffs that exported this socket. */
+  readonly handoffIds: readonly string[];
   /** The one live event registration; any WSAEventSelect/WSAAsyncSelect through any descriptor replaces it. */
   readonly registration: Registration | null;
   readonly cancelledRegistrations: readonly Registration[];

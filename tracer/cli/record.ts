@@ -1,0 +1,136 @@
+/** `sockshare record`: runs programs under the tracer agent, prints each hooked call, then checks the trace. */
+
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { resolve } from 'node:path';
+import { LiveCapture, type StopInfo } from '../capture/live';
+import { type RuntimeKind, RuntimeError, resolveRuntime } from '../capture/runtime';
+import { formatCall } from '../export/format';
+import type { ApiCallEvent, TraceEvent } from '../trace/schema';
+import { HOOKED_APIS } from '../trace/schema';
+import { runCheck } from './check';
+import { type CliIo, EXIT_USAGE, InputError, UsageError } from './io';
+
+export interface RecordOptions {
+  out: string;
+  program: string;
+  args: string[];
+  target?: string;
+  targetArgs: string[];
+  stopOn: string[];
+  apis?: string[];
+  runtime: RuntimeKind;
+  tracerVersion: string;
+}
+
+const RUNTIMES: readonly RuntimeKind[] = ['auto', 'windows', 'wine'];
+
+export function apiList(option: string | undefined, name: string): string[] | undefined {
+  if (option === undefined) return undefined;
+  const apis = option.split(',').map((a) => a.trim()).filter(Boolean);
+  const unknown = apis.find((a) => !(HOOKED_APIS as readonly string[]).includes(a));
+  if (unknown) throw new UsageError(`record: ${name}: '${unknown}' is not a hooked API (${HOOKED_APIS.join(', ')})`, 'record');
+  return apis;
+}
+
+export function runtimeKind(value: string | undefined): RuntimeKind {
+  const kind = (value ?? 'auto') as RuntimeKind;
+  if (!RUNTIMES.includes(kind)) throw new UsageError(`record: --runtime must be auto, windows or wine, not '${value}'`, 'record');
+  return kind;
+}
+
+/** One line per hooked call, as it returns: "#27  pid 276  WSADuplicateSocketW(s=0x2c, dwProcessId=284) = 0". */
+class CallPrinter {
+  private readonly calls = new Map<number, ApiCallEvent>();
+  constructor(private readonly io: CliIo) {}
+
+  onEvent(event: TraceEvent): void {
+    if (event.kind === 'output') {
+      (event.stream === 'stderr' ? this.io.stderr : this.io.stdout).write(event.text);
+      return;
+    }
+    if (event.kind === 'process-start') this.io.stderr.write(`#${event.seq}  pid ${event.pid}  started ${event.image} (parent ${event.parentPid})\n`);
+    if (event.kind === 'process-exit') this.io.stderr.write(`#${event.seq}  pid ${event.pid}  exited with ${event.exitCode}\n`);
+    if (event.kind !== 'api') return;
+    if (event.phase === 'call') {
+      if (!event.internal) this.calls.set(event.seq, event);
+      return;
+    }
+    const call = this.calls.get(event.callSeq);
+    if (!call) return;
+    this.calls.delete(event.callSeq);
+    this.io.stderr.write(`#${call.seq}  pid ${call.pid}  ${formatCall(call, event)}\n`);
+  }
+}
+
+/** At a stop: Enter continues, `s` runs to the next hooked call, `k` kills. Without a terminal, stops continue. */
+function stopPrompt(capture: LiveCapture, io: CliIo): (stop: StopInfo) => void {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  const answers: string[] = [];
+  let waiting: ((line: string | undefined) => void) | undefined;
+  let closed = false;
+  lines.on('line', (line) => (waiting ? (waiting(line), (waiting = undefined)) : answers.push(line)));
+  lines.on('close', () => {
+    closed = true;
+    waiting?.(undefined);
+  });
+  capture.finished.then(() => lines.close());
+  return (stop) => {
+    io.stderr.write(`■ stopped at ${stop.api} (#${stop.seq}, pid ${stop.pid}, tid ${stop.tid}, ${stop.reason}): Enter continues, s steps, k kills\n`);
+    const answer = (line: string | undefined) => {
+      const word = (line ?? '').trim();
+      if (word === 'k') capture.stop();
+      else capture.send(word === 's' ? { cmd: 'step' } : { cmd: 'continue' });
+    };
+    if (answers.length > 0) answer(answers.shift());
+    else if (closed) answer(undefined);
+    else waiting = answer;
+  };
+}
+
+export async function runRecord(options: RecordOptions, io: CliIo): Promise<number> {
+  const programs = [options.program, ...(options.target ? [options.target] : [])].map((p) => resolve(p));
+  for (const p of programs) if (!existsSync(p)) throw new InputError(`record: cannot start ${p}: no such file`);
+  let runtime;
+  try {
+    runtime = resolveRuntime(options.runtime);
+  } catch (error) {
+    if (error instanceof RuntimeError) throw new InputError(`record: ${error.message}`);
+    throw error;
+  }
+  const capture = new LiveCapture({
+    runtime,
+    launches: [
+      { program: programs[0], args: options.args },
+      ...(options.target ? [{ program: programs[1], args: options.targetArgs }] : []),
+    ],
+    traceFile: options.out,
+    apis: options.apis,
+    stopOn: options.stopOn,
+    tracerVersion: options.tracerVersion,
+  });
+  const printer = new CallPrinter(io);
+  capture.on('event', (e: TraceEvent) => printer.onEvent(e));
+  if (options.stopOn.length > 0) capture.on('stopped', stopPrompt(capture, io));
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    io.stderr.write(interrupts === 1 ? '\nsockshare: stopping the traced programs; the trace is kept (Ctrl+C again kills the tracer)\n' : '\nsockshare: killing the tracer\n');
+    if (interrupts === 1) capture.stop();
+    else capture.killAgent();
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    await capture.start();
+    const end = await capture.finished;
+    if (end.error) io.stderr.write(`sockshare: ${end.error}\n`);
+    io.stderr.write(`sockshare: recorded ${end.events} events to ${options.out}\n\n`);
+    if (end.events === 0) return EXIT_USAGE;
+  } catch (error) {
+    capture.killAgent();
+    throw new InputError(`record: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+  return runCheck(options.out, { json: false, verbose: false }, io);
+}
