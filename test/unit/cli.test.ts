@@ -224,9 +224,24 @@ describe('usage and help', () => {
   }
 
   test('help of an unknown command exits 2', async () => {
-    const r = await run('help', 'record');
+    const r = await run('help', 'replay');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /help: unknown command 'record'/);
+    assert.match(r.stderr, /help: unknown command 'replay'/);
+  });
+
+  test('record without --out, with an unknown API or a missing program exits 2 and says which', async () => {
+    const noOut = await run('record', '--', 'prog.exe');
+    assert.equal(noOut.code, 2);
+    assert.match(noOut.stderr, /record: missing --out TRACE/);
+    const badApi = await run('record', '--out', 't.jsonl', '--stop-on', 'WSADuplicateSocketW,recvfromx', '--', 'prog.exe');
+    assert.equal(badApi.code, 2);
+    assert.match(badApi.stderr, /'recvfromx' is not a hooked API/);
+    const missing = await run('record', '--out', 't.jsonl', '--', '/nonexistent/prog.exe');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot start \/nonexistent\/prog\.exe: no such file/);
+    const badRuntime = await run('record', '--out', 't.jsonl', '--runtime', 'dos', '--', 'prog.exe');
+    assert.equal(badRuntime.code, 2);
+    assert.match(badRuntime.stderr, /--runtime must be auto, windows or wine, not 'dos'/);
   });
 });
 

@@ -169,7 +169,16 @@ describe('duplicate-failed: WSADuplicateSocket returned SOCKET_ERROR', () => {
     const trace = new TraceBuilder();
     const source = trace.start(SOURCE, 'source.exe');
     const dup = source.duplicate(S, TARGET, null, 10093);
-    assert.match(assertOne(run(trace), 'duplicate-failed', 'error', [dup]).message, /WSANOTINITIALISED.*no successful WSAStartup/);
+    const model = run(trace);
+    assert.match(assertOne(model, 'duplicate-failed', 'error', [dup]).message, /WSANOTINITIALISED.*no successful WSAStartup/);
+    assertOne(model, 'winsock-not-initialised', 'error', [dup]);
+  });
+
+  it('a call before WSAStartup is reported whatever error the provider gave (Wine answers WSAENOTSOCK)', () => {
+    const trace = new TraceBuilder();
+    const source = trace.start(SOURCE, 'source.exe');
+    const dup = source.duplicate(S, TARGET, null, 10038);
+    assert.match(assertOne(run(trace), 'winsock-not-initialised', 'error', [dup]).message, /Windows fails it with WSANOTINITIALISED \(10093\); it failed with WSAENOTSOCK/);
   });
 });
 

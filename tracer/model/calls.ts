@@ -35,7 +35,15 @@ const HANDLERS: Record<string, Handler> = {
 /** APIs whose failure is its own finding; any other failed call is reported as call-failed. */
 const FAILURE_HAS_OWN_RULE = new Set(['WSADuplicateSocketA', 'WSADuplicateSocketW']);
 
+/** Calls that need no prior WSAStartup. */
+const NEEDS_NO_STARTUP = new Set(['WSAStartup', 'WSACleanup']);
+
 export function applyCall(ctx: CallContext): void {
+  const process = ctx.state.processes.get(ctx.pid);
+  if (process && process.wsaStartups === 0 && !NEEDS_NO_STARTUP.has(ctx.call.api)) {
+    const got = ctx.ok ? 'it succeeded here' : `it failed with ${ctx.errorText()}`;
+    raise(ctx.state, 'winsock-not-initialised', `${ctx.where} came before any successful WSAStartup in that process: Windows fails it with WSANOTINITIALISED (10093); ${got}.`, ctx.events, { pids: [ctx.pid] });
+  }
   const handler = HANDLERS[ctx.call.api];
   if (handler) handler(ctx);
   else if (ctx.call.args.s !== undefined) ctx.descriptor();

@@ -23,6 +23,7 @@ export const RULES: readonly RuleInfo[] = [
   { id: 'foreign-descriptor', severity: 'error', title: 'Descriptor from another process', rule: 'A socket descriptor is valid only in the process that owns it; another process must import it with WSADuplicateSocket and WSASocket.' },
   { id: 'qos-socket-duplicated', severity: 'error', title: 'QOS socket duplicated', rule: 'WSADuplicateSocket cannot be used on a QOS-enabled socket.' },
   { id: 'layered-provider', severity: 'warning', title: 'Layered service provider in the chain', rule: 'A protocol chain longer than one means a layered service provider sits above the base provider and takes part in the duplication.' },
+  { id: 'winsock-not-initialised', severity: 'error', title: 'Winsock call before WSAStartup', rule: 'A successful WSAStartup must occur before using any other Winsock function; Windows fails the call with WSANOTINITIALISED.' },
   { id: 'call-failed', severity: 'info', title: 'Winsock call failed', rule: 'A hooked Winsock call returned an error.' },
   { id: 'records-lost', severity: 'warning', title: 'Capture lost records', rule: 'The capture could not keep every call: the model saw fewer events than happened.' },
   { id: 'descriptor-closed', severity: 'info', title: 'Descriptor closed, socket stays open', rule: 'closesocket on a shared descriptor deallocates that descriptor only; the underlying socket remains open.' },

@@ -138,6 +138,7 @@ export type RuleId =
   | 'foreign-descriptor'
   | 'qos-socket-duplicated'
   | 'layered-provider'
+  | 'winsock-not-initialised'
   | 'call-failed'
   | 'records-lost'
   | 'descriptor-closed'
