@@ -88,12 +88,14 @@ export async function buildSamples(names = [], print = (line) => process.stdout.
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  try {
-    const results = await buildSamples(process.argv.slice(2));
-    for (const r of results) if (r.output.trim()) process.stderr.write(`--- ${r.name}:\n${r.output.trim()}\n`);
-    if (results.some((r) => r.status === 'failed')) process.exit(1);
-  } catch (error) {
-    process.stderr.write(`[sockshare] build-samples: ${error instanceof Error ? error.message : error}\n`);
-    process.exit(1);
-  }
+  // No top-level await: this module is also imported from CommonJS (the benchmark, the tests).
+  buildSamples(process.argv.slice(2))
+    .then((results) => {
+      for (const r of results) if (r.output.trim()) process.stderr.write(`--- ${r.name}:\n${r.output.trim()}\n`);
+      if (results.some((r) => r.status === 'failed')) process.exit(1);
+    })
+    .catch((error) => {
+      process.stderr.write(`[sockshare] build-samples: ${error instanceof Error ? error.message : error}\n`);
+      process.exit(1);
+    });
 }

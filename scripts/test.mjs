@@ -1,11 +1,24 @@
-// Every test, from a fresh clone: installs what it needs, then type-checks, lints, builds and runs the suites.
-import { ensureBuilt, ensureNpmPackages, log, root, run } from './lib/setup.mjs';
+// Every test, from a fresh clone: installs what it needs (npm packages; on Linux wine64 and mingw-w64 from Debian's
+// packages, the Windows node.exe and koffi's Windows binary), then type-checks, lints, builds and runs every suite.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureBuilt, ensureNpmPackages, log, root, run } from './lib/setup.mjs';
 
 const suite = (dir) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f));
-
 const npx = (tool, args) => run(process.execPath, [join(root, 'node_modules', '.bin', tool), ...args]);
+const nodeTest = (files, env = process.env) => run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files], { env });
+
+/** What the end-to-end suites need: a Windows runtime for the tracer agent and the samples built. */
+async function prepareEndToEnd() {
+  // On Windows the agent runs on this Node.js, and npm installed koffi's Windows binary.
+  if (process.platform === 'win32') return { ...process.env };
+  const { ensureWindowsRuntime } = await import('./lib/win-runtime.mjs');
+  const node = ensureWindowsRuntime();
+  const { ensureWineTools, winePrefix } = await import('./lib/wine.mjs');
+  ensureWineTools();
+  const prefix = winePrefix();
+  return { ...process.env, SOCKSHARE_WINEPREFIX: prefix, SOCKSHARE_WINE_NODE: node };
+}
 
 try {
   ensureNpmPackages();
@@ -16,7 +29,11 @@ try {
   log('build');
   ensureBuilt();
   log('unit tests');
-  run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...suite('test/unit')]);
+  nodeTest(suite('test/unit'));
+  log('end-to-end tests: real programs under the tracer');
+  const env = await prepareEndToEnd();
+  run(process.execPath, [join(root, 'scripts', 'build-samples.mjs')]);
+  nodeTest(suite('test/e2e'), env);
   log('all tests passed');
 } catch (error) {
   log(String(error instanceof Error ? error.message : error));

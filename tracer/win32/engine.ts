@@ -38,6 +38,8 @@ export class CaptureEngine {
   private readonly event = Buffer.alloc(DEBUG_EVENT_SIZE);
   private readonly hooked: ReadonlyMap<string, HookSpec>;
   private stopping = false;
+  /** Where the capture's time goes: waiting for debug events, handling them, continuing them. */
+  readonly stats = { debugEvents: 0, waitNs: 0, handleNs: 0, continueNs: 0 };
 
   constructor(
     private readonly sink: EngineSink,
@@ -64,7 +66,12 @@ export class CaptureEngine {
    * Must run on the thread that created the debuggees.
    */
   async step(timeoutMs: number): Promise<boolean> {
-    if (!win.WaitForDebugEvent(this.event, timeoutMs)) return false;
+    const waitStarted = process.hrtime.bigint();
+    const got = win.WaitForDebugEvent(this.event, timeoutMs);
+    const handleStarted = process.hrtime.bigint();
+    this.stats.waitNs += Number(handleStarted - waitStarted);
+    if (!got) return false;
+    this.stats.debugEvents++;
     const e = this.event;
     const code = e.readUInt32LE(DebugEvent.code);
     const pid = e.readUInt32LE(DebugEvent.processId);
@@ -100,7 +107,11 @@ export class CaptureEngine {
       default:
         break;
     }
+    const continueStarted = process.hrtime.bigint();
     win.ContinueDebugEvent(pid, tid, status);
+    const done = process.hrtime.bigint();
+    this.stats.handleNs += Number(continueStarted - handleStarted);
+    this.stats.continueNs += Number(done - continueStarted);
     return true;
   }
 
@@ -113,7 +124,7 @@ export class CaptureEngine {
     closeIfSet(e.readBigUInt64LE(DebugEvent.createProcessFile));
     const info = describeNewProcess(process);
     const base = e.readBigUInt64LE(DebugEvent.createProcessBase);
-    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), new Set());
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length));
     process.modules.push({ name: baseName(info.image).toLowerCase(), base, size: image?.sizeOfImage ?? 0 });
     this.sink.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine });
     this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createProcessThread), e.readBigUInt64LE(DebugEvent.createProcessTeb));
@@ -136,7 +147,7 @@ export class CaptureEngine {
     const process = this.processes.get(pid);
     if (!process) return;
     const wanted = new Set(this.hooked.keys());
-    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), wanted);
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? wanted : undefined));
     const name = (image?.name ?? '').toLowerCase();
     const module = { name, base, size: image?.sizeOfImage ?? 0 };
     process.modules.push(module);
@@ -203,7 +214,7 @@ export class CaptureEngine {
       const reason = this.control.shouldStop(call);
       if (reason) await this.control.hold(reason, call);
     }
-    this.stepOver(process, thread, address);
+    this.stepOver(process, thread, address, context);
     return DBG_CONTINUE;
   }
 
@@ -224,23 +235,24 @@ export class CaptureEngine {
     }
     if (pending.length === 0) {
       process.returns.delete(address);
-      process.disarm(address, true);
-      this.resumeAt(process, thread, address, false);
-    } else this.stepOver(process, thread, address);
+      process.disarm(address);
+      this.resumeAt(process, thread, address, false, context);
+    } else this.stepOver(process, thread, address, context);
     return DBG_CONTINUE;
   }
 
   /** Executes the original instruction under a breakpoint: restore it, back up RIP, single-step, re-arm after. */
-  private stepOver(process: TracedProcess, thread: TracedThread, address: bigint): void {
+  private stepOver(process: TracedProcess, thread: TracedThread, address: bigint, context: Buffer): void {
     process.disarm(address);
     thread.rearm = address;
-    this.resumeAt(process, thread, address, true);
+    this.resumeAt(process, thread, address, true, context);
   }
 
-  /** Wine reports RIP past the int3, Windows at it: set it to the breakpoint's address either way. */
-  private resumeAt(process: TracedProcess, thread: TracedThread, address: bigint, trap: boolean): void {
-    const context = process.getContext(thread);
-    if (!context) return;
+  /**
+   * Wine reports RIP past the int3, Windows at it: set it to the breakpoint's address either way. `context` is the
+   * thread's context read at this debug event (each GetThreadContext is a round trip to another process).
+   */
+  private resumeAt(process: TracedProcess, thread: TracedThread, address: bigint, trap: boolean, context: Buffer): void {
     context.writeBigUInt64LE(address, Context.rip);
     if (trap) context.writeUInt32LE(context.readUInt32LE(Context.eflags) | TRAP_FLAG, Context.eflags);
     process.setContext(thread, context);

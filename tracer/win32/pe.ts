@@ -20,8 +20,12 @@ function readAsciiz(read: ImageReader, rva: number, max = 256): string {
   return bytes.subarray(0, end < 0 ? bytes.length : end).toString('latin1');
 }
 
-/** Parses the export directory; only names in `wanted` are kept when given. Returns undefined for a non-PE32+ image. */
-export function readImageExports(read: ImageReader, wanted?: ReadonlySet<string>): ImageExports | undefined {
+/**
+ * Parses the export directory: always the DLL's name and size; its functions only when `wanted(name)` says so
+ * (each read is a round trip to the debuggee: the names of kernel32's 1,600 exports are not worth it).
+ * Returns undefined for a non-PE32+ image.
+ */
+export function readImageExports(read: ImageReader, wanted: (dllName: string) => ReadonlySet<string> | undefined = () => undefined): ImageExports | undefined {
   const dos = read(0, 0x40);
   if (dos.readUInt16LE(0) !== 0x5a4d) return undefined; // "MZ"
   const nt = dos.readUInt32LE(0x3c);
@@ -37,14 +41,19 @@ export function readImageExports(read: ImageReader, wanted?: ReadonlySet<string>
   if (exportRva === 0) return { name: '', sizeOfImage, functions };
   const dir = read(exportRva, 40);
   const name = readAsciiz(read, dir.readUInt32LE(12));
+  const names = wanted(name);
+  if (!names) return { name, sizeOfImage, functions };
+  // The tables and the name strings usually lie inside the export directory: read it in one go.
+  const block = read(exportRva, exportSize);
+  const at = (rva: number, length: number) => (rva >= exportRva && rva + length <= exportRva + exportSize ? block.subarray(rva - exportRva, rva - exportRva + length) : read(rva, length));
   const functionCount = dir.readUInt32LE(20);
   const nameCount = dir.readUInt32LE(24);
-  const addresses = read(dir.readUInt32LE(28), functionCount * 4);
-  const names = read(dir.readUInt32LE(32), nameCount * 4);
-  const ordinals = read(dir.readUInt32LE(36), nameCount * 2);
+  const addresses = at(dir.readUInt32LE(28), functionCount * 4);
+  const nameTable = at(dir.readUInt32LE(32), nameCount * 4);
+  const ordinals = at(dir.readUInt32LE(36), nameCount * 2);
   for (let i = 0; i < nameCount; i++) {
-    const exported = readAsciiz(read, names.readUInt32LE(i * 4), 64);
-    if (wanted && !wanted.has(exported)) continue;
+    const exported = readAsciiz(at, nameTable.readUInt32LE(i * 4), 64);
+    if (!names.has(exported)) continue;
     const rva = addresses.readUInt32LE(ordinals.readUInt16LE(i * 2) * 4);
     // An RVA inside the export directory is a forwarder string, not code.
     if (rva >= exportRva && rva < exportRva + exportSize) continue;

@@ -38,8 +38,10 @@ export class TracedProcess {
   readonly entries = new Map<bigint, HookSpec>();
   /** Return breakpoints: return address → the calls waiting to return there. */
   readonly returns = new Map<bigint, PendingReturn[]>();
-  /** Original bytes under each int3 the engine wrote. */
+  /** Original bytes under each int3 the engine wrote (kept after removal: the program's code does not change). */
   private readonly originals = new Map<bigint, number>();
+  /** Addresses holding an int3 of the engine now. */
+  private readonly armed = new Set<bigint>();
   ws2?: LoadedModule;
   private readonly context = Buffer.alloc(CONTEXT_SIZE);
 
@@ -74,24 +76,22 @@ export class TracedProcess {
       if (!original) return false;
       this.originals.set(address, original[0]);
     }
-    return this.writeByte(address, INT3);
+    if (this.armed.has(address)) return true;
+    const ok = this.writeByte(address, INT3);
+    if (ok) this.armed.add(address);
+    return ok;
   }
 
-  /** Puts the original byte back; `forget` drops the breakpoint for good. */
-  disarm(address: bigint, forget = false): void {
+  /** Puts the original byte back. */
+  disarm(address: bigint): void {
     const original = this.originals.get(address);
-    if (original === undefined) return;
+    if (original === undefined || !this.armed.delete(address)) return;
     this.writeByte(address, Buffer.from([original]));
-    if (forget) this.originals.delete(address);
-  }
-
-  isArmed(address: bigint): boolean {
-    return this.originals.has(address);
   }
 
   /** Removes every int3 (before a detach). */
   disarmAll(): void {
-    for (const address of [...this.originals.keys()]) this.disarm(address, true);
+    for (const address of [...this.armed]) this.disarm(address);
     this.returns.clear();
   }
 
