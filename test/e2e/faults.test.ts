@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveRuntime } from '../../tracer/capture/runtime';
 import { modelOf } from '../../tracer/model';
 import { readTraceFile } from '../../tracer/trace/reader';
 import type { TraceEvent } from '../../tracer/trace/schema';
+import type { StopInfo } from '../../tracer/capture/live';
 import { ROOT, outputDir, record, sampleExe } from './support';
 
 /** Linux processes of a Windows program under Wine (their command line names the .exe). */
@@ -49,6 +50,38 @@ describe('stops hold the real process', () => {
     assert.deepEqual(eventsWhileStopped, [], 'the stopped source made no call while held');
     assert.equal(recording.end.agentExitCode, 0);
     assert.ok(recording.stdout.includes('[source] peer then saw EOF'), 'after continue, the handoff completes');
+  });
+});
+
+describe('pause', () => {
+  it('pause stops the programs while they make no hooked call (DebugBreakProcess), and continue lets them finish', async () => {
+    let paused: StopInfo | undefined;
+    let asked = false;
+    const recording = await record('pause', [{ program: sampleExe('source-kept-open') }], {
+      onEvent: (e, capture) => {
+        // The source now waits a second for an EOF that never comes: no hooked call in that time.
+        if (!asked && e.kind === 'api' && e.phase === 'return' && e.api === 'closesocket') {
+          asked = true;
+          capture.send({ cmd: 'pause' });
+        }
+      },
+      onStop: (stop, capture) => {
+        paused ??= stop;
+        capture.send({ cmd: 'continue' });
+      },
+    });
+    assert.equal(paused?.reason, 'pause');
+    assert.equal(recording.end.agentExitCode, 0);
+    assert.ok(recording.stdout.includes('[source] exiting'), recording.stdout);
+  });
+
+  it('a program that is not a Windows executable gets a clear error', async () => {
+    const notExe = join(outputDir, 'not-a-program.exe');
+    writeFileSync(notExe, 'this is text, not a PE image\n');
+    const trace = join(outputDir, 'not-a-program.sockshare.jsonl');
+    const result = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'record', '--out', trace, '--', notExe], { encoding: 'utf8' });
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /cannot start .*not-a-program\.exe: not a Windows executable/);
   });
 });
 

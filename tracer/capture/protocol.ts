@@ -41,6 +41,7 @@ export type StopReasonName = 'entry' | 'breakpoint' | 'step' | 'pause';
 export type AgentMessage =
   | { t: 'hello'; agentPid: number }
   | { t: 'event'; e: TraceEvent }
+  /** seq 0 and api '' when the stop is not at a hooked call (a pause between calls). */
   | { t: 'stopped'; reason: StopReasonName; seq: number; pid: number; tid: number; api: string }
   | { t: 'error'; message: string }
   | { t: 'end'; events: number; stats?: CaptureStats };

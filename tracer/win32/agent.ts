@@ -10,7 +10,7 @@ import type { AgentConfig, AgentMessage, ClientCommand } from '../capture/protoc
 import type { ApiCallEvent, TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
 import { win } from './api';
-import { CaptureEngine, type StopReason, type UnstampedEvent } from './engine';
+import { CaptureEngine, type StopPlace, type StopReason, type UnstampedEvent } from './engine';
 import { type OutputPipe, launchUnderDebugger } from './launch';
 
 class Agent {
@@ -31,7 +31,7 @@ class Agent {
     this.writer = TraceWriter.create(config.traceFile, config.header);
     this.stopApis = new Set(config.stopOn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
-    this.engine = new CaptureEngine({ record: (e) => this.record(e) }, { shouldStop: (c) => this.shouldStop(c), hold: (r, c) => this.hold(r, c) }, config.apis);
+    this.engine = new CaptureEngine({ record: (e) => this.record(e) }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis);
   }
 
   private outgoing: string[] = [];
@@ -76,9 +76,10 @@ class Agent {
   }
 
   /** The debuggee stays stopped at the call's entry until the client continues: the debug event is not continued. */
-  private hold(reason: StopReason, call: ApiCallEvent): Promise<void> {
+  private hold(reason: StopReason, place: StopPlace): Promise<void> {
     this.stepping = undefined;
-    this.send({ t: 'stopped', reason, seq: call.seq, pid: call.pid, tid: call.tid, api: call.api });
+    this.pausing = false;
+    this.send({ t: 'stopped', reason, seq: place.call?.seq ?? 0, pid: place.pid, tid: place.tid, api: place.call?.api ?? '' });
     return new Promise((resolve) => (this.release = resolve));
   }
 
@@ -96,7 +97,9 @@ class Agent {
         this.stepping = { tid: command.tid };
         return this.resume();
       case 'pause':
+        if (this.release) return;
         this.pausing = true;
+        this.engine.requestBreak();
         return;
       case 'setStops':
         this.stopApis = new Set(command.apis);

@@ -49,6 +49,7 @@ export const win = {
   WaitForDebugEvent: kernel32.func('int32_t __stdcall WaitForDebugEvent(_Inout_ uint8_t *event, uint32_t ms)'),
   ContinueDebugEvent: kernel32.func('int32_t __stdcall ContinueDebugEvent(uint32_t pid, uint32_t tid, uint32_t status)'),
   DebugActiveProcessStop: kernel32.func('int32_t __stdcall DebugActiveProcessStop(uint32_t pid)'),
+  DebugBreakProcess: kernel32.func('int32_t __stdcall DebugBreakProcess(uintptr_t process)'),
   DebugSetProcessKillOnExit: kernel32.func('int32_t __stdcall DebugSetProcessKillOnExit(int32_t kill)'),
   ReadProcessMemory: kernel32.func('int32_t __stdcall ReadProcessMemory(uintptr_t process, uintptr_t address, _Inout_ uint8_t *buffer, uintptr_t size, uintptr_t read)'),
   WriteProcessMemory: kernel32.func('int32_t __stdcall WriteProcessMemory(uintptr_t process, uintptr_t address, const uint8_t *buffer, uintptr_t size, uintptr_t written)'),

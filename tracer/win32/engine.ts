@@ -22,11 +22,18 @@ export interface EngineSink {
 
 export type StopReason = 'entry' | 'breakpoint' | 'step' | 'pause';
 
+/** Where a stop holds the debuggee: at a hooked call's entry, or anywhere (a pause between calls). */
+export interface StopPlace {
+  pid: number;
+  tid: number;
+  call?: ApiCallEvent;
+}
+
 export interface StopControl {
   /** Asked at the entry of each of the program's own hooked calls: stop here, and why? */
   shouldStop(call: ApiCallEvent): StopReason | undefined;
   /** Keeps the debuggee stopped until the client lets it go. */
-  hold(reason: StopReason, call: ApiCallEvent): Promise<void>;
+  hold(reason: StopReason, place: StopPlace): Promise<void>;
 }
 
 const WS2_32 = 'ws2_32.dll';
@@ -172,7 +179,12 @@ export class CaptureEngine {
       const spec = process.entries.get(address);
       if (spec) return this.onEntry(process, thread, address, spec);
       if (process.returns.has(address)) return this.onReturn(process, thread, address);
-      // The loader's initial breakpoint, or a DebugBreak in the program: not ours, carry on.
+      // A pause asked for between hooked calls: the break-in thread DebugBreakProcess started has arrived.
+      if (this.breakRequested) {
+        this.breakRequested = false;
+        await this.control.hold('pause', { pid, tid });
+      }
+      // Otherwise the loader's initial breakpoint, or a DebugBreak in the program: not ours, carry on.
       return DBG_CONTINUE;
     }
     if (code === EXCEPTION_SINGLE_STEP && thread.rearm !== undefined) {
@@ -212,7 +224,10 @@ export class CaptureEngine {
     process.arm(returnAddress);
     if (!internal && !this.stopping) {
       const reason = this.control.shouldStop(call);
-      if (reason) await this.control.hold(reason, call);
+      if (reason) {
+        if (reason === 'pause') this.breakRequested = false;
+        await this.control.hold(reason, { pid: process.pid, tid: thread.tid, call });
+      }
     }
     this.stepOver(process, thread, address, context);
     return DBG_CONTINUE;
@@ -256,6 +271,16 @@ export class CaptureEngine {
     context.writeBigUInt64LE(address, Context.rip);
     if (trap) context.writeUInt32LE(context.readUInt32LE(Context.eflags) | TRAP_FLAG, Context.eflags);
     process.setContext(thread, context);
+  }
+
+  private breakRequested = false;
+
+  /** Stops the programs as soon as possible: at the next hooked call, or where the break-in finds them. */
+  requestBreak(): void {
+    const first = this.processes.values().next().value;
+    if (!first) return;
+    this.breakRequested = true;
+    win.DebugBreakProcess(first.handle);
   }
 
   /** Removes every breakpoint and lets the programs run on without the debugger. */
