@@ -20,6 +20,8 @@ export interface LiveLaunch {
   program: string;
   args?: string[];
   cwd?: string;
+  /** Added to (or replacing) the agent's environment for this program. */
+  env?: Record<string, string>;
 }
 
 export interface LiveOptions {
@@ -29,6 +31,7 @@ export interface LiveOptions {
   traceFile: string;
   apis?: string[];
   stopOn?: string[];
+  stopOnReturn?: string[];
   stopOnEntry?: boolean;
   tracerVersion: string;
 }
@@ -83,9 +86,10 @@ export class LiveCapture extends EventEmitter {
       portFile: runtime.toAgentPath(portFile),
       traceFile: runtime.toAgentPath(resolve(this.options.traceFile)),
       header,
-      launches: this.options.launches.map((l) => ({ program: runtime.toAgentPath(l.program), args: l.args ?? [], cwd: l.cwd ? runtime.toAgentPath(l.cwd) : undefined })),
+      launches: this.options.launches.map((l) => ({ program: runtime.toAgentPath(l.program), args: l.args ?? [], cwd: l.cwd ? runtime.toAgentPath(l.cwd) : undefined, env: l.env })),
       apis: this.options.apis,
       stopOn: this.options.stopOn,
+      stopOnReturn: this.options.stopOnReturn,
       stopOnEntry: this.options.stopOnEntry,
     };
     const configFile = join(this.workDir, 'config.json');

@@ -10,6 +10,7 @@ export interface AgentLaunch {
   program: string;
   args: string[];
   cwd?: string;
+  env?: Record<string, string>;
 }
 
 export interface AgentConfig {
@@ -22,7 +23,10 @@ export interface AgentConfig {
   launches: AgentLaunch[];
   /** Hooked APIs (default: all the engine knows). */
   apis?: string[];
+  /** APIs whose entry holds the program. */
   stopOn?: string[];
+  /** APIs whose return holds the program (the debugger's finding filters stop right after the call). */
+  stopOnReturn?: string[];
   stopOnEntry?: boolean;
   /** Milliseconds to wait for the client before giving up. */
   connectTimeoutMs?: number;
@@ -48,9 +52,9 @@ export type AgentMessage =
 
 export type ClientCommand =
   | { cmd: 'continue' }
-  /** Run to the next hooked call: of any thread, or of one thread. */
+  /** Run to the next hooked call's entry or return: of any thread, or of one thread. */
   | { cmd: 'step'; tid?: number }
   | { cmd: 'pause' }
-  | { cmd: 'setStops'; apis: string[] }
+  | { cmd: 'setStops'; apis: string[]; returns?: string[] }
   | { cmd: 'detach' }
   | { cmd: 'kill' };

@@ -94,6 +94,15 @@ export class ShareModel {
     return this.state.findings();
   }
 
+  get findingCount(): number {
+    return this.state.findingCount;
+  }
+
+  /** Findings the event with this seq raised. */
+  findingsRaisedAt(seq: number): Finding[] {
+    return this.state.findingsRaisedAt(seq);
+  }
+
   processes(): ProcessState[] {
     return [...this.state.processes.values()];
   }

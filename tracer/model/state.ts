@@ -125,6 +125,21 @@ export class ModelState {
     return this.shared.findings.slice(0, this.findingCount);
   }
 
+  /** Findings raised by the event with this seq (findings are kept in the order they were raised). */
+  findingsRaisedAt(seq: number): Finding[] {
+    const all = this.shared.findings;
+    let lo = 0;
+    let hi = this.findingCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (all[mid].seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    const raised: Finding[] = [];
+    for (let i = lo; i < this.findingCount && all[i].seq === seq; i++) raised.push(all[i]);
+    return raised;
+  }
+
   addFinding(finding: Finding): void {
     const known = this.shared.findings[this.findingCount];
     // Replaying from an older snapshot re-derives the same findings (the model is deterministic).

@@ -28,6 +28,10 @@ export class Timeline {
     return this.events.length;
   }
 
+  at(index: number): TraceEvent {
+    return this.events.at(index);
+  }
+
   /** Index of the event with this seq, or of the last event before it (-1 if none). */
   indexOfSeq(seq: number): number {
     let lo = 0;
@@ -59,8 +63,18 @@ export class Timeline {
     return this.after(this.indexOfSeq(seq) + 1);
   }
 
+  /** Events applied to the forward model so far. */
+  get frontier(): number {
+    return this.applied;
+  }
+
+  /** The forward model: the state after `frontier` events. It changes as the frontier advances. */
+  get forward(): ShareModel {
+    return this.model;
+  }
+
   /** Advances the forward model, taking a checkpoint every `interval` events. */
-  private extendTo(n: number): void {
+  extendTo(n: number): void {
     while (this.applied < n) {
       this.model.apply(this.events.at(this.applied++));
       if (this.applied % this.interval === 0) this.checkpoints.push(this.model.state.snapshot());

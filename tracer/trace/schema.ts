@@ -136,6 +136,8 @@ export interface ApiReturnEvent extends EventBase {
   error?: number;
   /** Out-parameters read back after the return (e.g. `protocolInfo` of WSADuplicateSocket). */
   out?: Args;
+  /** The return of an internal call (see ApiCallEvent.internal). */
+  internal?: boolean;
 }
 
 export type ApiEvent = ApiCallEvent | ApiReturnEvent;

@@ -167,7 +167,6 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
       const caller = checkObject(e, 'caller');
       checkString(caller, 'module', 'caller.');
       checkInteger(caller, 'offset', 'caller.', 0);
-      if (e['internal'] !== undefined && typeof e['internal'] !== 'boolean') fail('internal', 'a boolean', e['internal']);
     } else if (e['phase'] === 'return') {
       checkInteger(e, 'callSeq', '', 0);
       checkInteger(e, 'result');
@@ -176,6 +175,7 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
     } else {
       fail('phase', '"call" or "return"', e['phase']);
     }
+    if (e['internal'] !== undefined && typeof e['internal'] !== 'boolean') fail('internal', 'a boolean', e['internal']);
   },
 };
 

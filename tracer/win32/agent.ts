@@ -7,7 +7,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import type { AgentConfig, AgentMessage, ClientCommand } from '../capture/protocol';
-import type { ApiCallEvent, TraceEvent } from '../trace/schema';
+import type { ApiEvent, TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
 import { win } from './api';
 import { CaptureEngine, type StopPlace, type StopReason, type UnstampedEvent } from './engine';
@@ -21,6 +21,7 @@ class Agent {
   private client?: Socket;
   private pipes: OutputPipe[] = [];
   private stopApis: Set<string>;
+  private stopReturns: Set<string>;
   private stepping: { tid?: number } | undefined;
   private pausing = false;
   private entryPending: boolean;
@@ -30,6 +31,7 @@ class Agent {
   constructor(private readonly config: AgentConfig) {
     this.writer = TraceWriter.create(config.traceFile, config.header);
     this.stopApis = new Set(config.stopOn ?? []);
+    this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
     this.engine = new CaptureEngine({ record: (e) => this.record(e) }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis);
   }
@@ -62,8 +64,9 @@ class Agent {
     return event.seq;
   }
 
-  private shouldStop(call: ApiCallEvent): StopReason | undefined {
-    if (this.entryPending) {
+  /** Stops at entries: stop on entry, a pause, a step, a stop API; at returns: a step, a stop-on-return API. */
+  private shouldStop(event: ApiEvent): StopReason | undefined {
+    if (event.phase === 'call' && this.entryPending) {
       this.entryPending = false;
       return 'entry';
     }
@@ -71,15 +74,16 @@ class Agent {
       this.pausing = false;
       return 'pause';
     }
-    if (this.stepping && (this.stepping.tid === undefined || this.stepping.tid === call.tid)) return 'step';
-    return this.stopApis.has(call.api) ? 'breakpoint' : undefined;
+    if (this.stepping && (this.stepping.tid === undefined || this.stepping.tid === event.tid)) return 'step';
+    const stops = event.phase === 'call' ? this.stopApis : this.stopReturns;
+    return stops.has(event.api) ? 'breakpoint' : undefined;
   }
 
   /** The debuggee stays stopped at the call's entry until the client continues: the debug event is not continued. */
   private hold(reason: StopReason, place: StopPlace): Promise<void> {
     this.stepping = undefined;
     this.pausing = false;
-    this.send({ t: 'stopped', reason, seq: place.call?.seq ?? 0, pid: place.pid, tid: place.tid, api: place.call?.api ?? '' });
+    this.send({ t: 'stopped', reason, seq: place.event?.seq ?? 0, pid: place.pid, tid: place.tid, api: place.event?.api ?? '' });
     return new Promise((resolve) => (this.release = resolve));
   }
 
@@ -103,6 +107,7 @@ class Agent {
         return;
       case 'setStops':
         this.stopApis = new Set(command.apis);
+        this.stopReturns = new Set(command.returns ?? []);
         return;
       case 'detach':
         this.detached = true;

@@ -4,7 +4,7 @@
  * call's return address, and turns every hit into trace events.
  */
 
-import type { ApiCallEvent, TraceEvent } from '../trace/schema';
+import type { ApiCallEvent, ApiEvent, ApiReturnEvent, TraceEvent } from '../trace/schema';
 import { type Handle, win } from './api';
 import { type HookSpec, HOOKS, i32, socketValue } from './hooks';
 import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP, TRAP_FLAG } from './layouts';
@@ -26,12 +26,13 @@ export type StopReason = 'entry' | 'breakpoint' | 'step' | 'pause';
 export interface StopPlace {
   pid: number;
   tid: number;
-  call?: ApiCallEvent;
+  /** The hooked call's entry, or its return when the stop is after the call. */
+  event?: ApiEvent;
 }
 
 export interface StopControl {
-  /** Asked at the entry of each of the program's own hooked calls: stop here, and why? */
-  shouldStop(call: ApiCallEvent): StopReason | undefined;
+  /** Asked at the entry, and at the return, of each of the program's own hooked calls: stop here, and why? */
+  shouldStop(event: ApiEvent): StopReason | undefined;
   /** Keeps the debuggee stopped until the client lets it go. */
   hold(reason: StopReason, place: StopPlace): Promise<void>;
 }
@@ -178,7 +179,7 @@ export class CaptureEngine {
     if (code === EXCEPTION_BREAKPOINT) {
       const spec = process.entries.get(address);
       if (spec) return this.onEntry(process, thread, address, spec);
-      if (process.returns.has(address)) return this.onReturn(process, thread, address);
+      if (process.returns.has(address)) return await this.onReturn(process, thread, address);
       // A pause asked for between hooked calls: the break-in thread DebugBreakProcess started has arrived.
       if (this.breakRequested) {
         this.breakRequested = false;
@@ -226,19 +227,20 @@ export class CaptureEngine {
       const reason = this.control.shouldStop(call);
       if (reason) {
         if (reason === 'pause') this.breakRequested = false;
-        await this.control.hold(reason, { pid: process.pid, tid: thread.tid, call });
+        await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: call });
       }
     }
     this.stepOver(process, thread, address, context);
     return DBG_CONTINUE;
   }
 
-  private onReturn(process: TracedProcess, thread: TracedThread, address: bigint): number {
+  private async onReturn(process: TracedProcess, thread: TracedThread, address: bigint): Promise<number> {
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
     const rsp = context.readBigUInt64LE(Context.rsp);
     const pending = process.returns.get(address) ?? [];
     const index = pending.findIndex((p) => p.tid === thread.tid && p.rsp === rsp);
+    let returned: ApiReturnEvent | undefined;
     if (index >= 0) {
       const [call] = pending.splice(index, 1);
       const rax = context.readBigUInt64LE(Context.rax);
@@ -246,13 +248,18 @@ export class CaptureEngine {
       const failed = call.spec.errorInResult ? result !== 0 : result === -1;
       const error = failed ? (call.spec.errorInResult ? result : process.lastError(thread)) : undefined;
       const out = !failed && call.spec.exit ? call.spec.exit({ raw: call.raw, read: (a, n) => process.read(a, n) }, result) : undefined;
-      this.sink.record({ kind: 'api', phase: 'return', pid: process.pid, tid: thread.tid, api: call.spec.api, callSeq: call.callSeq, result, ...(error !== undefined ? { error } : {}), ...(out ? { out } : {}) });
+      const event = { kind: 'api' as const, phase: 'return' as const, pid: process.pid, tid: thread.tid, api: call.spec.api, callSeq: call.callSeq, result, ...(error !== undefined ? { error } : {}), ...(out ? { out } : {}), ...(call.internal ? { internal: true } : {}) };
+      const seq = this.sink.record(event);
+      returned = call.internal ? undefined : { ...event, seq, timeNs: 0 };
     }
     if (pending.length === 0) {
       process.returns.delete(address);
       process.disarm(address);
       this.resumeAt(process, thread, address, false, context);
     } else this.stepOver(process, thread, address, context);
+    // A stop after the call: the program is held right after the call returned.
+    const reason = returned && !this.stopping ? this.control.shouldStop(returned) : undefined;
+    if (returned && reason) await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: returned });
     return DBG_CONTINUE;
   }
 

@@ -1,12 +1,15 @@
 /** Starting a program under the debugger, with its stdout and stderr on pipes the engine reads. */
 
-import { DEBUG_PROCESS, type Handle, HANDLE_FLAG_INHERIT, STARTF_USESTDHANDLES, lastErrorText, toHandle, win } from './api';
+import koffi from 'koffi';
+import { CREATE_UNICODE_ENVIRONMENT, DEBUG_PROCESS, type Handle, HANDLE_FLAG_INHERIT, STARTF_USESTDHANDLES, lastErrorText, toHandle, win } from './api';
 
 export interface LaunchSpec {
   /** Windows path of the executable. */
   program: string;
   args: readonly string[];
   cwd?: string;
+  /** Variables set for the program on top of the agent's environment. */
+  env?: Record<string, string>;
 }
 
 /** A pipe end the engine polls for what the program wrote. */
@@ -32,6 +35,14 @@ export class OutputPipe {
   close(): void {
     win.CloseHandle(this.handle);
   }
+}
+
+/** A CREATE_UNICODE_ENVIRONMENT block: "NAME=value\0" for each variable, sorted by name, then "\0". */
+function environmentBlock(extra: Record<string, string>): Buffer {
+  const merged = new Map<string, [string, string]>();
+  for (const [name, value] of Object.entries({ ...process.env, ...extra })) if (value !== undefined) merged.set(name.toUpperCase(), [name, value]);
+  const entries = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, [n, v]]) => `${n}=${v}\0`);
+  return Buffer.from(entries.join('') + '\0', 'utf16le');
 }
 
 /** Quotes one argument the way CommandLineToArgvW reads it back. */
@@ -74,7 +85,9 @@ export function launchUnderDebugger(spec: LaunchSpec): { pid: number; output: Ou
   };
   const info: Record<string, unknown> = {};
   const commandLine = [spec.program, ...spec.args].map(quoteArgument).join(' ');
-  const ok = win.CreateProcessW(spec.program, commandLine + '\0', 0n, 0n, 1, DEBUG_PROCESS, 0n, spec.cwd ?? null, startup, info);
+  const environment = spec.env ? environmentBlock(spec.env) : undefined;
+  const flags = DEBUG_PROCESS | (environment ? CREATE_UNICODE_ENVIRONMENT : 0);
+  const ok = win.CreateProcessW(spec.program, commandLine + '\0', 0n, 0n, 1, flags, environment ? koffi.address(environment) : 0n, spec.cwd ?? null, startup, info);
   const failure = ok ? undefined : launchError(spec.program, win.GetLastError());
   // The program holds its own copies now.
   win.CloseHandle(stdout.write);

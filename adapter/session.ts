@@ -1,0 +1,371 @@
+/**
+ * The DAP session: translates between the Debug Adapter Protocol and the trace runtime. No Winsock meaning here:
+ * the runtime moves the cursor, the model answers, the presenter shapes the answers into variables.
+ */
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CapabilitiesEvent, ExitedEvent, Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { type RuntimeKind, RuntimeError, resolveRuntime, type WineSettings } from '../tracer/capture/runtime';
+import { EXPORT_FORMATS, renderExport, type ExportFormat } from '../tracer/export';
+import { modelOf, RULES } from '../tracer/model';
+import { readTraceFile } from '../tracer/trace/reader';
+import type { ApiCallEvent, ApiReturnEvent } from '../tracer/trace/schema';
+import { formatArgs, formatCall } from '../tracer/export/format';
+import { callConditionScope, compileExpression } from './condition';
+import { callScope, currentSocketId, descriptorsScope, findingsScope, handoffsScope, socketScope, threadName, type VarNode } from './presenter';
+import { type RuntimeStop, TraceRuntime } from './runtime';
+import { type EventSource, LiveSource, RecordingSource } from './source';
+import { callerLine } from './symbols';
+import { version } from '../package.json';
+
+export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
+  /** Live: the program to start under the tracer (a Windows .exe). */
+  program?: string;
+  args?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Live: a second program to start as the target, for pairs the source does not start itself. */
+  target?: string;
+  targetArgs?: string[];
+  stopOnEntry?: boolean;
+  /** Hooked APIs to stop at (as function breakpoints would). */
+  stopOn?: string[];
+  /** Replay: the recording to open. Live: where to save the recording. */
+  trace?: string;
+  runtime?: RuntimeKind;
+  wine?: WineSettings;
+  /** Hook only these APIs (live). */
+  apis?: string[];
+}
+
+/** Frames: the hooked call, and its caller below it. */
+interface FrameInfo {
+  index: number;
+  caller: boolean;
+}
+
+export class SockshareSession extends LoggingDebugSession {
+  private runtime?: TraceRuntime;
+  private readonly variables = new Handles<() => VarNode[]>();
+  private readonly frames = new Map<number, FrameInfo>();
+  private nextFrame = 1;
+  private launched?: LaunchArguments;
+  private configured!: Promise<void>;
+  private configurationDone!: () => void;
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+    this.configured = new Promise((resolve) => (this.configurationDone = resolve));
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      supportsConfigurationDoneRequest: true,
+      supportsFunctionBreakpoints: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
+      supportsStepBack: true,
+      supportsEvaluateForHovers: true,
+      supportsExceptionInfoRequest: true,
+      supportsTerminateRequest: true,
+      supportTerminateDebuggee: true,
+      exceptionBreakpointFilters: RULES.map((r) => ({ filter: r.id, label: r.title, description: r.rule, default: false })),
+    };
+    this.sendResponse(response);
+    this.sendEvent(new InitializedEvent());
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.configurationDone();
+    this.sendResponse(response);
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
+    let source: EventSource;
+    try {
+      source = this.createSource(args);
+    } catch (error) {
+      return this.sendErrorResponse(response, { id: 1001, format: errorText(error), showUser: true });
+    }
+    this.launched = args;
+    const runtime = new TraceRuntime(source);
+    this.runtime = runtime;
+    runtime.on('stopped', (stop: RuntimeStop) => this.onStopped(stop));
+    runtime.on('output', (text: string, category: string) => this.sendEvent(new OutputEvent(text, category === 'console' ? 'console' : category)));
+    runtime.on('end', (end?: { agentExitCode: number | null; error?: string }) => {
+      if (end?.error) this.sendEvent(new OutputEvent(`sockshare: ${end.error}\n`, 'stderr'));
+      this.sendEvent(new ExitedEvent(end?.agentExitCode ?? 0));
+      this.sendEvent(new TerminatedEvent());
+    });
+    source.on('warning', (text: string) => this.sendEvent(new OutputEvent(`sockshare: ${text}\n`, 'stderr')));
+    if (args.stopOn?.length) runtime.breakpoints.setFunctionBreakpoints([...args.stopOn.map((name) => ({ name }))]);
+    await this.configured;
+    try {
+      await runtime.start(args.stopOnEntry ?? false);
+    } catch (error) {
+      return this.sendErrorResponse(response, { id: 1002, format: errorText(error), showUser: true });
+    }
+    if (source.live) this.sendEvent(new CapabilitiesEvent({ supportsStepBack: false }));
+    this.sendResponse(response);
+  }
+
+  private createSource(args: LaunchArguments): EventSource {
+    if (!args.program && !args.trace) throw new Error('launch: give "program" (trace a program live) or "trace" (replay a recording)');
+    if (!args.program) {
+      const trace = resolve(args.trace as string);
+      if (!existsSync(trace)) throw new Error(`launch: the recording "${trace}" does not exist`);
+      return new RecordingSource(trace);
+    }
+    const programs = [args.program, ...(args.target ? [args.target] : [])].map((p) => resolve(args.cwd ?? '.', p));
+    for (const p of programs) if (!existsSync(p)) throw new Error(`launch: "program" ${p} does not exist`);
+    if (args.runtime && !['auto', 'windows', 'wine'].includes(args.runtime)) throw new Error(`launch: "runtime" must be auto, windows or wine, not "${args.runtime}"`);
+    let runtime;
+    try {
+      runtime = resolveRuntime(args.runtime ?? 'auto', args.wine);
+    } catch (error) {
+      if (error instanceof RuntimeError) throw new Error(`launch: ${error.message}`);
+      throw error;
+    }
+    const traceFile = resolve(args.trace ?? join(tmpdir(), `sockshare-${Date.now()}.sockshare.jsonl`));
+    return new LiveSource({
+      runtime,
+      launches: [
+        { program: programs[0], args: args.args ?? [], cwd: args.cwd, env: args.env },
+        ...(args.target ? [{ program: programs[1], args: args.targetArgs ?? [], cwd: args.cwd, env: args.env }] : []),
+      ],
+      traceFile,
+      apis: args.apis,
+      stopOnEntry: args.stopOnEntry,
+      tracerVersion: version,
+    });
+  }
+
+  private onStopped(stop: RuntimeStop): void {
+    this.variables.reset();
+    this.frames.clear();
+    const event: DebugProtocol.StoppedEvent = new StoppedEvent(stop.reason, stop.tid);
+    event.body.description = stop.description;
+    if (stop.text) event.body.text = stop.text;
+    event.body.allThreadsStopped = true;
+    if (stop.breakpointIds) event.body.hitBreakpointIds = stop.breakpointIds;
+    this.sendEvent(event);
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    const runtime = this.requireRuntime();
+    const set = runtime.breakpoints.setFunctionBreakpoints([...(this.launched?.stopOn ?? []).map((name) => ({ name })), ...args.breakpoints]);
+    runtime.applyLiveStops();
+    response.body = { breakpoints: set.slice(set.length - args.breakpoints.length).map((b) => ({ id: b.id, verified: b.verified, message: b.message })) };
+    this.sendResponse(response);
+  }
+
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
+    const runtime = this.requireRuntime();
+    runtime.breakpoints.setFilters([...args.filters, ...(args.filterOptions ?? []).map((o) => o.filterId)]);
+    runtime.applyLiveStops();
+    this.sendResponse(response);
+  }
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    response.body = { breakpoints: (args.breakpoints ?? []).map(() => ({ verified: false, message: 'sockshare stops at Winsock calls: use a function breakpoint on an API name (e.g. WSADuplicateSocketW)' })) };
+    this.sendResponse(response);
+  }
+
+  /** The runtime exists once launch began; before that, breakpoints wait in a fresh one. */
+  private requireRuntime(): TraceRuntime {
+    if (!this.runtime) this.runtime = new TraceRuntime(new RecordingSource(''));
+    return this.runtime;
+  }
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    const runtime = this.runtime;
+    const threads: Thread[] = [];
+    if (runtime?.stop || runtime?.live) {
+      const model = runtime.model;
+      for (const p of model.processes()) for (const tid of p.threads) threads.push(new Thread(tid, threadName(model, p.pid, tid)));
+      const stopTid = runtime.stop?.tid;
+      if (stopTid && !threads.some((t) => t.id === stopTid)) threads.push(new Thread(stopTid, `thread ${stopTid}`));
+    }
+    response.body = { threads };
+    this.sendResponse(response);
+  }
+
+  /** The thread's current hooked event: the event at the cursor, or its latest one before. */
+  private threadEventIndex(tid: number): number | undefined {
+    const runtime = this.runtime;
+    if (!runtime) return undefined;
+    for (let i = runtime.cursor, scanned = 0; i >= 0 && scanned < 100_000; i--, scanned++) {
+      const e = runtime.event(i);
+      if (e?.kind === 'api' && e.tid === tid && !e.internal) return i;
+    }
+    return undefined;
+  }
+
+  /** The call and, if it returned by the cursor, its return. */
+  private callAt(index: number): { call: ApiCallEvent; ret?: ApiReturnEvent } | undefined {
+    const runtime = this.runtime;
+    const e = runtime?.event(index);
+    if (!runtime || e?.kind !== 'api') return undefined;
+    if (e.phase === 'return') {
+      const call = runtime.callOf(e);
+      return call ? { call, ret: e } : undefined;
+    }
+    return { call: e };
+  }
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    const index = this.threadEventIndex(args.threadId);
+    const frames: StackFrame[] = [];
+    const at = index === undefined ? undefined : this.callAt(index);
+    if (index !== undefined && at) {
+      const id = this.nextFrame++;
+      this.frames.set(id, { index, caller: false });
+      frames.push(new StackFrame(id, at.ret ? formatCall(at.call, at.ret) : `${at.call.api}(${formatArgs(at.call)})`));
+      const callerId = this.nextFrame++;
+      this.frames.set(callerId, { index, caller: true });
+      const caller = new StackFrame(callerId, `${at.call.caller.module}+0x${at.call.caller.offset.toString(16)}`);
+      const image = this.runtime?.model.process(at.call.pid)?.image;
+      const line = image && image.toLowerCase().endsWith(at.call.caller.module) ? callerLine(image, at.call.caller.offset) : undefined;
+      if (line) {
+        caller.source = new Source(line.file.split(/[\\/]/).pop() ?? line.file, line.file);
+        caller.line = line.line;
+      }
+      frames.push(caller);
+    }
+    response.body = { stackFrames: frames, totalFrames: frames.length };
+    this.sendResponse(response);
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    const frame = this.frames.get(args.frameId);
+    const runtime = this.runtime;
+    const at = frame && this.callAt(frame.index);
+    if (!runtime || !at) {
+      response.body = { scopes: [] };
+      return this.sendResponse(response);
+    }
+    const model = runtime.model;
+    const socketId = currentSocketId(model, at.call, at.ret);
+    const scope = (name: string, nodes: () => VarNode[], expensive = false) => new Scope(name, this.variables.create(nodes), expensive);
+    response.body = {
+      scopes: [
+        scope('Call', () => callScope(at.call, at.ret)),
+        scope('Descriptors', () => descriptorsScope(model, at.call.pid)),
+        scope('Socket', () => (socketId ? socketScope(model, socketId) : [{ name: 'socket', value: 'none: this call names no socket' }])),
+        scope('Handoffs', () => handoffsScope(model)),
+        scope('Findings', () => findingsScope(model)),
+      ],
+    };
+    this.sendResponse(response);
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    const nodes = this.variables.get(args.variablesReference)?.() ?? [];
+    response.body = {
+      variables: nodes.map((n) => ({ name: n.name, value: n.value, type: n.type, variablesReference: n.children ? this.variables.create(n.children) : 0 })),
+    };
+    this.sendResponse(response);
+  }
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    const frame = args.frameId === undefined ? undefined : this.frames.get(args.frameId);
+    const at = frame ? this.callAt(frame.index) : this.runtime?.stop ? this.callAt(this.runtime.stop.index) : undefined;
+    try {
+      if (!at) throw new Error('no current call to evaluate in');
+      const value = compileExpression(args.expression)(callConditionScope(at.call, at.ret));
+      response.body = { result: typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value), variablesReference: 0 };
+      this.sendResponse(response);
+    } catch (error) {
+      this.sendErrorResponse(response, { id: 1003, format: errorText(error), showUser: false });
+    }
+  }
+
+  protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
+    const [finding] = this.runtime?.stop?.findings ?? [];
+    response.body = finding
+      ? { exceptionId: finding.rule, description: finding.message, breakMode: 'always', details: { message: finding.message, typeName: `${finding.severity} ${finding.rule}`, stackTrace: `events ${finding.events.join(', ')}` } }
+      : { exceptionId: 'none', breakMode: 'never' };
+    this.sendResponse(response);
+  }
+
+  private move(response: DebugProtocol.Response, action: (runtime: TraceRuntime) => Promise<void>): void {
+    const runtime = this.runtime;
+    if (!runtime) return this.sendErrorResponse(response, { id: 1004, format: 'no session' });
+    this.sendResponse(response);
+    action(runtime).catch((error) => this.sendEvent(new OutputEvent(`sockshare: ${errorText(error)}\n`, 'stderr')));
+  }
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    response.body = { allThreadsContinued: true };
+    this.move(response, (r) => r.continue());
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    this.move(response, (r) => r.step(args.threadId));
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
+    this.move(response, (r) => r.step());
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse, args: DebugProtocol.StepOutArguments): void {
+    this.move(response, (r) => r.step(args.threadId));
+  }
+
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
+    this.move(response, (r) => r.stepBack(args.threadId));
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
+    this.move(response, (r) => r.reverseContinue());
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.runtime?.pause();
+    this.sendResponse(response);
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    this.runtime?.source.terminate();
+    this.sendResponse(response);
+    if (!this.runtime?.live) this.sendEvent(new TerminatedEvent());
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments): void {
+    const source = this.runtime?.source;
+    if (source?.live && args.terminateDebuggee === false) source.detach();
+    else source?.close();
+    this.sendResponse(response);
+  }
+
+  /** exportTrace {format, output}: writes the session's trace as the CLI's export does. gotoEvent {seq}: moves a replay. */
+  protected override async customRequest(command: string, response: DebugProtocol.Response, args: { format?: string; output?: string; seq?: number }): Promise<void> {
+    try {
+      if (command === 'exportTrace') {
+        const format = args.format as ExportFormat;
+        if (!EXPORT_FORMATS.includes(format)) throw new Error(`exportTrace: format must be one of ${EXPORT_FORMATS.join(', ')}`);
+        if (!args.output) throw new Error('exportTrace: missing "output"');
+        const file = this.runtime?.source.traceFile;
+        if (!file) throw new Error('exportTrace: no trace in this session');
+        const { header, events } = await readTraceFile(file);
+        writeFileSync(args.output, renderExport(format, header, events, modelOf(events)));
+        response.body = { output: args.output };
+      } else if (command === 'gotoEvent') {
+        this.runtime?.goto(Number(args.seq));
+      } else throw new Error(`unknown request ${command}`);
+      this.sendResponse(response);
+    } catch (error) {
+      this.sendErrorResponse(response, { id: 1005, format: errorText(error), showUser: true });
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/[{}]/g, (c) => (c === '{' ? '(' : ')'));
+}

@@ -1,0 +1,118 @@
+/**
+ * Where a debug session's events come from: a recorded trace file, or the live tracer agent. Both give a store of the
+ * events so far; the live one also runs the programs and stops them. Nothing here knows DAP or Winsock rules.
+ */
+
+import { EventEmitter } from 'node:events';
+import type { EventStore } from '../tracer/model/timeline';
+import { LiveCapture, type CaptureEnd, type LiveOptions, type StopInfo } from '../tracer/capture/live';
+import { IndexedTraceFile } from '../tracer/trace/indexed';
+import type { TraceEvent, TraceHeader } from '../tracer/trace/schema';
+
+/** Events: 'event' (TraceEvent, live), 'stopped' (StopInfo, live), 'end' (CaptureEnd, live), 'warning' (string). */
+export interface EventSource extends EventEmitter {
+  readonly live: boolean;
+  readonly store: EventStore;
+  readonly header?: TraceHeader;
+  /** Where the events are kept on disk. */
+  readonly traceFile: string;
+  start(): Promise<void>;
+  // The programs' control, live only.
+  resume(step?: { tid?: number }): void;
+  pause(): void;
+  setStops(entries: string[], returns: string[]): void;
+  terminate(): void;
+  detach(): void;
+  close(): void;
+}
+
+/** A growing in-memory store of the events a live capture has streamed. */
+class GrowingStore implements EventStore {
+  readonly events: TraceEvent[] = [];
+  get length(): number {
+    return this.events.length;
+  }
+  at(index: number): TraceEvent {
+    return this.events[index];
+  }
+}
+
+export class RecordingSource extends EventEmitter implements EventSource {
+  readonly live = false;
+  private file?: IndexedTraceFile;
+
+  constructor(readonly traceFile: string) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    this.file = await IndexedTraceFile.open(this.traceFile, { onWarning: (w) => this.emit('warning', w.message) });
+  }
+
+  get store(): EventStore {
+    if (!this.file) throw new Error('the recording is not open');
+    return this.file;
+  }
+
+  get header(): TraceHeader | undefined {
+    return this.file?.header;
+  }
+
+  resume(): void {}
+  pause(): void {}
+  setStops(): void {}
+  terminate(): void {}
+  detach(): void {}
+  close(): void {
+    this.file?.close();
+  }
+}
+
+export class LiveSource extends EventEmitter implements EventSource {
+  readonly live = true;
+  readonly store = new GrowingStore();
+  private readonly capture: LiveCapture;
+  private detaching = false;
+  readonly traceFile: string;
+
+  constructor(options: LiveOptions) {
+    super();
+    this.traceFile = options.traceFile;
+    this.capture = new LiveCapture(options);
+    this.capture.on('event', (e: TraceEvent) => {
+      this.store.events.push(e);
+      this.emit('event', e);
+    });
+    this.capture.on('stopped', (stop: StopInfo) => this.emit('stopped', stop));
+    this.capture.on('end', (end: CaptureEnd) => this.emit('end', end));
+  }
+
+  start(): Promise<void> {
+    return this.capture.start();
+  }
+
+  resume(step?: { tid?: number }): void {
+    this.capture.send(step ? { cmd: 'step', tid: step.tid } : { cmd: 'continue' });
+  }
+
+  pause(): void {
+    this.capture.send({ cmd: 'pause' });
+  }
+
+  setStops(entries: string[], returns: string[]): void {
+    this.capture.send({ cmd: 'setStops', apis: entries, returns });
+  }
+
+  terminate(): void {
+    this.capture.stop();
+  }
+
+  detach(): void {
+    this.detaching = true;
+    this.capture.send({ cmd: 'detach' });
+  }
+
+  close(): void {
+    if (!this.detaching) this.capture.stop();
+  }
+}

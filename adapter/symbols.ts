@@ -1,0 +1,67 @@
+/**
+ * Caller frames as source lines: a module+offset from the trace, mapped through the executable's DWARF line table
+ * (mingw's -g) with addr2line. Only where the executable is on this machine and addr2line is installed.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+
+export interface SourceLine {
+  file: string;
+  line: number;
+}
+
+const ADDR2LINE = ['x86_64-w64-mingw32-addr2line', 'addr2line'];
+const cache = new Map<string, SourceLine | null>();
+
+/** A Windows path under Wine (Z:\work\x.exe) as the host path it maps to (/work/x.exe). */
+export function hostPath(windowsPath: string): string {
+  if (process.platform === 'win32') return windowsPath;
+  const m = /^[zZ]:(\\.*)$/.exec(windowsPath);
+  return m ? m[1].replace(/\\/g, '/') : windowsPath;
+}
+
+/** The preferred load address a PE32+ file was linked for (ASLR may move it; offsets are relative to it). */
+function imageBase(file: string): bigint | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(0x400);
+    readSync(fd, head, 0, head.length, 0);
+    if (head.readUInt16LE(0) !== 0x5a4d) return undefined;
+    const nt = head.readUInt32LE(0x3c);
+    if (nt + 24 + 32 > head.length || head.readUInt16LE(nt + 24) !== 0x20b) return undefined;
+    return head.readBigUInt64LE(nt + 24 + 24);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The source line of the call instruction before a return address at `offset` in `module`, or undefined. */
+export function callerLine(modulePath: string, offset: number): SourceLine | undefined {
+  const file = hostPath(modulePath);
+  const key = `${file}:${offset}`;
+  const known = cache.get(key);
+  if (known !== undefined) return known ?? undefined;
+  let found: SourceLine | null = null;
+  try {
+    const base = existsSync(file) ? imageBase(file) : undefined;
+    if (base !== undefined) {
+      // The return address follows the call: the byte before it belongs to the call instruction.
+      const address = `0x${(base + BigInt(offset - 1)).toString(16)}`;
+      for (const tool of ADDR2LINE) {
+        try {
+          const out = execFileSync(tool, ['-e', file, address], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+          const m = /^(.*):(\d+)/.exec(out);
+          if (m && m[1] !== '??' && Number(m[2]) > 0) found = { file: m[1], line: Number(m[2]) };
+          break;
+        } catch {
+          continue;
+        }
+      }
+    }
+  } catch {
+    found = null;
+  }
+  cache.set(key, found);
+  return found ?? undefined;
+}
