@@ -206,23 +206,21 @@ function compare(op: Comparison, a: ScopeValue, b: ScopeValue): boolean {
   const x = numeric(a);
   const y = numeric(b);
   const bothNumeric = x !== undefined && y !== undefined && (typeof a === 'number' || typeof b === 'number' || (typeof a === 'string' && typeof b === 'string'));
-  if (bothNumeric) return order(op, x, y);
-  if (typeof a === 'string' && typeof b === 'string') return order(op, a, b);
+  if (bothNumeric) return ORDER[op](x, y);
+  if (typeof a === 'string' && typeof b === 'string') return ORDER[op](a, b);
   if (op === '==') return a === b;
   if (op === '!=') return a !== b;
   return false;
 }
 
-function order<T extends number | string>(op: Comparison, a: T, b: T): boolean {
-  switch (op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-  }
-}
+const ORDER: Record<Comparison, (a: number | string, b: number | string) => boolean> = {
+  '==': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+};
 
 /** Parses an expression once; the result evaluates it against any scope. Throws ConditionError on bad syntax. */
 export function compileExpression(text: string): (scope: ConditionScope) => ScopeValue {
@@ -315,16 +313,10 @@ export function compileHitCondition(condition: string): (hits: number) => boolea
   const m = /^\s*(>=|<=|==|>|<|%)?\s*(\d+)\s*$/.exec(condition);
   if (!m) throw new ConditionError(`invalid hit condition '${condition.trim()}': expected a count such as 5, >= 5, > 5, == 5, < 5, <= 5 or % 5`);
   const n = Number(m[2]);
-  switch (m[1] ?? '>=') {
-    case '>=': return (hits) => hits >= n;
-    case '>': return (hits) => hits > n;
-    case '==': return (hits) => hits === n;
-    case '<': return (hits) => hits < n;
-    case '<=': return (hits) => hits <= n;
-    default:
-      if (n === 0) throw new ConditionError("invalid hit condition '% 0': the period must be at least 1");
-      return (hits) => hits > 0 && hits % n === 0;
-  }
+  const op = m[1] ?? '>=';
+  if (op !== '%') return (hits) => ORDER[op as Comparison](hits, n);
+  if (n === 0) throw new ConditionError("invalid hit condition '% 0': the period must be at least 1");
+  return (hits) => hits > 0 && hits % n === 0;
 }
 
 export function hitConditionMatches(condition: string, hits: number): boolean {
