@@ -30,26 +30,40 @@ export interface BreakpointHit {
 let nextId = 1;
 
 export class Breakpoints {
+  /** The client's function breakpoints: each setFunctionBreakpoints replaces them. */
   private functions: FunctionBreakpoint[] = [];
+  /** The launch configuration's stopOn: kept apart, so the client's breakpoints (before or after launch) do not drop them. */
+  private launchStops: FunctionBreakpoint[] = [];
   private filters = new Set<RuleId>();
 
   setFunctionBreakpoints(specs: FunctionBreakpointSpec[]): FunctionBreakpoint[] {
-    this.functions = specs.map((spec) => {
-      const id = nextId++;
-      const api = spec.name.trim();
-      if (!(HOOKED_APIS as readonly string[]).includes(api)) {
-        return { id, api, spec, hits: 0, verified: false, message: `${api} is not a hooked Winsock API (${HOOKED_APIS.join(', ')})` };
-      }
-      try {
-        const test = spec.condition ? compileCondition(spec.condition) : undefined;
-        if (spec.hitCondition) hitConditionMatches(spec.hitCondition, 1);
-        return { id, api, spec, hits: 0, verified: true, test };
-      } catch (error) {
-        if (!(error instanceof ConditionError)) throw error;
-        return { id, api, spec, hits: 0, verified: false, message: `${spec.condition && !spec.hitCondition ? 'condition' : 'condition or hit count'}: ${error.message}` };
-      }
-    });
+    this.functions = specs.map((spec) => this.create(spec));
     return this.functions;
+  }
+
+  /** The launch configuration's stopOn APIs, stopping as function breakpoints do. */
+  setLaunchStops(names: string[]): void {
+    this.launchStops = names.map((name) => this.create({ name }));
+  }
+
+  private all(): FunctionBreakpoint[] {
+    return [...this.launchStops, ...this.functions];
+  }
+
+  private create(spec: FunctionBreakpointSpec): FunctionBreakpoint {
+    const id = nextId++;
+    const api = spec.name.trim();
+    if (!(HOOKED_APIS as readonly string[]).includes(api)) {
+      return { id, api, spec, hits: 0, verified: false, message: `${api} is not a hooked Winsock API (${HOOKED_APIS.join(', ')})` };
+    }
+    try {
+      const test = spec.condition ? compileCondition(spec.condition) : undefined;
+      if (spec.hitCondition) hitConditionMatches(spec.hitCondition, 1);
+      return { id, api, spec, hits: 0, verified: true, test };
+    } catch (error) {
+      if (!(error instanceof ConditionError)) throw error;
+      return { id, api, spec, hits: 0, verified: false, message: `${spec.condition && !spec.hitCondition ? 'condition' : 'condition or hit count'}: ${error.message}` };
+    }
   }
 
   setFilters(ruleIds: string[]): void {
@@ -59,7 +73,7 @@ export class Breakpoints {
 
   /** APIs whose entry must hold a live program, and those whose return must (for the enabled filters). */
   liveStops(): { entries: string[]; returns: string[] } {
-    const entries = new Set(this.functions.filter((b) => b.verified).map((b) => b.api));
+    const entries = new Set(this.all().filter((b) => b.verified).map((b) => b.api));
     const returns = new Set<string>();
     for (const rule of RULES) {
       if (!this.filters.has(rule.id)) continue;
@@ -76,7 +90,7 @@ export class Breakpoints {
     const hit: BreakpointHit = { stopIds: [], logs: [] };
     if (event.phase !== 'call' || event.internal) return hit;
     const scope = callConditionScope(event);
-    for (const bp of this.functions) {
+    for (const bp of this.all()) {
       if (!bp.verified || bp.api !== event.api) continue;
       if (bp.test && !bp.test(scope)) continue;
       if (counting) {

@@ -11,10 +11,7 @@ export type ConditionScope = Readonly<Record<string, unknown>>;
 
 /** A condition, log message expression or hit condition that cannot be parsed; `column` is 1-based. */
 export class ConditionError extends Error {
-  constructor(
-    message: string,
-    readonly column?: number,
-  ) {
+  constructor(message: string, readonly column?: number) {
     super(message);
     this.name = 'ConditionError';
   }
@@ -22,9 +19,8 @@ export class ConditionError extends Error {
 
 // ---- Tokens ----
 
-type TokenKind = 'num' | 'str' | 'ident' | 'op' | 'end';
 interface Token {
-  kind: TokenKind;
+  kind: 'num' | 'str' | 'ident' | 'op' | 'end';
   text: string;
   value?: number | string;
   /** 1-based column in the source text. */
@@ -97,7 +93,7 @@ class Parser {
 
   parse(): Evaluator {
     if (this.peek().kind === 'end') throw new ConditionError('empty expression', 1);
-    const expr = this.or();
+    const expr = this.logical('||');
     const next = this.peek();
     if (next.kind !== 'end') throw this.unexpected(next);
     return expr;
@@ -118,22 +114,14 @@ class Parser {
     return t.kind === 'end' ? new ConditionError(`unexpected end of expression at column ${t.column}`, t.column) : new ConditionError(`unexpected '${t.text}' at column ${t.column}`, t.column);
   }
 
-  private or(): Evaluator {
-    let left = this.and();
-    while (this.take('||')) {
+  /** `a || b || ...` over `&&` chains, `a && b && ...` over comparisons; both short-circuit. */
+  private logical(op: '||' | '&&'): Evaluator {
+    const operand = () => (op === '||' ? this.logical('&&') : this.comparison());
+    let left = operand();
+    while (this.take(op)) {
       const a = left;
-      const b = this.and();
-      left = (scope) => truthy(a(scope)) || truthy(b(scope));
-    }
-    return left;
-  }
-
-  private and(): Evaluator {
-    let left = this.comparison();
-    while (this.take('&&')) {
-      const a = left;
-      const b = this.comparison();
-      left = (scope) => truthy(a(scope)) && truthy(b(scope));
+      const b = operand();
+      left = op === '||' ? (scope) => truthy(a(scope)) || truthy(b(scope)) : (scope) => truthy(a(scope)) && truthy(b(scope));
     }
     return left;
   }
@@ -169,7 +157,7 @@ class Parser {
       return (scope) => lookup(scope, t.text);
     }
     if (t.kind === 'op' && t.text === '(') {
-      const inner = this.or();
+      const inner = this.logical('||');
       const close = this.peek();
       if (!this.take(')')) throw close.kind === 'end' ? new ConditionError(`expected ')' at column ${close.column}`, close.column) : this.unexpected(close);
       return inner;
@@ -205,8 +193,7 @@ function compare(op: Comparison, a: ScopeValue, b: ScopeValue): boolean {
   if (a === undefined || b === undefined) return op === '!=';
   const x = numeric(a);
   const y = numeric(b);
-  const bothNumeric = x !== undefined && y !== undefined && (typeof a === 'number' || typeof b === 'number' || (typeof a === 'string' && typeof b === 'string'));
-  if (bothNumeric) return ORDER[op](x, y);
+  if (x !== undefined && y !== undefined) return ORDER[op](x, y);
   if (typeof a === 'string' && typeof b === 'string') return ORDER[op](a, b);
   if (op === '==') return a === b;
   if (op === '!=') return a !== b;

@@ -10,6 +10,8 @@ const server = process.argv.map((a) => /^--server=(\d+)$/.exec(a)).find(Boolean)
 if (server) {
   const port = Number(server[1]);
   createServer((socket) => {
+    // Small DAP messages back to back (a response, then a stopped event): without this, Nagle holds the second one.
+    socket.setNoDelay(true);
     const session = new SockshareSession();
     session.setRunAsServer(true);
     session.start(socket, socket);

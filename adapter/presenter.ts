@@ -221,10 +221,13 @@ function handoffStatus(model: ShareModel, h: Handoff): string {
 
 function importNode(model: ShareModel, i: ImportAttempt, index: number): VarNode {
   const d = i.descriptorId ? model.descriptor(i.descriptorId) : undefined;
-  const what = i.ok ? `ok: ${d ? `${handleLabel(d.handle)} in ${model.processLabel(d.pid)}` : 'imported'}` : `failed: ${describeError(i.error ?? 0)}`;
+  const where = `${i.call.api} at event ${i.call.seq}`;
+  const value = i.ok
+    ? `ok: ${d ? handleLabel(d.handle) : '?'} in ${model.processLabel(i.call.pid)}, ${where}`
+    : `failed in ${model.processLabel(i.call.pid)}, ${where}: ${describeError(i.error ?? 0)}`;
   return {
     name: `[${index}]`,
-    value: `${what}, ${callLabel(model, i.call)}`,
+    value,
     children: () => [
       { name: 'call', value: callLabel(model, i.call) },
       { name: 'dwFlags', value: `${flagNames(WSA_FLAGS, i.flags)} (${hex(i.flags >>> 0)})`, type: 'DWORD' },
@@ -247,12 +250,22 @@ function handoffDetails(model: ShareModel, h: Handoff): VarNode[] {
 }
 
 /** Every handoff so far: "h1" → "exported by source.exe (pid 364) for target.exe (pid 512) at event 25: imported at event 27". */
+/** The newest `RECENT` items first-hand; older ones under one lazily built node (a large trace has thousands). */
+const RECENT = 100;
+function recentFirst<T>(items: () => readonly T[], count: number, node: (item: T) => VarNode, olderName: string): VarNode[] {
+  if (count <= RECENT * 2) return items().map(node);
+  const all = items();
+  const older = count - RECENT;
+  return [{ name: olderName, value: `${older} earlier`, children: () => all.slice(0, older).map(node) }, ...all.slice(older).map(node)];
+}
+
 export function handoffsScope(model: ShareModel): VarNode[] {
-  return model.handoffs().map((h) => ({
+  const node = (h: Handoff): VarNode => ({
     name: h.id,
     value: `exported by ${model.processLabel(h.sourcePid)} for ${model.processLabel(h.targetPid)} at event ${h.exportCall.seq}: ${handoffStatus(model, h)}`,
     children: () => handoffDetails(model, h),
-  }));
+  });
+  return recentFirst(() => model.handoffs(), model.handoffCount, node, 'earlier handoffs');
 }
 
 // ---- Findings ----
@@ -271,5 +284,6 @@ function findingDetails(model: ShareModel, f: Finding): VarNode[] {
 
 /** The findings raised so far, newest last: "error registration-cancelled" → its message. */
 export function findingsScope(model: ShareModel): VarNode[] {
-  return uniqueNames(model.findings().map((f) => ({ name: `${f.severity} ${f.rule}`, value: f.message, children: () => findingDetails(model, f) })));
+  const node = (f: Finding): VarNode => ({ name: `${f.severity} ${f.rule}`, value: f.message, children: () => findingDetails(model, f) });
+  return uniqueNames(recentFirst(() => model.findings(), model.findingCount, node, 'earlier findings'));
 }

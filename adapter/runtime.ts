@@ -29,13 +29,13 @@ type Direction = 'forward' | 'backward';
 /** What ends a movement besides breakpoints and filters: any hooked event, or one of a thread. */
 type StepTarget = { tid?: number } | undefined;
 
-const CHECKPOINT_INTERVAL = 1024;
+/** Events between checkpoints: stepping back replays at most this many; memory holds length / interval snapshots. */
+const CHECKPOINT_INTERVAL = 4096;
 /** Calls printed to the console per movement; more are summarised. */
 const PRINT_LIMIT = 500;
 
 /** Events: 'stopped' (RuntimeStop), 'output' (text, category), 'end' (CaptureEnd | undefined). */
 export class TraceRuntime extends EventEmitter {
-  readonly breakpoints = new Breakpoints();
   private timeline!: Timeline;
   /** Events applied to the model the cursor shows (the cursor is the last of them). */
   private position = 0;
@@ -43,12 +43,18 @@ export class TraceRuntime extends EventEmitter {
   private behind?: ShareModel;
   private pauseRequested = false;
   private printed = 0;
+  /** Console lines of the current movement, sent as one output when it ends. */
+  private consoleLines: string[] = [];
   private lastStop?: RuntimeStop;
   private liveStep: StepTarget | 'continue' = 'continue';
   private pendingFinding?: Finding[];
   private ended = false;
 
-  constructor(readonly source: EventSource) {
+  /** `breakpoints`: those the client set before the launch, if any. */
+  constructor(
+    readonly source: EventSource,
+    readonly breakpoints = new Breakpoints(),
+  ) {
     super();
   }
 
@@ -97,7 +103,7 @@ export class TraceRuntime extends EventEmitter {
       const first = this.findForward(0, (e) => e.kind === 'api' && !e.internal);
       this.moveTo(first ?? 0);
       this.emitStop('entry', 'Stopped at the first hooked call');
-    } else await this.run('forward', undefined);
+    } else await this.replay('forward', undefined);
   }
 
   /** After a change of breakpoints or filters: tell a live agent where to hold the programs. */
@@ -145,6 +151,16 @@ export class TraceRuntime extends EventEmitter {
       this.source.resume(target);
       return;
     }
+    try {
+      await this.replay(direction, target);
+    } catch (error) {
+      // The recording cannot be read on (a malformed line): stop where the cursor got to, so the client is not left running.
+      this.emitStop('step', 'Cannot read the recording further', error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  private async replay(direction: Direction, target: StepTarget): Promise<void> {
     this.pauseRequested = false;
     this.printed = 0;
     if (direction === 'forward') await this.runForward(target);
@@ -231,11 +247,11 @@ export class TraceRuntime extends EventEmitter {
     const hit = this.breakpoints.atCall(event, direction === 'forward');
     for (const line of hit.logs) this.emit('output', `${line}\n`, 'console');
     if (hit.stopIds.length > 0) {
-      this.emitStop('function breakpoint', `Breakpoint at ${event.api}`, undefined, { breakpointIds: hit.stopIds });
+      this.emitStop('function breakpoint', `Breakpoint at ${event.api}`, undefined, { breakpointIds: hit.stopIds }, event);
       return true;
     }
     if (target && (target.tid === undefined || target.tid === event.tid)) {
-      this.emitStop('step', event.phase === 'call' ? `Entering ${event.api}` : `Returned from ${event.api}`);
+      this.emitStop('step', event.phase === 'call' ? `Entering ${event.api}` : `Returned from ${event.api}`, undefined, {}, event);
       return true;
     }
     return false;
@@ -244,20 +260,39 @@ export class TraceRuntime extends EventEmitter {
   private emitFindingStop(findings: Finding[], event: TraceEvent): void {
     const [first] = findings;
     const kind = first.severity === 'error' ? 'Error' : first.severity === 'warning' ? 'Warning' : 'Note';
-    this.emitStop('exception', `${kind}: ${first.rule} (events ${first.events.join(', ')})`, findings.map((f) => `${f.rule}: ${f.message}`).join('\n'), { findings });
-    void event;
+    this.emitStop('exception', `${kind}: ${first.rule} (events ${first.events.join(', ')})`, findings.map((f) => `${f.rule}: ${f.message}`).join('\n'), { findings }, event);
   }
 
-  private emitStop(reason: StopReason, description: string, text?: string, extra: Partial<RuntimeStop> = {}): void {
-    const event = this.event();
-    const tid = event && 'tid' in event ? event.tid : (this.lastStop?.tid ?? 0);
-    this.lastStop = { reason, index: this.cursor, tid, description, text, ...extra };
+  /**
+   * Stops at `at` (default: the event at the cursor). Live, the cursor may have moved past the held call (output
+   * streamed after it), so callers name the event the stop is about.
+   */
+  private flushConsole(): void {
+    if (this.consoleLines.length === 0) return;
+    this.emit('output', this.consoleLines.join(''), 'console');
+    this.consoleLines = [];
+  }
+
+  private emitStop(reason: StopReason, description: string, text?: string, extra: Partial<RuntimeStop> = {}, at?: TraceEvent): void {
+    this.flushConsole();
+    const index = at ? this.timeline.indexOfSeq(at.seq) : this.cursor;
+    this.lastStop = { reason, index, tid: this.threadAt(index), description, text, ...extra };
     this.emit('stopped', this.lastStop);
+  }
+
+  /** The thread of the event at `index`, or of the latest one before it with a thread (a process exit or output has none). */
+  private threadAt(index: number): number {
+    for (let i = index, scanned = 0; i >= 0 && scanned < 100_000; i--, scanned++) {
+      const e = this.event(i);
+      if (e && 'tid' in e) return e.tid;
+    }
+    return this.lastStop?.tid ?? 0;
   }
 
   /** Each hooked call, as the cursor passes its return, goes to the Debug Console. */
   private print(event: TraceEvent): void {
     if (event.kind === 'output') {
+      this.flushConsole();
       this.emit('output', event.text, event.stream);
       return;
     }
@@ -265,8 +300,8 @@ export class TraceRuntime extends EventEmitter {
     const call = this.callOf(event);
     if (!call || call.internal) return;
     this.printed++;
-    if (this.printed <= PRINT_LIMIT) this.emit('output', `#${call.seq} pid ${call.pid} tid ${call.tid}  ${formatCall(call, event)}\n`, 'console');
-    else if (this.printed === PRINT_LIMIT + 1) this.emit('output', `… (more calls not printed)\n`, 'console');
+    if (this.printed <= PRINT_LIMIT) this.consoleLines.push(`#${call.seq} pid ${call.pid} tid ${call.tid}  ${formatCall(call, event)}\n`);
+    else if (this.printed === PRINT_LIMIT + 1) this.consoleLines.push(`… (more calls not printed)\n`);
   }
 
   // ---- Live sessions: the agent holds the programs; the runtime decides whether a hold is a stop. ----
@@ -283,6 +318,7 @@ export class TraceRuntime extends EventEmitter {
         }
       }
     }
+    this.flushConsole();
     this.printed = 0;
   }
 
@@ -290,12 +326,12 @@ export class TraceRuntime extends EventEmitter {
     this.onLiveEvents();
     const event = stop.seq ? this.event(this.timeline.indexOfSeq(stop.seq)) : undefined;
     const step = this.liveStep === 'continue' ? undefined : this.liveStep;
-    if (stop.reason === 'entry') return this.emitStop('entry', `Stopped at the first hooked call`);
+    if (stop.reason === 'entry') return this.emitStop('entry', `Stopped at the first hooked call`, undefined, {}, event);
     if (stop.reason === 'pause') {
       const findings = this.pendingFinding;
       this.pendingFinding = undefined;
       if (findings) return this.emitFindingStop(findings, event ?? this.event()!);
-      return this.emitStop('pause', 'Paused');
+      return this.emitStop('pause', 'Paused', undefined, stop.tid ? { tid: stop.tid } : {}, event);
     }
     if (event && this.checkStop(event, stop.reason === 'step' ? (step ?? {}) : step, 'forward')) return;
     // Held for a breakpoint whose condition or hit count says no, or a filter that found nothing: go on.

@@ -52,7 +52,6 @@ export class SockshareSession extends LoggingDebugSession {
   private readonly variables = new Handles<() => VarNode[]>();
   private readonly frames = new Map<number, FrameInfo>();
   private nextFrame = 1;
-  private launched?: LaunchArguments;
   private configured!: Promise<void>;
   private configurationDone!: () => void;
 
@@ -86,15 +85,17 @@ export class SockshareSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, launchArgs: LaunchArguments | undefined): Promise<void> {
+    // A request without arguments (DAP clients may leave out an empty object) is a launch with nothing in it.
+    const args = launchArgs ?? {};
     let source: EventSource;
     try {
       source = this.createSource(args);
     } catch (error) {
       return this.sendErrorResponse(response, { id: 1001, format: errorText(error), showUser: true });
     }
-    this.launched = args;
-    const runtime = new TraceRuntime(source);
+    // Breakpoints and filters the client set before the launch wait in the placeholder runtime: keep them.
+    const runtime = new TraceRuntime(source, this.runtime?.breakpoints);
     this.runtime = runtime;
     runtime.on('stopped', (stop: RuntimeStop) => this.onStopped(stop));
     runtime.on('output', (text: string, category: string) => this.sendEvent(new OutputEvent(text, category === 'console' ? 'console' : category)));
@@ -104,7 +105,7 @@ export class SockshareSession extends LoggingDebugSession {
       this.sendEvent(new TerminatedEvent());
     });
     source.on('warning', (text: string) => this.sendEvent(new OutputEvent(`sockshare: ${text}\n`, 'stderr')));
-    if (args.stopOn?.length) runtime.breakpoints.setFunctionBreakpoints([...args.stopOn.map((name) => ({ name }))]);
+    if (args.stopOn?.length) runtime.breakpoints.setLaunchStops(args.stopOn);
     await this.configured;
     try {
       await runtime.start(args.stopOnEntry ?? false);
@@ -159,9 +160,9 @@ export class SockshareSession extends LoggingDebugSession {
 
   protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
     const runtime = this.requireRuntime();
-    const set = runtime.breakpoints.setFunctionBreakpoints([...(this.launched?.stopOn ?? []).map((name) => ({ name })), ...args.breakpoints]);
+    const set = runtime.breakpoints.setFunctionBreakpoints(args.breakpoints);
     runtime.applyLiveStops();
-    response.body = { breakpoints: set.slice(set.length - args.breakpoints.length).map((b) => ({ id: b.id, verified: b.verified, message: b.message })) };
+    response.body = { breakpoints: set.map((b) => ({ id: b.id, verified: b.verified, message: b.message })) };
     this.sendResponse(response);
   }
 
@@ -188,7 +189,7 @@ export class SockshareSession extends LoggingDebugSession {
     const threads: Thread[] = [];
     if (runtime?.stop || runtime?.live) {
       const model = runtime.model;
-      for (const p of model.processes()) for (const tid of p.threads) threads.push(new Thread(tid, threadName(model, p.pid, tid)));
+      for (const p of model.running()) for (const tid of p.threads) threads.push(new Thread(tid, threadName(model, p.pid, tid)));
       const stopTid = runtime.stop?.tid;
       if (stopTid && !threads.some((t) => t.id === stopTid)) threads.push(new Thread(stopTid, `thread ${stopTid}`));
     }
@@ -266,7 +267,7 @@ export class SockshareSession extends LoggingDebugSession {
   }
 
   protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
-    const nodes = this.variables.get(args.variablesReference)?.() ?? [];
+    const nodes = pages(this.variables.get(args.variablesReference)?.() ?? []);
     response.body = {
       variables: nodes.map((n) => ({ name: n.name, value: n.value, type: n.type, variablesReference: n.children ? this.variables.create(n.children) : 0 })),
     };
@@ -364,6 +365,18 @@ export class SockshareSession extends LoggingDebugSession {
       this.sendErrorResponse(response, { id: 1005, format: errorText(error), showUser: true });
     }
   }
+}
+
+/** Long lists (a large trace's findings, handoffs) come in pages of 100, like the editor shows long arrays. */
+const PAGE = 100;
+function pages(nodes: VarNode[]): VarNode[] {
+  if (nodes.length <= PAGE * 2) return nodes;
+  const groups: VarNode[] = [];
+  for (let start = 0; start < nodes.length; start += PAGE) {
+    const slice = nodes.slice(start, start + PAGE);
+    groups.push({ name: `[${start}..${start + slice.length - 1}]`, value: `${slice.length} of ${nodes.length}`, children: () => pages(slice) });
+  }
+  return groups;
 }
 
 function errorText(error: unknown): string {

@@ -88,6 +88,14 @@ async function main() {
   console.log(`check peak RSS:   ${fmt(checkPeakRssMb, 1)} MB (${check.via}; trace ${fmt(traceMb, 1)} MB on disk) — ${meets(checkPeakRssMb < TARGET_RSS_MB)} the < ${TARGET_RSS_MB} MB target`);
   console.log(`check wall time:  ${fmt(check.seconds, 2)} s (${fmt(EVENTS / check.seconds)} events/s end to end, exit ${check.code}) for ${relative(root, cli)} check ${relative(root, traceFile)} --json`);
 
+  // Replay in the debug adapter: open to the first stop, step / step back / refresh latency, peak memory.
+  if (!existsSync(join(root, 'dist', 'adapter.js'))) runNode([join('scripts', 'build.mjs')], 'build');
+  const replay = runNodeJson(['--import', 'tsx', join('scripts', 'bench', 'replay-dap.ts'), traceFile, '30'], 'replay benchmark');
+  const sm = replay.stepMs;
+  console.log(`replay open:      ${fmt(replay.replayOpenMs, 1)} ms to the first stop — ${meets(replay.replayOpenMs < 1000)} the < 1000 ms goal`);
+  console.log(`replay latency:   step ${sm.stepMedian} ms median (worst ${sm.stepWorst}), step back ${sm.stepBackMedian} (worst ${sm.stepBackWorst}), scopes+variables ${sm.refreshMedian} (worst ${sm.refreshWorst}) over ${replay.points} random points — ${meets(Math.max(sm.stepMedian, sm.stepBackMedian, sm.refreshMedian) < 20)} the < 20 ms goal (medians)`);
+  console.log(`replay peak RSS:  ${fmt(replay.replayPeakRssMb, 1)} MB (the adapter, after walking the whole trace) — ${meets(replay.replayPeakRssMb < TARGET_RSS_MB)} the < ${TARGET_RSS_MB} MB goal`);
+
   // What tracing costs per hooked call on the live path (Win32 debug API, int3 breakpoints), under Wine on Linux.
   let hooks = { hookOverheadUs: null };
   try {
@@ -108,6 +116,9 @@ async function main() {
       checkExitCode: check.code,
       findings: model.findings,
       traceMb: Number(traceMb.toFixed(1)),
+      replayOpenMs: replay.replayOpenMs,
+      stepMs: replay.stepMs,
+      replayPeakRssMb: replay.replayPeakRssMb,
       ...hooks,
     }),
   );

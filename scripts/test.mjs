@@ -30,10 +30,10 @@ try {
   ensureBuilt();
   log('unit tests');
   nodeTest(suite('test/unit'));
-  log('end-to-end tests: real programs under the tracer');
+  log('end-to-end tests: real programs under the tracer, and the debug adapter over DAP');
   const env = await prepareEndToEnd();
   run(process.execPath, [join(root, 'scripts', 'build-samples.mjs')]);
-  nodeTest(suite('test/e2e'), env);
+  nodeTest([...suite('test/e2e'), ...suite('test/dap')], env);
   log('all tests passed');
 } catch (error) {
   log(String(error instanceof Error ? error.message : error));

@@ -11,7 +11,7 @@ export function baseName(path: string): string {
 
 /** "source.exe (pid 364)", or "pid 364" for a process the trace never saw start. */
 export function processLabel(state: ModelState, pid: number): string {
-  const p = state.processes.get(pid);
+  const p = state.process(pid);
   return p ? `${baseName(p.image)} (pid ${pid})` : `pid ${pid}`;
 }
 

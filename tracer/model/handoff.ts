@@ -57,12 +57,17 @@ export function duplicateSocket(ctx: CallContext): void {
     imports: [],
   };
   state.handoffs.set(handoff.id, handoff);
-  state.handoffByKey.set(key, handoff.id);
+  state.setHandoffKey(key, handoff.id);
   state.unsettled.add(handoff.id);
   if (socket) (state.sockets.get(socket.id)?.handoffIds as string[] | undefined)?.push(handoff.id);
-  state.exporters.add(ctx.pid);
-  state.importers.add(targetPid);
+  markRole(state, ctx.pid, { exported: true });
+  markRole(state, targetPid, { imported: true });
   checkLayeredProvider(ctx, info, socket?.id);
+}
+
+function markRole(state: ModelState, pid: number, role: { exported?: true; imported?: true }): void {
+  const p = state.processes.get(pid);
+  if (p && ((role.exported && !p.exported) || (role.imported && !p.imported))) state.processes.set(pid, { ...p, ...role });
 }
 
 function duplicateHint(ctx: CallContext, targetPid: number): string {
@@ -84,7 +89,7 @@ function checkLayeredProvider(ctx: CallContext, info: ProtocolInfo, socketId?: s
 export function isImport(ctx: CallContext): boolean {
   const info = ctx.arg('lpProtocolInfo');
   if (!isProtocolInfo(info)) return false;
-  if (ctx.state.handoffByKey.has(protocolInfoKey(info))) return true;
+  if (ctx.state.handoffIdByKey(protocolInfoKey(info)) !== undefined) return true;
   return ctx.num('af') === FROM_PROTOCOL_INFO || ctx.num('type') === FROM_PROTOCOL_INFO || ctx.num('protocol') === FROM_PROTOCOL_INFO;
 }
 
@@ -92,9 +97,9 @@ export function importSocket(ctx: CallContext): void {
   const { state } = ctx;
   const info = ctx.arg('lpProtocolInfo') as ProtocolInfo;
   const flags = ctx.num('dwFlags');
-  const handoffId = state.handoffByKey.get(protocolInfoKey(info));
+  const handoffId = state.handoffIdByKey(protocolInfoKey(info));
   let handoff = handoffId === undefined ? undefined : state.handoff(handoffId);
-  state.importers.add(ctx.pid);
+  markRole(state, ctx.pid, { imported: true });
   if (handoff) checkImportRules(ctx, handoff);
   else checkLayeredProvider(ctx, info);
   const attempt: { -readonly [K in keyof ImportAttempt]: ImportAttempt[K] } = { call: ctx.ref, ok: ctx.ok, flags };

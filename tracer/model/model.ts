@@ -76,12 +76,14 @@ export class ShareModel {
   private exitProcess(pid: number, exitCode: number, seq: number): void {
     const state = this.state;
     this.updateProcess(pid, () => ({ exitSeq: seq, exitCode, threads: [] }));
+    // Its labels stay available (messages name it) from the archive of exited processes.
     settleNeverImported(state, pid, [seq]);
     for (const d of [...(state.handles.get(pid)?.values() ?? [])]) {
       if (d.closedSeq === undefined) closeDescriptor(state, d, 'process-exit', [seq]);
     }
     state.handles.delete(pid);
     for (const [callSeq, call] of state.pendingCalls) if (call.pid === pid) state.pendingCalls.delete(callSeq);
+    state.archiveProcess(pid);
   }
 
   // ---- Questions the adapter, the language server and the exports ask. ----
@@ -104,11 +106,11 @@ export class ShareModel {
   }
 
   processes(): ProcessState[] {
-    return [...this.state.processes.values()];
+    return this.state.allProcesses();
   }
 
   process(pid: number): ProcessState | undefined {
-    return this.state.processes.get(pid);
+    return this.state.process(pid);
   }
 
   /** "source.exe (pid 364)" */
@@ -133,9 +135,17 @@ export class ShareModel {
     return socket.descriptorIds.map((id) => this.state.descriptor(id)).filter((d): d is DescriptorState => d !== undefined);
   }
 
-  /** Descriptors a process holds (open) or held (closed). */
+  /**
+   * Descriptors a process holds (open) or held (closed). For a running process: those of its live sockets and the
+   * last holder of each SOCKET value, without walking the history; for an exited one, the whole history.
+   */
   descriptorsIn(pid: number): DescriptorState[] {
-    return this.state.allDescriptors().filter((d) => d.pid === pid);
+    const table = this.state.handles.get(pid);
+    if (!table) return this.state.allDescriptors().filter((d) => d.pid === pid);
+    const found = new Map<string, DescriptorState>();
+    for (const d of this.state.descriptors.values()) if (d.pid === pid) found.set(d.id, d);
+    for (const d of table.values()) found.set(d.id, d);
+    return [...found.values()].sort((a, b) => a.created.seq - b.created.seq);
   }
 
   /** The descriptor a SOCKET value names in a process right now (the latest holder of that value). */
@@ -147,16 +157,25 @@ export class ShareModel {
     return this.state.allHandoffs();
   }
 
+  /** How many handoffs so far (cheap: no list is built). */
+  get handoffCount(): number {
+    return this.state.nextHandoff - 1;
+  }
+
+  /** Processes running now (their threads are the debugger's threads). */
+  running(): ProcessState[] {
+    return [...this.state.processes.values()];
+  }
+
   /** Source: duplicated a socket for another process; target: imported one; child: started by a traced process. */
   role(pid: number): ProcessRole {
-    const exported = this.state.exporters.has(pid);
-    const imported = this.state.importers.has(pid);
-    if (exported && imported) return 'source+target';
-    if (exported) return 'source';
-    if (imported) return 'target';
-    const p = this.state.processes.get(pid);
-    return p && this.state.processes.has(p.parentPid) ? 'child' : 'process';
+    const p = this.state.process(pid);
+    if (p?.exported && p.imported) return 'source+target';
+    if (p?.exported) return 'source';
+    if (p?.imported) return 'target';
+    return p && this.state.process(p.parentPid) ? 'child' : 'process';
   }
+
 }
 
 /** Runs a whole trace through a fresh model. */

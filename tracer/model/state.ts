@@ -10,18 +10,22 @@ import type { DescriptorState, Finding, Handoff, ProcessState, SocketState } fro
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Append-only store shared by all snapshots; a snapshot sees the first `length` entries. */
-class Archive<T extends { id: string }> {
+class Archive<T> {
   private readonly items: T[] = [];
   private readonly index = new Map<string, number>();
-  constructor(private readonly keep: boolean) {}
+  constructor(
+    private readonly keep: boolean,
+    private readonly idOf: (item: T) => string = (item) => (item as { id: string }).id,
+  ) {}
 
   /** Puts `item` at position `at`; a replay from an older snapshot finds the same item already there and keeps it. */
   put(item: T, at: number): void {
     if (!this.keep) return;
-    if (this.items[at]?.id === item.id) return;
-    for (let i = at; i < this.items.length; i++) this.index.delete(this.items[i].id);
+    const id = this.idOf(item);
+    if (this.items[at] !== undefined && this.idOf(this.items[at]) === id) return;
+    for (let i = at; i < this.items.length; i++) this.index.delete(this.idOf(this.items[i]));
     this.items.length = Math.min(this.items.length, at);
-    this.index.set(item.id, this.items.length);
+    this.index.set(id, this.items.length);
     this.items.push(item);
   }
   get(id: string, visibleLength: number): T | undefined {
@@ -34,6 +38,9 @@ class Archive<T extends { id: string }> {
 }
 
 interface Shared {
+  archivedProcesses: Archive<ProcessState>;
+  /** WSAPROTOCOL_INFO hash → handoff id: append-only; a snapshot sees the handoffs numbered below its nextHandoff. */
+  handoffByKey: Map<number, string>;
   archivedSockets: Archive<SocketState>;
   archivedDescriptors: Archive<DescriptorState>;
   archivedHandoffs: Archive<Handoff>;
@@ -51,6 +58,7 @@ export interface ModelOptions {
 export class ModelState {
   /** Seq of the last event applied (0 before any). */
   seq = 0;
+  /** Running processes; exited ones move to the archive. */
   processes = new Map<number, ProcessState>();
   sockets = new Map<string, Mutable<SocketState>>();
   descriptors = new Map<string, Mutable<DescriptorState>>();
@@ -58,17 +66,14 @@ export class ModelState {
   handles = new Map<number, Map<number, DescriptorState>>();
   /** Handoffs whose socket is still live; settled ones of closed sockets move to the archive. */
   handoffs = new Map<string, Handoff>();
-  handoffByKey = new Map<number, string>();
   /** Exports neither imported nor settled yet: their duplicate holds the socket open. */
   unsettled = new Set<string>();
-  /** Processes that exported, and processes that imported or were named as a target. */
-  exporters = new Set<number>();
-  importers = new Set<number>();
   pendingCalls = new Map<number, ApiCallEvent>();
   nextSocket = 1;
   nextDescriptor = 1;
   nextHandoff = 1;
   recordsLost = 0;
+  archivedProcessCount = 0;
   archivedSocketCount = 0;
   archivedDescriptorCount = 0;
   archivedHandoffCount = 0;
@@ -77,7 +82,40 @@ export class ModelState {
 
   constructor(options: ModelOptions = {}, shared?: Shared) {
     const keep = options.keepHistory ?? true;
-    this.shared = shared ?? { archivedSockets: new Archive(keep), archivedDescriptors: new Archive(keep), archivedHandoffs: new Archive(keep), findings: [] };
+    this.shared = shared ?? {
+        archivedProcesses: new Archive<ProcessState>(true, (p) => String(p.pid)),
+        handoffByKey: new Map(),
+        archivedSockets: new Archive(keep),
+        archivedDescriptors: new Archive(keep),
+        archivedHandoffs: new Archive(keep),
+        findings: [],
+      };
+  }
+
+  process(pid: number): ProcessState | undefined {
+    return this.processes.get(pid) ?? this.shared.archivedProcesses.get(String(pid), this.archivedProcessCount);
+  }
+
+  /** Every process, running and exited, in start order. */
+  allProcesses(): ProcessState[] {
+    const all = [...this.shared.archivedProcesses.slice(this.archivedProcessCount), ...this.processes.values()];
+    return all.sort((a, b) => a.startSeq - b.startSeq);
+  }
+
+  archiveProcess(pid: number): void {
+    const p = this.processes.get(pid);
+    if (!p) return;
+    this.processes.delete(pid);
+    this.shared.archivedProcesses.put(p, this.archivedProcessCount++);
+  }
+
+  handoffIdByKey(key: number): string | undefined {
+    const id = this.shared.handoffByKey.get(key);
+    return id !== undefined && Number(id.slice(1)) < this.nextHandoff ? id : undefined;
+  }
+
+  setHandoffKey(key: number, id: string): void {
+    if (!this.shared.handoffByKey.has(key)) this.shared.handoffByKey.set(key, id);
   }
 
   socket(id: string): SocketState | undefined {
@@ -183,10 +221,8 @@ export class ModelState {
       copy.handles.set(pid, cloned);
     }
     copy.handoffs = new Map(this.handoffs);
-    copy.handoffByKey = new Map(this.handoffByKey);
     copy.unsettled = new Set(this.unsettled);
-    copy.exporters = new Set(this.exporters);
-    copy.importers = new Set(this.importers);
+    copy.archivedProcessCount = this.archivedProcessCount;
     copy.pendingCalls = new Map(this.pendingCalls);
     copy.nextSocket = this.nextSocket;
     copy.nextDescriptor = this.nextDescriptor;

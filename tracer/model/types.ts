@@ -22,6 +22,10 @@ export interface ProcessState {
   readonly threads: readonly number[];
   /** Successful WSAStartup calls not yet matched by WSACleanup. */
   readonly wsaStartups: number;
+  /** It duplicated a socket for another process. */
+  readonly exported?: boolean;
+  /** It imported a socket, or was named as the target of a duplicate. */
+  readonly imported?: boolean;
 }
 
 export type DescriptorOrigin = 'socket' | 'WSASocket' | 'accept' | 'import';
