@@ -89,7 +89,7 @@ export class TraceRuntime extends EventEmitter {
     return this.lastStop;
   }
 
-  async start(stopOnEntry: boolean): Promise<void> {
+  async start(stopOnEntry: boolean, startAtSeq?: number): Promise<void> {
     await this.source.start();
     this.timeline = new Timeline(this.source.store, CHECKPOINT_INTERVAL);
     if (this.live) {
@@ -99,7 +99,10 @@ export class TraceRuntime extends EventEmitter {
       this.applyLiveStops();
       return;
     }
-    if (stopOnEntry) {
+    if (startAtSeq !== undefined) {
+      this.moveTo(Math.max(0, this.timeline.indexOfSeq(startAtSeq)));
+      this.emitStop('goto', `Replaying from event ${startAtSeq}`);
+    } else if (stopOnEntry) {
       const first = this.findForward(0, (e) => e.kind === 'api' && !e.internal);
       this.moveTo(first ?? 0);
       this.emitStop('entry', 'Stopped at the first hooked call');

@@ -19,6 +19,7 @@ import { callScope, currentSocketId, descriptorsScope, findingsScope, handoffsSc
 import { type RuntimeStop, TraceRuntime } from './runtime';
 import { type EventSource, LiveSource, RecordingSource } from './source';
 import { callerLine } from './symbols';
+import { sharedSocketsOverview } from './overview';
 import { version } from '../package.json';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -39,6 +40,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   wine?: WineSettings;
   /** Hook only these APIs (live). */
   apis?: string[];
+  /** Replay: start with the cursor on the event with this seq. */
+  startAt?: number;
 }
 
 /** Frames: the hooked call, and its caller below it. */
@@ -108,7 +111,7 @@ export class SockshareSession extends LoggingDebugSession {
     if (args.stopOn?.length) runtime.breakpoints.setLaunchStops(args.stopOn);
     await this.configured;
     try {
-      await runtime.start(args.stopOnEntry ?? false);
+      await runtime.start(args.stopOnEntry ?? false, source.live ? undefined : args.startAt);
     } catch (error) {
       return this.sendErrorResponse(response, { id: 1002, format: errorText(error), showUser: true });
     }
@@ -359,6 +362,10 @@ export class SockshareSession extends LoggingDebugSession {
         response.body = { output: args.output };
       } else if (command === 'gotoEvent') {
         this.runtime?.goto(Number(args.seq));
+      } else if (command === 'sharedSockets') {
+        response.body = { nodes: this.runtime ? sharedSocketsOverview(this.runtime.model) : [], seq: this.runtime?.event()?.seq };
+      } else if (command === 'traceInfo') {
+        response.body = { traceFile: this.runtime?.source.traceFile, live: this.runtime?.live ?? false };
       } else throw new Error(`unknown request ${command}`);
       this.sendResponse(response);
     } catch (error) {

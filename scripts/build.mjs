@@ -14,6 +14,10 @@ const ENTRIES = [
   // The tracer agent: runs on Windows Node.js (natively, or Windows node.exe under Wine).
   { source: 'tracer/win32/agent.ts', output: 'agent.js', optional: false },
   { source: 'extension/extension.ts', output: 'extension.js', optional: true },
+  // Loaded by the extension when first needed (activation stays cheap).
+  { source: 'extension/commands.ts', output: 'commands.js', optional: true },
+  { source: 'extension/language-client.ts', output: 'language-client.js', optional: true },
+  { source: 'adapter/session.ts', output: 'session.js', optional: true },
   { source: 'adapter/main.ts', output: 'adapter.js', optional: true },
   { source: 'extension/server.ts', output: 'server.js', optional: true },
 ];

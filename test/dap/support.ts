@@ -108,6 +108,17 @@ export function outputText(outputs: DebugProtocol.OutputEvent['body'][], categor
   return outputs.filter((o) => (o.category ?? 'console') === category).map((o) => o.output).join('');
 }
 
+/** Waits until the collected output of a category matches `pattern` (output events may follow the stop they explain). */
+export async function waitForOutput(outputs: DebugProtocol.OutputEvent['body'][], category: string, pattern: RegExp, timeout = 10_000): Promise<string> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const text = outputText(outputs, category);
+    if (pattern.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`no ${category} output matching ${pattern} after ${timeout} ms; got ${JSON.stringify(text.slice(-2000))}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export interface Scopes {
   frame: DebugProtocol.StackFrame;
   frames: DebugProtocol.StackFrame[];

@@ -126,6 +126,16 @@ export class ShareModel {
     return this.state.socket(id);
   }
 
+  /** Sockets not closed yet. */
+  openSockets(): SocketState[] {
+    return [...this.state.sockets.values()].filter((s) => s.closedSeq === undefined);
+  }
+
+  /** Exports not imported (by their target) and not settled yet. */
+  pendingHandoffs(): Handoff[] {
+    return [...this.state.unsettled].map((id) => this.state.handoff(id)).filter((h): h is Handoff => h !== undefined);
+  }
+
   descriptor(id: string): DescriptorState | undefined {
     return this.state.descriptor(id);
   }

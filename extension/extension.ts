@@ -1,0 +1,59 @@
+/**
+ * The sockshare extension: the `sockshare` debugger (adapter inline in the extension host), its configurations,
+ * commands, the Shared Sockets view, the handoff diagram, and the language client for trace files.
+ */
+
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { DEBUG_TYPE, SockshareConfigurationProvider } from './configuration';
+import { SharedSocketsView } from './sockets-view';
+
+// Loaded when first needed, from their own bundles: activation stays cheap (the language client, the debug
+// adapter with the model and the exports are most of the code).
+type Commands = typeof import('./commands');
+const lazy = <T>(bundle: string): (() => T) => {
+  let loaded: T | undefined;
+  return () => (loaded ??= require(join(__dirname, bundle)) as T);
+};
+const commands = lazy<Commands>('commands.js');
+const adapter = lazy<typeof import('../adapter/session')>('session.js');
+const languageClient = lazy<typeof import('./language-client')>('language-client.js');
+
+let client: LanguageClient | undefined;
+
+/** How long activation took (ms), for the tests' activation-time measurement. */
+export let activationMs = 0;
+
+export function activate(context: vscode.ExtensionContext): { activationMs: number } {
+  const started = performance.now();
+  const view = new SharedSocketsView();
+  context.subscriptions.push(
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new SockshareConfigurationProvider()),
+    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, { createDebugAdapterDescriptor: () => new vscode.DebugAdapterInlineImplementation(new (adapter().SockshareSession)()) }),
+    vscode.window.registerTreeDataProvider('sockshare.sharedSockets', view),
+    vscode.commands.registerCommand('sockshare.record', () => commands().recordCommand()),
+    vscode.commands.registerCommand('sockshare.openTrace', (uri?: vscode.Uri) => commands().openTraceCommand(uri)),
+    vscode.commands.registerCommand('sockshare.exportTrace', (...args: Parameters<Commands['exportCommand']>) => commands().exportCommand(...args)),
+    vscode.commands.registerCommand('sockshare.showHandoffDiagram', (trace?: string) => commands().handoffDiagramCommand(trace)),
+    vscode.commands.registerCommand('sockshare.replayFromHere', (uri: vscode.Uri | string, seq: number) => commands().replayFromHereCommand(uri, seq)),
+    vscode.commands.registerCommand('sockshare.gotoEvent', (seq: number) => commands().gotoEventCommand(seq)),
+    // The view follows the current stop.
+    vscode.debug.onDidChangeActiveStackItem(() => void view.refresh()),
+    vscode.debug.onDidReceiveDebugSessionCustomEvent(() => void view.refresh()),
+    vscode.debug.onDidTerminateDebugSession(() => view.clear()),
+    { dispose: () => void client?.stop() },
+  );
+  // The language server starts with the first trace file, not with the extension.
+  const startClientFor = (document: vscode.TextDocument) => {
+    if (!client && document.languageId === 'sockshare-trace') client = languageClient().startLanguageClient(context);
+  };
+  vscode.workspace.textDocuments.forEach(startClientFor);
+  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(startClientFor));
+  activationMs = performance.now() - started;
+  return { activationMs };
+}
+
+export function deactivate(): Promise<void> | undefined {
+  return client?.stop();
+}

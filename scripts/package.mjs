@@ -1,0 +1,21 @@
+// Builds the .vsix with @vscode/vsce: the esbuild bundles, the manifest, and koffi (JS + its Windows binary) for the
+// tracer agent. The Windows node.exe that runs the agent under Wine is not shipped (72 MB): on Linux the extension
+// uses the one `npm run setup:wine` fetches, or the `sockshare.wine.node` setting.
+import { join } from 'node:path';
+import { ensureBuilt, ensureNpmPackages, log, packageVersion, root, run } from './lib/setup.mjs';
+
+try {
+  ensureNpmPackages();
+  if (process.platform !== 'win32') {
+    // koffi's Windows binary rides along: the agent runs on Windows node.exe (natively or in Wine).
+    const { ensureWindowsRuntime } = await import('./lib/win-runtime.mjs');
+    ensureWindowsRuntime();
+  }
+  ensureBuilt();
+  const out = join(root, `sockshare-${packageVersion()}.vsix`);
+  run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', out]);
+  log(`packaged ${out}`);
+} catch (error) {
+  log(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}
