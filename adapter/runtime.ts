@@ -248,7 +248,8 @@ export class TraceRuntime extends EventEmitter {
     }
     if (event.kind !== 'api' || event.internal) return false;
     const hit = this.breakpoints.atCall(event, direction === 'forward');
-    for (const line of hit.logs) this.emit('output', `${line}\n`, 'console');
+    // Queued with the calls printed so far, so the Debug Console keeps the order of events.
+    for (const line of hit.logs) this.consoleLines.push(`${line}\n`);
     if (hit.stopIds.length > 0) {
       this.emitStop('function breakpoint', `Breakpoint at ${event.api}`, undefined, { breakpointIds: hit.stopIds }, event);
       return true;
@@ -266,16 +267,16 @@ export class TraceRuntime extends EventEmitter {
     this.emitStop('exception', `${kind}: ${first.rule} (events ${first.events.join(', ')})`, findings.map((f) => `${f.rule}: ${f.message}`).join('\n'), { findings }, event);
   }
 
-  /**
-   * Stops at `at` (default: the event at the cursor). Live, the cursor may have moved past the held call (output
-   * streamed after it), so callers name the event the stop is about.
-   */
   private flushConsole(): void {
     if (this.consoleLines.length === 0) return;
     this.emit('output', this.consoleLines.join(''), 'console');
     this.consoleLines = [];
   }
 
+  /**
+   * Stops at `at` (default: the event at the cursor). Live, the cursor may have moved past the held call (output
+   * streamed after it), so callers name the event the stop is about.
+   */
   private emitStop(reason: StopReason, description: string, text?: string, extra: Partial<RuntimeStop> = {}, at?: TraceEvent): void {
     this.flushConsole();
     const index = at ? this.timeline.indexOfSeq(at.seq) : this.cursor;

@@ -51,6 +51,7 @@ async function main() {
     log(`warning: ${manifest.main} is not built (npm run build): the extension is listed but cannot activate`);
   }
 
+  rmSync(logsDir, { recursive: true, force: true });
   const temp = mkdtempSync(join(tmpdir(), 'sockshare-vscode-'));
   let server;
   let browser;
@@ -66,10 +67,7 @@ async function main() {
       stateDir: join(temp, 'server-env'),
       echo: options.verbose,
       // Read by test/extension/index.ts inside the extension host.
-      env: {
-        ...(options.grep ? { SOCKSHARE_EXTENSION_TEST_GREP: options.grep } : {}),
-        SOCKSHARE_EXTENSION_TESTS: '1',
-      },
+      env: options.grep ? { SOCKSHARE_EXTENSION_TEST_GREP: options.grep } : {},
     });
     const serverTime = seconds(step);
     log(`VS Code server listening at ${server.url} (started in ${serverTime})`);

@@ -421,9 +421,18 @@ describe('replay: function breakpoints', () => {
       const logpoint = { name: 'WSADuplicateSocketW', logMessage: 'duplicating {s} for pid {dwProcessId} ({api})' } as DebugProtocol.FunctionBreakpoint;
       const stop = await replay(client, fixtures.severalDuplicates, {}, { functionBreakpoints: [logpoint] });
       assert.equal(stop.body.description, 'End of the recording');
-      const logs = outputs.filter((o) => o.output.startsWith('duplicating '));
-      assert.deepEqual(logs.map((o) => o.output), DUPLICATED.map((s) => `duplicating 0x${s.toString(16)} for pid ${TARGET} (WSADuplicateSocketW)\n`));
-      for (const log of logs) assert.equal(log.category, 'console');
+      const console = outputText(outputs, 'console').split('\n');
+      const logs = console.filter((line) => line.startsWith('duplicating '));
+      assert.deepEqual(logs, DUPLICATED.map((s) => `duplicating 0x${s.toString(16)} for pid ${TARGET} (WSADuplicateSocketW)`));
+      assert.ok(!outputs.some((o) => o.category !== 'console' && o.output.includes('duplicating')));
+      // In order with the calls printed: each log (at the call's entry) after the socket it names was created, before its return.
+      for (const s of DUPLICATED) {
+        const hex = `0x${s.toString(16)}`;
+        const log = console.indexOf(`duplicating ${hex} for pid ${TARGET} (WSADuplicateSocketW)`);
+        const created = console.findIndex((line) => line.endsWith(`WSASocketW(af=AF_INET, type=SOCK_STREAM, protocol=IPPROTO_TCP, dwFlags=WSA_FLAG_OVERLAPPED) = ${hex}`));
+        const returned = console.findIndex((line) => line.endsWith(`WSADuplicateSocketW(s=${hex}, dwProcessId=${TARGET}) = 0`));
+        assert.ok(created >= 0 && created < log && log < returned, `${hex}: created at line ${created}, logged at ${log}, returned at ${returned}`);
+      }
     }));
 });
 
