@@ -77,7 +77,9 @@ export class SockshareSession extends LoggingDebugSession {
       supportsExceptionInfoRequest: true,
       supportsTerminateRequest: true,
       supportTerminateDebuggee: true,
-      exceptionBreakpointFilters: RULES.map((r) => ({ filter: r.id, label: r.title, description: r.rule, default: false })),
+      // Error rules tied to particular calls are on by default, like uncaught exceptions; those any call can raise
+      // ('*') would hold every live call's return, so they wait to be asked for.
+      exceptionBreakpointFilters: RULES.map((r) => ({ filter: r.id, label: r.title, description: r.rule, default: r.severity === 'error' && !r.triggers.includes('*') })),
     };
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());

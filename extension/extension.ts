@@ -14,6 +14,7 @@ import { SharedSocketsView } from './sockets-view';
 type Commands = typeof import('./commands');
 const lazy = <T>(bundle: string): (() => T) => {
   let loaded: T | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a separate bundle, loaded on first use
   return () => (loaded ??= require(join(__dirname, bundle)) as T);
 };
 const commands = lazy<Commands>('commands.js');

@@ -1,5 +1,6 @@
-// Every test, from a fresh clone: installs what it needs (npm packages; on Linux wine64 and mingw-w64 from Debian's
-// packages, the Windows node.exe and koffi's Windows binary), then type-checks, lints, builds and runs every suite.
+// Every test, from a fresh clone: installs what it needs (npm packages; on Linux wine64, mingw-w64, chromium and what
+// code-server's VS Code server needs from Debian's packages; the Windows node.exe and koffi's Windows binary; the VS Code
+// server from npm code-server), then type-checks, lints, builds and runs every suite.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt, ensureNpmPackages, log, root, run } from './lib/setup.mjs';
@@ -34,6 +35,10 @@ try {
   const env = await prepareEndToEnd();
   run(process.execPath, [join(root, 'scripts', 'build-samples.mjs')]);
   nodeTest([...suite('test/e2e'), ...suite('test/dap')], env);
+  log('extension-host tests: the suite inside the real VS Code extension host (VS Code server + headless Chromium)');
+  run(process.execPath, [join(root, 'scripts', 'test-extension.mjs')], { env });
+  log('real-browser test: the .vsix installed in the VS Code server, a replay with F5, the handoff diagram');
+  run(process.execPath, [join(root, 'scripts', 'test-browser.mjs')], { env });
   log('all tests passed');
 } catch (error) {
   log(String(error instanceof Error ? error.message : error));

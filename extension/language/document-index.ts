@@ -104,7 +104,8 @@ export class TraceDocumentIndex {
     const sliceMs = options.sliceMs ?? 40;
     for (;;) {
       const until = performance.now() + sliceMs;
-      while (performance.now() < until) if (index.step(1024)) return index;
+      do if (index.step(1024)) return index;
+      while (performance.now() < until);
       await new Promise((resolve) => setImmediate(resolve));
       if (options.isCancelled?.()) return undefined;
     }

@@ -35,7 +35,7 @@ function escapeRegExp(text) {
  * extension from source (dist/). Returns { server, browser, page, url, close() }; close() stops both and removes the
  * temporary state (unless keep).
  */
-export async function openWorkbench({ folder = join(root, 'samples'), extensionDevelopmentPath = root, viewport = { width: 1600, height: 1000 }, verbose = false, keep = false, serverEnv = {} } = {}) {
+export async function openWorkbench({ folder = join(root, 'samples'), extensionDevelopmentPath = root, viewport = { width: 1600, height: 1000 }, verbose = false, keep = false, serverEnv = {}, beforeStart } = {}) {
   ensureNpmPackages();
   const { ensureCodeServer, startVsCodeServer, chromiumPath, CHROMIUM_ARGS, isolatedEnv, workbenchUrl } = await import('./code-server.mjs');
   ensureCodeServer();
@@ -49,6 +49,8 @@ export async function openWorkbench({ folder = join(root, 'samples'), extensionD
     else rmSync(temp, { recursive: true, force: true });
   };
   try {
+    // e.g. install a .vsix into the extensions folder the server will use
+    await beforeStart?.({ extensionsDir: join(temp, 'extensions'), userDataDir: join(temp, 'user-data') });
     server = await startVsCodeServer({
       folder,
       userDataDir: join(temp, 'user-data'),

@@ -1,6 +1,7 @@
 // The extension-host test suite's entry point: VS Code loads this bundle (out/test/extension/index.js) inside the real
 // extension host, with the extension under development loaded, and calls run(). Every bundled *.test.js beside it is
-// run with mocha's TDD interface (suite/test/setup/teardown, imported from 'mocha'). Run by scripts/test-extension.mjs.
+// run with mocha's TDD interface (suite/test/suiteSetup/teardown: globals, or imported from 'mocha'). Run by
+// scripts/test-extension.mjs.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Mocha from 'mocha';

@@ -6,7 +6,7 @@ import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import { MAX_INFO_DIAGNOSTICS } from '../../extension/language/diagnostics';
 import { TraceDocumentIndex } from '../../extension/language/document-index';
 import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
-import { S, SOURCE, T, TARGET } from '../support/scenarios';
+import { OTHER, S, SOURCE, T, TARGET } from '../support/scenarios';
 
 const URI = 'file:///traces/test.sockshare.jsonl';
 const SAMPLE = path.join(import.meta.dirname, '..', '..', 'samples', 'traces', 'event-select-cancel.sockshare.jsonl');
@@ -168,7 +168,13 @@ describe('language server: diagnostics', () => {
 
   it('analyses in slices, and gives up when the text went stale', async () => {
     const { trace } = cancelScenario();
-    const text = trace.toJsonl();
+    const p = trace.start(OTHER, 'C:\\samples\\churn.exe');
+    p.startup();
+    for (let i = 0; i < 1000; i++) {
+      p.socket(0x100 + 4 * i);
+      p.close(0x100 + 4 * i);
+    }
+    const text = trace.toJsonl(); // several slices of 1024 lines
     const built = await TraceDocumentIndex.build(URI, text, { sliceMs: 0 });
     assert.deepEqual(built?.diagnostics(), TraceDocumentIndex.fromText(URI, text).diagnostics());
     assert.equal(await TraceDocumentIndex.build(URI, text, { sliceMs: 0, isCancelled: () => true }), undefined);
