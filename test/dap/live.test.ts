@@ -5,9 +5,9 @@
  */
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import {
@@ -18,6 +18,7 @@ const TIMEOUT = { timeout: 30_000 };
 /** A live launch must stop within this (starting Wine and the agent takes a second or two once the prefix exists). */
 const STOP_MS = 20_000;
 const dir = tempDir('sockshare-dap-live-');
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function sampleExe(name: string): string {
   const exe = join(SAMPLES, name, `${name}.exe`);

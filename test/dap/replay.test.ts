@@ -5,11 +5,12 @@
  */
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { RULES } from '../../tracer/model';
 import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
 import { SOURCE, TARGET, tenStepHandoff } from '../support/scenarios';
 import {
@@ -73,6 +74,8 @@ before(() => {
   fixtures.badHeader = join(dir, 'bad-header.sockshare.jsonl');
   writeFileSync(fixtures.badHeader, '{"hello":"world"}\n');
 });
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Launches a replay that stops first where the setup says, and returns the stop. */
 function replay(client: DebugClient, trace: string, extra: Record<string, unknown> = {}, setup: Parameters<typeof launchAndStop>[2] = {}) {
@@ -437,13 +440,15 @@ describe('replay: function breakpoints', () => {
 });
 
 describe('replay: exception filters', () => {
-  test('the filters are the model\'s rules, off by default', TIMEOUT, async () => {
+  test('the filters are the model\'s rules, each with its title and rule text', TIMEOUT, async () => {
     const client = await startClient();
     try {
       const init = await client.initializeRequest();
       const filters = init.body?.exceptionBreakpointFilters ?? [];
-      assert.ok(filters.some((f) => f.filter === 'registration-cancelled' && f.label === 'Event registration cancelled'));
-      assert.ok(filters.every((f) => f.default === false));
+      assert.deepEqual(filters.map((f) => f.filter), RULES.map((r) => r.id));
+      const cancelled = filters.find((f) => f.filter === 'registration-cancelled');
+      assert.equal(cancelled?.label, 'Event registration cancelled');
+      assert.match(cancelled?.description ?? '', /cancels any previous event registration/);
       assert.equal(init.body?.supportsStepBack, true);
       assert.equal(init.body?.supportsFunctionBreakpoints, true);
     } finally {

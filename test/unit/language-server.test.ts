@@ -101,7 +101,8 @@ describe('language server over LSP', () => {
     }
   });
 
-  it('the bundled server (dist/server.js --stdio) publishes diagnostics and exits on request', { skip: !fs.existsSync(SERVER) && 'dist/server.js is not built (npm run build)' }, async () => {
+  it('the bundled server (dist/server.js --stdio) publishes diagnostics and exits on request', async () => {
+    assert.ok(fs.existsSync(SERVER), `${SERVER} is not built: the test command builds it first (npm run build)`);
     const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const client = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
