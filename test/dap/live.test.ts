@@ -172,13 +172,7 @@ describe('live: the samples under the tracer', () => {
 
   test(
     'disconnect with terminateDebuggee false detaches: the program completes and its output reaches the Debug Console as stdout',
-    {
-      ...TIMEOUT,
-      todo:
-        'tracer/win32/agent.ts run(): on detach the agent closes the programs\' stdout/stderr pipes and exits, and the detached ' +
-        'programs die at their next write (both handoff.exe processes are defunct within 0.5 s, nothing printed). Pumping the ' +
-        'pipes after engine.detach() until every writer is gone fixes it (tried on a copy: all nine lines arrive as stdout).',
-    },
+    TIMEOUT,
     () =>
       withLive(async ({ client, outputs, terminated }) => {
         await launchAndStop(client, { type: 'sockshare', request: 'launch', name: 'live detach', program: sampleExe('handoff'), stopOnEntry: true, trace: join(dir, 'live-detach-2.sockshare.jsonl') }, {}, STOP_MS);

@@ -143,6 +143,14 @@ class Agent {
    * The debug loop. Node gets a turn (the client's commands, timers) at least every 5 ms and whenever no debug event
    * is waiting; not after every event, since each turn of the event loop is itself a round trip under Wine.
    */
+  get isDetached(): boolean {
+    return this.detached;
+  }
+
+  forgetClient(): void {
+    this.client = undefined;
+  }
+
   async run(): Promise<void> {
     let lastTurn = Date.now();
     let handled = false;
@@ -154,7 +162,15 @@ class Agent {
         lastTurn = Date.now();
       }
     }
-    if (this.detached) this.engine.detach();
+    if (this.detached) {
+      this.engine.detach();
+      // The programs run on: keep their output pipes read (and forwarded) until they close them, or they would
+      // die writing to a pipe nobody reads.
+      while (this.pipes.some((p) => !p.ended)) {
+        this.pumpOutput(true);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
     this.pumpOutput(true);
     for (const pipe of this.pipes) pipe.close();
     this.writer.close();
@@ -215,7 +231,11 @@ async function main(): Promise<void> {
     }
   });
   // Losing the client ends the session: the debuggees are killed with the agent (kill-on-exit).
-  client.on('close', () => process.exit(3));
+  client.on('close', () => {
+    // Detached programs outlive the session; otherwise losing the client ends it.
+    if (agent.isDetached) agent.forgetClient();
+    else process.exit(3);
+  });
   try {
     agent.launch();
   } catch (error) {

@@ -20,11 +20,20 @@ export class OutputPipe {
     private readonly handle: Handle,
   ) {}
 
+  /** Every writer (the programs) has closed its end. */
+  ended = false;
+
   /** What is there to read now, without blocking ('' when nothing). */
   drain(): string {
     let text = '';
     const available = [0];
-    while (win.PeekNamedPipe(this.handle, 0n, 0, 0n, available, 0n) && available[0] > 0) {
+    for (;;) {
+      // PeekNamedPipe fails (ERROR_BROKEN_PIPE) once the last writer is gone.
+      if (!win.PeekNamedPipe(this.handle, 0n, 0, 0n, available, 0n)) {
+        this.ended = true;
+        break;
+      }
+      if (available[0] === 0) break;
       const read = [0];
       if (!win.ReadFile(this.handle, this.buffer, Math.min(available[0], this.buffer.length), read, 0n) || read[0] === 0) break;
       text += this.buffer.toString('utf8', 0, read[0]);
