@@ -6,12 +6,12 @@
 // marker); startVsCodeServer() starts `lib/vscode/out/server-main.js` on a port with its own data folders;
 // chromiumPath() is the browser for playwright-core.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { URL, URLSearchParams } from 'node:url';
-import { ensureDebianPackages, log, root } from './setup.mjs';
+import { ensureDebianPackages, log, root, withDirectoryLock } from './setup.mjs';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 /** The @vscode/ripgrep that code-server 4.100.3's lib/vscode/npm-shrinkwrap.json pins, and the ripgrep release it downloads. */
@@ -45,41 +45,9 @@ function installed() {
   }
 }
 
-function sleepMs(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
-/** A lock directory, so two runs do not install at the same time. A lock older than 15 minutes is stale. */
 function withInstallLock(action) {
-  mkdirSync(dirname(LOCK), { recursive: true });
-  const deadline = Date.now() + 16 * 60_000;
-  let waiting = false;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      break;
-    } catch (error) {
-      if (error?.code !== 'EEXIST') throw error;
-      let age = 0;
-      try {
-        age = Date.now() - statSync(LOCK).mtimeMs;
-      } catch {
-        continue;
-      }
-      if (age > 15 * 60_000) rmSync(LOCK, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK} (another run is installing code-server)`);
-      else {
-        if (!waiting) log(`waiting for another run to finish installing code-server (${LOCK})`);
-        waiting = true;
-        sleepMs(500);
-      }
-    }
-  }
-  try {
-    return action();
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
-  }
+  return withDirectoryLock(LOCK, { staleMs: 15 * 60_000, what: 'installing code-server' }, action);
 }
 
 function which(command) {

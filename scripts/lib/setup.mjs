@@ -1,6 +1,6 @@
 // Installs what the project's commands need on a fresh machine. Node builtins only: it runs before npm packages exist.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,4 +47,44 @@ export function packageVersion() {
 
 export function output(command, args) {
   return execFileSync(command, args, { cwd: root, encoding: 'utf8' });
+}
+
+function sleepMs(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `action` holding a lock directory, so two runs do not install or create the same thing at once.
+ * A lock older than `staleMs` is left over from a killed run and is taken over.
+ */
+export function withDirectoryLock(lock, { staleMs, what }, action) {
+  mkdirSync(dirname(lock), { recursive: true });
+  const deadline = Date.now() + staleMs + 60_000;
+  let waiting = false;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error?.code !== 'EEXIST') throw error;
+      let age = 0;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (age > staleMs) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock} (another run is ${what})`);
+      else {
+        if (!waiting) log(`waiting for another run that is ${what} (${lock})`);
+        waiting = true;
+        sleepMs(300);
+      }
+    }
+  }
+  try {
+    return action();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }

@@ -1,11 +1,11 @@
 // Runs Windows programs under Wine on Linux: installs wine64 + mingw when missing, keeps one prefix for the project
 // under .cache/wine-prefix, and runs programs there with their stdio going through files. Node builtins only.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
-import { ensureDebianPackages, log, root } from './setup.mjs';
+import { ensureDebianPackages, log, root, withDirectoryLock } from './setup.mjs';
 
 export const WINE64 = '/usr/lib/wine/wine64';
 export const WINESERVER = '/usr/lib/wine/wineserver';
@@ -47,36 +47,9 @@ export function wineEnv(extra = {}) {
   return { ...process.env, WINEPREFIX: PREFIX, WINEDEBUG: '-all', DISPLAY: '', WAYLAND_DISPLAY: '', ...extra };
 }
 
-function sleepMs(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
-/** A lock directory, so two runs do not build the prefix at the same time. A lock older than 5 minutes is stale. */
 function withPrefixLock(action) {
-  mkdirSync(join(root, '.cache'), { recursive: true });
-  const deadline = Date.now() + 6 * 60_000;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      break;
-    } catch (error) {
-      if (error?.code !== 'EEXIST') throw error;
-      let age = 0;
-      try {
-        age = Date.now() - statSync(LOCK).mtimeMs;
-      } catch {
-        continue;
-      }
-      if (age > 5 * 60_000) rmSync(LOCK, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK} (another run is creating the Wine prefix)`);
-      else sleepMs(200);
-    }
-  }
-  try {
-    return action();
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
-  }
+  return withDirectoryLock(LOCK, { staleMs: 5 * 60_000, what: 'creating the Wine prefix' }, action);
 }
 
 function wineSync(args, env, what) {

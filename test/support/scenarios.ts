@@ -29,3 +29,24 @@ export function tenStepHandoff() {
   target.exit();
   return { trace, info, create, connect, duplicate, imported, send, sourceClose, targetClose };
 }
+
+/** The source registers FD_READ|FD_CLOSE, hands the socket over, and the target's WSAEventSelect cancels that registration. */
+export function registrationCancelled() {
+  const trace = new TraceBuilder();
+  const source = trace.start(SOURCE, 'C:\\samples\\source.exe');
+  const target = trace.start(TARGET, 'C:\\samples\\target.exe', SOURCE);
+  source.startup();
+  target.startup();
+  const info = tcpProtocolInfo(7);
+  const create = source.socket(S);
+  source.connect(S);
+  const register = source.eventSelect(S, '0x44', 0x21);
+  const duplicate = source.duplicate(S, TARGET, info);
+  const imported = target.importSocket(T, info, 0x01);
+  const cancel = target.eventSelect(T, '0x88', 0x01);
+  const sourceClose = source.close(S);
+  const targetClose = target.close(T);
+  source.exit();
+  target.exit();
+  return { trace, info, create, register, duplicate, imported, cancel, sourceClose, targetClose };
+}

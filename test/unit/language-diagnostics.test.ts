@@ -5,32 +5,13 @@ import { describe, it } from 'node:test';
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import { MAX_INFO_DIAGNOSTICS } from '../../extension/language/diagnostics';
 import { TraceDocumentIndex } from '../../extension/language/document-index';
-import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
-import { OTHER, S, SOURCE, T, TARGET } from '../support/scenarios';
+import { TraceBuilder } from '../../tracer/trace/builder';
+import { OTHER, SOURCE, registrationCancelled } from '../support/scenarios';
 
 const URI = 'file:///traces/test.sockshare.jsonl';
 const SAMPLE = path.join(import.meta.dirname, '..', '..', 'samples', 'traces', 'event-select-cancel.sockshare.jsonl');
 
-/** The source registers for events, hands the socket over, and the target's WSAEventSelect cancels that registration. */
-function cancelScenario() {
-  const trace = new TraceBuilder();
-  const source = trace.start(SOURCE, 'C:\\samples\\source.exe');
-  const target = trace.start(TARGET, 'C:\\samples\\target.exe', SOURCE);
-  source.startup();
-  target.startup();
-  const info = tcpProtocolInfo(7);
-  const create = source.socket(S);
-  source.connect(S);
-  const register = source.eventSelect(S, '0x44', 0x21);
-  const duplicate = source.duplicate(S, TARGET, info);
-  const imported = target.importSocket(T, info, 0x01);
-  const cancel = target.eventSelect(T, '0x88', 0x01);
-  source.close(S);
-  target.close(T);
-  source.exit();
-  target.exit();
-  return { trace, create, register, duplicate, imported, cancel };
-}
+const cancelScenario = registrationCancelled;
 
 /** The 0-based line of the event with this seq (a trace written one event a line). */
 function lineOfSeq(text: string, seq: number): number {

@@ -6,32 +6,15 @@ import type { DocumentSymbol, MarkupContent, Range } from 'vscode-languageserver
 import { TraceDocumentIndex } from '../../extension/language/document-index';
 import { propertyAt, propertySpan } from '../../extension/language/json-line';
 import { REPLAY_COMMAND } from '../../extension/language/navigation';
-import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
-import { S, SOURCE, T, TARGET } from '../support/scenarios';
+import { registrationCancelled } from '../support/scenarios';
 
 const URI = 'file:///traces/test.sockshare.jsonl';
 const SAMPLE = path.join(import.meta.dirname, '..', '..', 'samples', 'traces', 'event-select-cancel.sockshare.jsonl');
 
 /** The handoff with a cancelled registration; in a builder trace the event with seq N is on line N. */
 function scenario() {
-  const trace = new TraceBuilder();
-  const source = trace.start(SOURCE, 'C:\\samples\\source.exe');
-  const target = trace.start(TARGET, 'C:\\samples\\target.exe', SOURCE);
-  source.startup();
-  target.startup();
-  const info = tcpProtocolInfo(7);
-  const create = source.socket(S);
-  source.connect(S);
-  const register = source.eventSelect(S, '0x44', 0x21);
-  const duplicate = source.duplicate(S, TARGET, info);
-  const imported = target.importSocket(T, info, 0x01);
-  const cancel = target.eventSelect(T, '0x88', 0x01);
-  const sourceClose = source.close(S);
-  target.close(T);
-  source.exit();
-  target.exit();
-  const index = TraceDocumentIndex.fromText(URI, trace.toJsonl());
-  return { trace, index, create, register, duplicate, imported, cancel, sourceClose };
+  const built = registrationCancelled();
+  return { ...built, index: TraceDocumentIndex.fromText(URI, built.trace.toJsonl()) };
 }
 
 function markdown(index: TraceDocumentIndex, line: number): string {
