@@ -79,6 +79,21 @@ describe('protocol-info-reused: the special WSAPROTOCOL_INFO can only be used on
     assertOne(run(trace), 'protocol-info-reused', 'error', [exp, first, second]);
   });
 
+  it('the same bytes exported again later (the provider reused its handle value) are a new handoff, not a reuse', () => {
+    const { trace, source, target } = pair();
+    const info = tcpProtocolInfo(7);
+    for (let cycle = 0; cycle < 3; cycle++) {
+      source.socket(S);
+      source.duplicate(S, TARGET, info);
+      target.importSocket(T, info);
+      target.close(T);
+      source.close(S);
+    }
+    const model = run(trace);
+    assertNone(model, 'protocol-info-reused');
+    assert.equal(model.handoffs().filter((h) => h.imports.length === 1).length, 3);
+  });
+
   it('two exports imported once each are fine', () => {
     const { trace, source, target } = pair();
     source.socket(S);

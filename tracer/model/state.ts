@@ -39,8 +39,11 @@ class Archive<T> {
 
 interface Shared {
   archivedProcesses: Archive<ProcessState>;
-  /** WSAPROTOCOL_INFO hash → handoff id: append-only; a snapshot sees the handoffs numbered below its nextHandoff. */
-  handoffByKey: Map<number, string>;
+  /**
+   * WSAPROTOCOL_INFO hash → the handoffs that exported it, in order (append-only; a snapshot sees those numbered below
+   * its nextHandoff). The same bytes can be exported again later (a provider reuses the handle value it put in them).
+   */
+  handoffByKey: Map<number, string[]>;
   archivedSockets: Archive<SocketState>;
   archivedDescriptors: Archive<DescriptorState>;
   archivedHandoffs: Archive<Handoff>;
@@ -109,13 +112,19 @@ export class ModelState {
     this.shared.archivedProcesses.put(p, this.archivedProcessCount++);
   }
 
+  /** The latest export (as of this state) of a WSAPROTOCOL_INFO with this hash. */
   handoffIdByKey(key: number): string | undefined {
-    const id = this.shared.handoffByKey.get(key);
-    return id !== undefined && Number(id.slice(1)) < this.nextHandoff ? id : undefined;
+    const ids = this.shared.handoffByKey.get(key);
+    if (!ids) return undefined;
+    for (let i = ids.length - 1; i >= 0; i--) if (Number(ids[i].slice(1)) < this.nextHandoff) return ids[i];
+    return undefined;
   }
 
   setHandoffKey(key: number, id: string): void {
-    if (!this.shared.handoffByKey.has(key)) this.shared.handoffByKey.set(key, id);
+    const ids = this.shared.handoffByKey.get(key);
+    if (!ids) this.shared.handoffByKey.set(key, [id]);
+    // A replay from an older snapshot re-derives the same exports: keep the list as it is.
+    else if (!ids.includes(id)) ids.push(id);
   }
 
   socket(id: string): SocketState | undefined {
