@@ -2,7 +2,8 @@
  * In-process capture (issue 6, first slice): the ring that the stubs in stubs.ts write into, in the debuggee's own
  * memory, and its decoder on the tracer side.
  *
- * STATUS: layout and decoder only; not yet wired to an engine and not yet run under Wine.
+ * STATUS: layout and decoder, checked under Wine against the stubs of stubs.ts by hand (a mingw harness: 400,002
+ * records into 1,024 slots gave exactly 398,978 lost); not yet wired to the capture engine (issue 6).
  *
  * Region layout (one VirtualAllocEx region per process):
  *   header (RING_HEADER_SIZE bytes)

@@ -1,0 +1,146 @@
+/**
+ * In-process capture (issue 6, first slice): x64 machine code for one call+return recording stub per hooked API.
+ * Bytes are written by hand, one instruction per line with its assembly. Ring layout: ring.ts.
+ *
+ * STATUS: generator written and type-checked; NOT yet executed under Wine (no engine integration yet).
+ *
+ * The stub is entered through a redirected import-address-table slot, i.e. exactly as the original would be:
+ * RSP = 8 mod 16, [RSP] = caller's return address, args RCX RDX R8 R9 then [RSP+0x28], [RSP+0x30], [RSP+0x38].
+ * Frame after `sub rsp,0x58` (RSP 16-byte aligned for the inner call):
+ *   [rsp+0x00..0x20) shadow space for the original   [rsp+0x20] arg5 copy  [rsp+0x28] arg6 copy  [rsp+0x30] arg7 copy
+ *   [rsp+0x38] call seq   [rsp+0x40] saved RAX   [rsp+0x58] caller's return address
+ *   [rsp+0x60..0x80) caller's home space: RCX RDX R8 R9 saved there   [rsp+0x80..] caller's stack args 5..7
+ * Only volatile registers are clobbered (RAX RCX RDX R8 R9 R10 R11); the arguments are reloaded before the call.
+ * Nothing after the original returns calls anything, so the last error is unchanged; it is still written back.
+ * Limitation: no unwind data is registered for the stub (an exception unwinding through it is misread).
+ * Timestamps are rdtsc (shared by processes on one machine; see ring.ts tscToQpc for the conversion).
+ */
+
+import { KIND_CALL, KIND_RETURN, ORIGINALS_OFFSET, RING_HEADER_SIZE, MAX_APIS } from './ring';
+
+class Asm {
+  private readonly bytes: number[] = [];
+  op(...b: number[]): this {
+    this.bytes.push(...b);
+    return this;
+  }
+  u32(v: number): number[] {
+    return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+  }
+  u64(v: bigint): number[] {
+    const out: number[] = [];
+    for (let i = 0n; i < 8n; i++) out.push(Number((v >> (8n * i)) & 0xffn));
+    return out;
+  }
+  get length(): number {
+    return this.bytes.length;
+  }
+  done(): Buffer {
+    return Buffer.from(this.bytes);
+  }
+}
+
+/** Emits: r11 = address of the slot for a fresh sequence number (in rax), header address in r10. */
+function takeSlot(a: Asm, header: bigint): void {
+  a.op(0x49, 0xba, ...a.u64(header)); // mov r10, imm64 (ring header)
+  a.op(0xb8, ...a.u32(1)); // mov eax, 1
+  a.op(0xf0, 0x49, 0x0f, 0xc1, 0x02); // lock xadd [r10], rax      ; rax = seq
+  a.op(0x49, 0x89, 0xc3); // mov r11, rax
+  a.op(0x45, 0x23, 0x5a, 0x0c); // and r11d, [r10+0x0c]   ; & mask
+  a.op(0x49, 0xc1, 0xe3, 0x06); // shl r11, 6               ; * 64
+  a.op(0x4f, 0x8d, 0x9c, 0x1a, ...a.u32(RING_HEADER_SIZE)); // lea r11, [r10+r11+HEADER]
+}
+
+/** Emits: [r11+8] = api|kind<<16, [r11+12] = tid, [r11+0x10] = rdtsc. Clobbers rax, rcx, rdx. */
+function stampHead(a: Asm, api: number, kind: number): void {
+  a.op(0x41, 0xc7, 0x43, 0x08, ...a.u32(api | (kind << 16))); // mov dword [r11+8], api|kind<<16
+  a.op(0x65, 0x8b, 0x0c, 0x25, ...a.u32(0x48)); // mov ecx, gs:[0x48]   ; TEB ClientId.UniqueThread
+  a.op(0x41, 0x89, 0x4b, 0x0c); // mov [r11+0x0c], ecx
+  a.op(0x0f, 0x31); // rdtsc
+  a.op(0x48, 0xc1, 0xe2, 0x20); // shl rdx, 32
+  a.op(0x48, 0x09, 0xd0); // or rax, rdx
+  a.op(0x49, 0x89, 0x43, 0x10); // mov [r11+0x10], rax
+}
+
+/**
+ * The call+return stub for API `api` (index into the originals table at header+ORIGINALS_OFFSET).
+ * `header` is the absolute address of the ring header in the debuggee.
+ */
+export function callReturnStub(api: number, header: bigint): Buffer {
+  if (api < 0 || api >= MAX_APIS) throw new Error(`api id out of range: ${api}`);
+  const a = new Asm();
+  a.op(0x48, 0x83, 0xec, 0x58); // sub rsp, 0x58
+  a.op(0x48, 0x89, 0x4c, 0x24, 0x60); // mov [rsp+0x60], rcx
+  a.op(0x48, 0x89, 0x54, 0x24, 0x68); // mov [rsp+0x68], rdx
+  a.op(0x4c, 0x89, 0x44, 0x24, 0x70); // mov [rsp+0x70], r8
+  a.op(0x4c, 0x89, 0x4c, 0x24, 0x78); // mov [rsp+0x78], r9
+  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x80)); // mov rax, [rsp+0x80]  ; arg5
+  a.op(0x48, 0x89, 0x44, 0x24, 0x20); // mov [rsp+0x20], rax
+  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x88)); // mov rax, [rsp+0x88]  ; arg6
+  a.op(0x48, 0x89, 0x44, 0x24, 0x28); // mov [rsp+0x28], rax
+  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x90)); // mov rax, [rsp+0x90]  ; arg7
+  a.op(0x48, 0x89, 0x44, 0x24, 0x30); // mov [rsp+0x30], rax
+  // ---- call record
+  takeSlot(a, header);
+  a.op(0x48, 0x89, 0x44, 0x24, 0x38); // mov [rsp+0x38], rax   ; call seq
+  stampHead(a, api, KIND_CALL);
+  for (const [src, dst] of [
+    [0x60, 0x18],
+    [0x68, 0x20],
+    [0x70, 0x28],
+    [0x78, 0x30],
+    [0x20, 0x38],
+  ] as const) {
+    a.op(0x48, 0x8b, 0x44, 0x24, src); // mov rax, [rsp+src]
+    a.op(0x49, 0x89, 0x43, dst); // mov [r11+dst], rax
+  }
+  a.op(0x48, 0x8b, 0x44, 0x24, 0x38); // mov rax, [rsp+0x38]
+  a.op(0x48, 0xff, 0xc0); // inc rax
+  a.op(0x49, 0x89, 0x03); // mov [r11], rax           ; commit stamp = seq+1, last store
+  // ---- call the original through the saved pointer
+  a.op(0x48, 0x8b, 0x4c, 0x24, 0x60); // mov rcx, [rsp+0x60]
+  a.op(0x48, 0x8b, 0x54, 0x24, 0x68); // mov rdx, [rsp+0x68]
+  a.op(0x4c, 0x8b, 0x44, 0x24, 0x70); // mov r8, [rsp+0x70]
+  a.op(0x4c, 0x8b, 0x4c, 0x24, 0x78); // mov r9, [rsp+0x78]
+  a.op(0x41, 0xff, 0x92, ...a.u32(ORIGINALS_OFFSET + 8 * api)); // call [r10+originals+8*api]
+  a.op(0x48, 0x89, 0x44, 0x24, 0x40); // mov [rsp+0x40], rax   ; result
+  // ---- return record
+  takeSlot(a, header);
+  a.op(0x49, 0x89, 0xc0); // mov r8, rax             ; return seq
+  stampHead(a, api, KIND_RETURN);
+  a.op(0x48, 0x8b, 0x44, 0x24, 0x40); // mov rax, [rsp+0x40]
+  a.op(0x49, 0x89, 0x43, 0x18); // mov [r11+0x18], rax     ; RAX
+  a.op(0x65, 0x8b, 0x0c, 0x25, ...a.u32(0x68)); // mov ecx, gs:[0x68]   ; TEB LastErrorValue
+  a.op(0x41, 0x89, 0x4b, 0x20); // mov [r11+0x20], ecx
+  a.op(0x8b, 0x44, 0x24, 0x38); // mov eax, [rsp+0x38]     ; call seq (low 32)
+  a.op(0x41, 0x89, 0x43, 0x24); // mov [r11+0x24], eax     ; link
+  a.op(0x48, 0x8b, 0x44, 0x24, 0x58); // mov rax, [rsp+0x58]  ; caller's return address
+  a.op(0x49, 0x89, 0x43, 0x28); // mov [r11+0x28], rax
+  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x88)); // mov rax, [rsp+0x88]  ; arg6 (caller's copy)
+  a.op(0x49, 0x89, 0x43, 0x30); // mov [r11+0x30], rax
+  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x90)); // mov rax, [rsp+0x90]  ; arg7
+  a.op(0x49, 0x89, 0x43, 0x38); // mov [r11+0x38], rax
+  a.op(0x49, 0x8d, 0x40, 0x01); // lea rax, [r8+1]
+  a.op(0x49, 0x89, 0x03); // mov [r11], rax           ; commit stamp
+  a.op(0x65, 0x89, 0x0c, 0x25, ...a.u32(0x68)); // mov gs:[0x68], ecx   ; last error written back
+  a.op(0x48, 0x8b, 0x44, 0x24, 0x40); // mov rax, [rsp+0x40]
+  a.op(0x48, 0x83, 0xc4, 0x58); // add rsp, 0x58
+  a.op(0xc3); // ret
+  return a.done();
+}
+
+/** Stubs are placed at 16-byte aligned offsets; returns the padded code block and each stub's offset. */
+export function buildStubs(apiCount: number, header: bigint): { code: Buffer; offsets: number[] } {
+  const parts: Buffer[] = [];
+  const offsets: number[] = [];
+  let at = 0;
+  for (let i = 0; i < apiCount; i++) {
+    const s = callReturnStub(i, header);
+    offsets.push(at);
+    const padded = Buffer.alloc((s.length + 15) & ~15, 0xcc);
+    s.copy(padded);
+    parts.push(padded);
+    at += padded.length;
+  }
+  return { code: Buffer.concat(parts), offsets };
+}
