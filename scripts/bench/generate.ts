@@ -6,6 +6,7 @@
 
 import * as fs from 'node:fs';
 import { TraceBuilder, tcpProtocolInfo, type ProcessHandle } from '../../tracer/trace/builder';
+import { mulberry32 } from '../../test/support/random';
 
 /** Bump when the generated trace changes, so cached copies are regenerated. */
 export const GENERATOR_VERSION = 4;
@@ -24,16 +25,6 @@ const BUGS: Bug[] = ['cancel', 'keep-open', 'no-overlapped', 'never-imported', '
 /** Chance that one connection carries one of the deliberate bugs. */
 const BUG_RATE = 0.004;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Task = Generator<void, void, void>;
 

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { mulberry32 } from '../support/random';
 import {
   parseTraceText,
   readTraceFile,
@@ -23,17 +24,6 @@ const MAX_MILLISECONDS = 20_000;
 const STREAMED_SAMPLE_EVERY = 25;
 const BASE_SEED = Number(process.env['SOCKSHARE_FUZZ_SEED'] ?? 0x5eed1234) >>> 0;
 
-/** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const protocolInfo: ProtocolInfo = {
   dwServiceFlags1: 0x20066, dwServiceFlags2: 0, dwServiceFlags3: 0, dwServiceFlags4: 0, dwProviderFlags: 8,
