@@ -8,7 +8,7 @@ import { runCheck } from './cli/check';
 import { exportFormat, runExport } from './cli/export';
 import { EXIT_OK, EXIT_USAGE, InputError, processIo, UsageError, type CliIo } from './cli/io';
 import { runSummary } from './cli/summary';
-import { apiList, runRecord, runtimeKind } from './cli/record';
+import { apiList, captureMode, runRecord, runtimeKind } from './cli/record';
 import { version as VERSION } from '../package.json';
 
 export type { CliIo, OutputStream } from './cli/io';
@@ -39,6 +39,7 @@ const RUNNERS: Record<string, Runner> = {
         stopOn: apiList(values['stop-on'] as string | undefined, '--stop-on') ?? [],
         apis: apiList(values['apis'] as string | undefined, '--apis'),
         runtime: runtimeKind(values['runtime'] as string | undefined),
+        capture: captureMode(values['capture'] as string | undefined),
         tracerVersion: VERSION,
       },
       io,

@@ -30,6 +30,8 @@ export interface LiveOptions {
   /** Host path of the trace file the agent writes. */
   traceFile: string;
   apis?: string[];
+  capture?: 'breakpoints' | 'inprocess';
+  ringSlots?: number;
   stopOn?: string[];
   stopOnReturn?: string[];
   stopOnEntry?: boolean;
@@ -80,7 +82,7 @@ export class LiveCapture extends EventEmitter {
     this.workDir = mkdtempSync(join(tmpdir(), 'sockshare-agent-'));
     const token = randomBytes(24).toString('hex');
     const portFile = join(this.workDir, 'port');
-    const header: TraceHeader = { format: TRACE_FORMAT, version: TRACE_VERSION, startTime: new Date().toISOString(), hostOs: process.platform, tracerVersion: this.options.tracerVersion, capture: { runtime: runtime.kind, mode: 'breakpoints' } };
+    const header: TraceHeader = { format: TRACE_FORMAT, version: TRACE_VERSION, startTime: new Date().toISOString(), hostOs: process.platform, tracerVersion: this.options.tracerVersion, capture: { runtime: runtime.kind, mode: this.options.capture ?? 'breakpoints' } };
     const config: AgentConfig = {
       token,
       portFile: runtime.toAgentPath(portFile),
@@ -88,6 +90,8 @@ export class LiveCapture extends EventEmitter {
       header,
       launches: this.options.launches.map((l) => ({ program: runtime.toAgentPath(l.program), args: l.args ?? [], cwd: l.cwd ? runtime.toAgentPath(l.cwd) : undefined, env: l.env })),
       apis: this.options.apis,
+      capture: this.options.capture,
+      ringSlots: this.options.ringSlots,
       stopOn: this.options.stopOn,
       stopOnReturn: this.options.stopOnReturn,
       stopOnEntry: this.options.stopOnEntry,
@@ -160,7 +164,21 @@ export class LiveCapture extends EventEmitter {
     }
   }
 
+  /** The agent's process ended: read what is still in flight on the connection first (up to 2 s), then finish. */
   private onAgentExit(code: number | null): void {
+    const socket = this.socket;
+    if (socket && !socket.destroyed && !socket.readableEnded) {
+      const timer = setTimeout(() => socket.destroy(), 2000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.finishCapture(code);
+      });
+      return;
+    }
+    this.finishCapture(code);
+  }
+
+  private finishCapture(code: number | null): void {
     const error = this.lastError ?? (code === 0 ? undefined : this.agentLog() || `the tracer agent exited with ${code}`);
     this.socket?.destroy();
     rmSync(this.workDir, { recursive: true, force: true });

@@ -23,6 +23,10 @@ export interface AgentConfig {
   launches: AgentLaunch[];
   /** Hooked APIs (default: all the engine knows). */
   apis?: string[];
+  /** breakpoints (default): a debug event per call; inprocess: stubs record register-only calls in the process. */
+  capture?: 'breakpoints' | 'inprocess';
+  /** In-process capture: records per process ring (a power of two; default 262,144 = 16 MB). */
+  ringSlots?: number;
   /** APIs whose entry holds the program. */
   stopOn?: string[];
   /** APIs whose return holds the program (the debugger's finding filters stop right after the call). */

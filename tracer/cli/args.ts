@@ -77,7 +77,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'record',
-    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] -- PROGRAM [ARGS...]',
+    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] [--capture breakpoints|inprocess] -- PROGRAM [ARGS...]',
     summary: 'run a program (and the processes it starts) under the tracer and record its Winsock calls',
     details: [
       'Starts PROGRAM under the Win32 debug API: it and every process it starts are traced. Each hooked',
@@ -92,6 +92,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       '  --stop-on API,...      hold the process at the entry of these calls (Enter continues, s steps, k kills)',
       '  --apis API,...         hook only these APIs (default: all)',
       '  --runtime KIND         auto (default), windows, or wine',
+      '  --capture MODE         breakpoints (default: a debug event per call) or inprocess (stubs record',
+      '                         register-only calls inside the process; the rest stay on breakpoints)',
       '  -h, --help             show this help',
       '',
       'Ctrl+C stops the programs and keeps the trace. Exit status as check: 0, 1 error findings, 2 failure.',
@@ -103,6 +105,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'stop-on': { type: 'string' },
       apis: { type: 'string' },
       runtime: { type: 'string' },
+      capture: { type: 'string' },
       ...HELP_OPTION,
     },
     positionals: ['PROGRAM'],

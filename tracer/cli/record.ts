@@ -20,7 +20,13 @@ export interface RecordOptions {
   stopOn: string[];
   apis?: string[];
   runtime: RuntimeKind;
+  capture: 'breakpoints' | 'inprocess';
   tracerVersion: string;
+}
+
+export function captureMode(value: string | undefined): 'breakpoints' | 'inprocess' {
+  if (value === undefined || value === 'breakpoints' || value === 'inprocess') return value ?? 'breakpoints';
+  throw new UsageError(`record: --capture must be breakpoints or inprocess, not '${value}'`, 'record');
 }
 
 const RUNTIMES: readonly RuntimeKind[] = ['auto', 'windows', 'wine'];
@@ -106,6 +112,7 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
     ],
     traceFile: options.out,
     apis: options.apis,
+    capture: options.capture,
     stopOn: options.stopOn,
     tracerVersion: options.tracerVersion,
   });

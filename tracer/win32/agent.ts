@@ -7,7 +7,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import type { AgentConfig, AgentMessage, ClientCommand } from '../capture/protocol';
-import type { ApiEvent, TraceEvent } from '../trace/schema';
+import { HOOKED_APIS, type ApiEvent, type TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
 import { win } from './api';
 import { CaptureEngine, type StopPlace, type StopReason, type UnstampedEvent } from './engine';
@@ -33,7 +33,11 @@ class Agent {
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
-    this.engine = new CaptureEngine({ record: (e) => this.record(e) }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis);
+    this.engine = new CaptureEngine({ record: (e) => this.record(e) }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
+      capture: config.capture,
+      ringSlots: config.ringSlots,
+      breakpointApis: [...(config.stopOn ?? []), ...(config.stopOnReturn ?? [])],
+    });
   }
 
   private outgoing: string[] = [];
@@ -98,6 +102,8 @@ class Agent {
       case 'continue':
         return this.resume();
       case 'step':
+        // Stepping stops at every hooked call: none may stay in the process's stubs.
+        if (this.config.capture === 'inprocess') this.engine.setBreakpointApis(HOOKED_APIS);
         this.stepping = { tid: command.tid };
         return this.resume();
       case 'pause':
@@ -108,6 +114,7 @@ class Agent {
       case 'setStops':
         this.stopApis = new Set(command.apis);
         this.stopReturns = new Set(command.returns ?? []);
+        this.engine.setBreakpointApis([...command.apis, ...(command.returns ?? [])]);
         return;
       case 'detach':
         this.detached = true;
@@ -133,6 +140,7 @@ class Agent {
     const now = Date.now();
     if (!force && now - this.lastPump < 20) return;
     this.lastPump = now;
+    this.engine.drain();
     for (const pipe of this.pipes) {
       const text = pipe.drain();
       if (text) this.record({ kind: 'output', pid: 0, stream: pipe.stream, text });

@@ -10,6 +10,8 @@ import { type HookSpec, HOOKS, i32, socketValue } from './hooks';
 import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP, TRAP_FLAG } from './layouts';
 import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
+import { drainRings } from './inproc/events';
+import { InprocRecorder, REGISTER_ONLY_APIS } from './inproc/recorder';
 import { type TracedThread, TracedProcess } from './traced-process';
 
 type WithoutStamp<T> = T extends unknown ? Omit<T, 'seq' | 'timeNs'> : never;
@@ -21,6 +23,9 @@ export interface EngineSink {
 }
 
 export type StopReason = 'entry' | 'breakpoint' | 'step' | 'pause';
+
+/** How hooked calls are captured: debug breakpoints on every call, or stubs recording in the process. */
+export type CaptureMode = 'breakpoints' | 'inprocess';
 
 /** Where a stop holds the debuggee: at a hooked call's entry, or anywhere (a pause between calls). */
 export interface StopPlace {
@@ -49,12 +54,57 @@ export class CaptureEngine {
   /** Where the capture's time goes: waiting for debug events, handling them, continuing them. */
   readonly stats = { debugEvents: 0, waitNs: 0, handleNs: 0, continueNs: 0 };
 
+  /** In-process capture: calls of register-only APIs are recorded by stubs in the process, not by breakpoints. */
+  private readonly inprocess: boolean;
+  /** APIs that must keep their breakpoint (the user stops on them). */
+  private breakpointApis: Set<string>;
+
   constructor(
     private readonly sink: EngineSink,
     private readonly control: StopControl,
     apis?: readonly string[],
+    private readonly options: { capture?: CaptureMode; breakpointApis?: readonly string[]; ringSlots?: number } = {},
   ) {
     this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
+    this.inprocess = options.capture === 'inprocess';
+    this.breakpointApis = new Set(options.breakpointApis ?? []);
+  }
+
+  /** Records an event; in-process records made before it are drained first, so the trace stays in order. */
+  private record(event: UnstampedEvent): number {
+    if (this.inprocess) this.drain();
+    return this.sink.record(event);
+  }
+
+  /** Drains every process's in-process ring into the trace (the agent calls this now and then, too). */
+  drain(): void {
+    if (this.inprocess) drainRings(this.processes.values(), (e) => this.sink.record(e));
+  }
+
+  /** The APIs the user stops on: in-process redirection is undone for them, their breakpoints come back. */
+  setBreakpointApis(apis: readonly string[]): void {
+    this.breakpointApis = new Set(apis);
+    for (const process of this.processes.values()) {
+      for (const api of process.recorder?.redirected() ?? []) {
+        if (!this.breakpointApis.has(api)) continue;
+        this.drain();
+        process.recorder?.restore(api);
+        const address = process.ws2Exports.get(api);
+        const spec = this.hooked.get(api);
+        if (address !== undefined && spec && process.arm(address)) process.entries.set(address, spec);
+      }
+    }
+  }
+
+  /** At the program's first hooked call (its imports are bound by then): stubs, ring, import slots redirected. */
+  private installRecorder(process: TracedProcess): void {
+    const apis = REGISTER_ONLY_APIS.filter((api) => this.hooked.has(api) && !this.breakpointApis.has(api) && process.ws2Exports.has(api));
+    process.recorder = InprocRecorder.install(process, process.ws2Exports, apis, process.modules, this.options.ringSlots) ?? null;
+    for (const api of process.recorder?.redirected() ?? []) {
+      const address = process.ws2Exports.get(api) as bigint;
+      process.disarm(address);
+      process.entries.delete(address);
+    }
   }
 
   /** Programs launched whose CREATE_PROCESS event has not come yet. */
@@ -94,7 +144,7 @@ export class CaptureEngine {
         break;
       case DebugEventCode.EXIT_THREAD:
         this.processes.get(pid)?.threads.delete(tid);
-        this.sink.record({ kind: 'thread-exit', pid, tid, exitCode: e.readUInt32LE(DebugEvent.exitCode) });
+        this.record({ kind: 'thread-exit', pid, tid, exitCode: e.readUInt32LE(DebugEvent.exitCode) });
         break;
       case DebugEventCode.EXIT_PROCESS:
         this.onExitProcess(pid, e.readUInt32LE(DebugEvent.exitCode));
@@ -134,19 +184,19 @@ export class CaptureEngine {
     const base = e.readBigUInt64LE(DebugEvent.createProcessBase);
     const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length));
     process.modules.push({ name: baseName(info.image).toLowerCase(), base, size: image?.sizeOfImage ?? 0 });
-    this.sink.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine });
+    this.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine });
     this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createProcessThread), e.readBigUInt64LE(DebugEvent.createProcessTeb));
   }
 
   private onCreateThread(pid: number, tid: number, handle: Handle, teb: bigint): void {
     this.processes.get(pid)?.threads.set(tid, { tid, handle, teb });
-    this.sink.record({ kind: 'thread-start', pid, tid });
+    this.record({ kind: 'thread-start', pid, tid });
   }
 
   private onExitProcess(pid: number, exitCode: number): void {
     const process = this.processes.get(pid);
     this.processes.delete(pid);
-    this.sink.record({ kind: 'process-exit', pid, exitCode });
+    this.record({ kind: 'process-exit', pid, exitCode });
     if (process) closeIfSet(process.handle);
   }
 
@@ -155,18 +205,22 @@ export class CaptureEngine {
     const process = this.processes.get(pid);
     if (!process) return;
     const wanted = new Set(this.hooked.keys());
-    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? wanted : undefined));
+    const exitWanted = this.inprocess ? new Set(['ExitProcess']) : undefined;
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? wanted : dll.toLowerCase() === 'kernel32.dll' ? exitWanted : undefined));
     const name = (image?.name ?? '').toLowerCase();
     const module = { name, base, size: image?.sizeOfImage ?? 0 };
     process.modules.push(module);
+    const exitProcess = image?.functions.get('ExitProcess');
+    if (name === 'kernel32.dll' && exitProcess !== undefined && process.arm(base + BigInt(exitProcess))) process.exitAddress = base + BigInt(exitProcess);
     if (name !== WS2_32 || !image) return;
     process.ws2 = module;
     for (const [api, rva] of image.functions) {
       const address = base + BigInt(rva);
       const spec = this.hooked.get(api);
+      process.ws2Exports.set(api, address);
       if (spec && process.arm(address)) process.entries.set(address, spec);
     }
-    this.sink.record({ kind: 'module-load', pid, module: WS2_32, base: `0x${base.toString(16)}` });
+    this.record({ kind: 'module-load', pid, module: WS2_32, base: `0x${base.toString(16)}` });
   }
 
   private async onException(pid: number, tid: number): Promise<number> {
@@ -177,6 +231,7 @@ export class CaptureEngine {
     const thread = process?.threads.get(tid);
     if (!process || !thread) return DBG_EXCEPTION_NOT_HANDLED;
     if (code === EXCEPTION_BREAKPOINT) {
+      if (address === process.exitAddress) return this.onExitProcessCall(process, thread, address);
       const spec = process.entries.get(address);
       if (spec) return this.onEntry(process, thread, address, spec);
       if (process.returns.has(address)) return await this.onReturn(process, thread, address);
@@ -198,7 +253,18 @@ export class CaptureEngine {
     return DBG_EXCEPTION_NOT_HANDLED;
   }
 
+  /** ExitProcess: the last moment this process's ring can be read. */
+  private onExitProcessCall(process: TracedProcess, thread: TracedThread, address: bigint): number {
+    this.drain();
+    const context = process.getContext(thread);
+    process.exitAddress = undefined;
+    process.disarm(address);
+    if (context) this.resumeAt(process, thread, address, false, context);
+    return DBG_CONTINUE;
+  }
+
   private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec): Promise<number> {
+    if (this.inprocess && process.recorder === undefined) this.installRecorder(process);
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
     const rsp = context.readBigUInt64LE(Context.rsp);
@@ -218,7 +284,7 @@ export class CaptureEngine {
       caller: { module: caller?.name ?? '?', offset: caller ? Number(returnAddress - caller.base) : Number(returnAddress) },
       ...(internal ? { internal } : {}),
     };
-    const call: ApiCallEvent = { ...entry, seq: this.sink.record(entry), timeNs: 0 };
+    const call: ApiCallEvent = { ...entry, seq: this.record(entry), timeNs: 0 };
     const pending = process.returns.get(returnAddress) ?? [];
     pending.push({ tid: thread.tid, rsp: rsp + 8n, callSeq: call.seq, spec, raw, internal });
     process.returns.set(returnAddress, pending);
@@ -249,7 +315,7 @@ export class CaptureEngine {
       const error = failed ? (call.spec.errorInResult ? result : process.lastError(thread)) : undefined;
       const out = !failed && call.spec.exit ? call.spec.exit({ raw: call.raw, read: (a, n) => process.read(a, n) }, result) : undefined;
       const event = { kind: 'api' as const, phase: 'return' as const, pid: process.pid, tid: thread.tid, api: call.spec.api, callSeq: call.callSeq, result, ...(error !== undefined ? { error } : {}), ...(out ? { out } : {}), ...(call.internal ? { internal: true } : {}) };
-      const seq = this.sink.record(event);
+      const seq = this.record(event);
       returned = call.internal ? undefined : { ...event, seq, timeNs: 0 };
     }
     if (pending.length === 0) {

@@ -3,6 +3,7 @@
 import { type Handle, win } from './api';
 import { CONTEXT_CONTROL, CONTEXT_INTEGER, CONTEXT_SIZE, Context, TEB_LAST_ERROR } from './layouts';
 import type { HookSpec } from './hooks';
+import type { InprocRecorder } from './inproc/recorder';
 
 export interface TracedThread {
   readonly tid: number;
@@ -43,6 +44,12 @@ export class TracedProcess {
   /** Addresses holding an int3 of the engine now. */
   private readonly armed = new Set<bigint>();
   ws2?: LoadedModule;
+  /** ws2_32's hooked exports: name → address (the in-process path redirects calls away from them). */
+  ws2Exports = new Map<string, bigint>();
+  /** In-process capture: the stubs and ring in this process once installed (null: could not be installed). */
+  recorder?: InprocRecorder | null;
+  /** In-process capture: kernel32!ExitProcess, where the ring is drained before the process's memory is gone. */
+  exitAddress?: bigint;
   private readonly context = Buffer.alloc(CONTEXT_SIZE);
 
   constructor(

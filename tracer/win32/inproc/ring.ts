@@ -48,8 +48,20 @@ export interface RawCall {
   ret?: { readonly seq: number; readonly tsc: bigint; readonly rax: bigint; readonly lastError: number };
 }
 
+/** A return whose call record came in an earlier drain: the engine links it through `link`. */
+export interface RawReturn {
+  readonly seq: number;
+  readonly link: number;
+  readonly tsc: bigint;
+  readonly rax: bigint;
+  readonly lastError: number;
+  readonly returnAddress: bigint;
+}
+
 export interface DrainResult {
   readonly calls: RawCall[];
+  /** Returns of calls read in an earlier drain. */
+  readonly lateReturns: RawReturn[];
   /** Records overwritten before they were read (exact: sequence numbers taken minus records seen). */
   readonly lost: number;
   /** The next sequence number to read from on the following drain. */
@@ -91,6 +103,7 @@ export function drain(snapshot: Uint8Array, slots: number, from: number): DrainR
   }
   const q = (o: number): bigint => BigInt(view.getUint32(o, true)) | (BigInt(view.getUint32(o + 4, true)) << 32n);
   const calls: RawCall[] = [];
+  const lateReturns: RawReturn[] = [];
   const bySeqLow = new Map<number, RawCall>();
   let orphanReturns = 0;
   let next = start;
@@ -111,7 +124,9 @@ export function drain(snapshot: Uint8Array, slots: number, from: number): DrainR
       const link = view.getUint32(o + 36, true);
       const call = bySeqLow.get(link);
       if (call === undefined) {
+        // Its call was read by an earlier drain (or lost): the caller of drain links it.
         orphanReturns++;
+        lateReturns.push({ seq, link, tsc, rax: q(o + 24), lastError: view.getUint32(o + 32, true), returnAddress: q(o + 40) });
         continue;
       }
       call.raw.push(q(o + 48), q(o + 56));
@@ -119,7 +134,7 @@ export function drain(snapshot: Uint8Array, slots: number, from: number): DrainR
       call.ret = { seq, tsc, rax: q(o + 24), lastError: view.getUint32(o + 32, true) };
     }
   }
-  return { calls, lost, next, orphanReturns };
+  return { calls, lateReturns, lost, next, orphanReturns };
 }
 
 /**

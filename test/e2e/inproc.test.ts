@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { modelOf } from '../../tracer/model';
+import type { TraceEvent } from '../../tracer/trace/schema';
+import { SAMPLES, normalisedOutput, record, sampleExe } from './support';
+
+const C_SAMPLES = readdirSync(SAMPLES).filter((name) => existsSync(join(SAMPLES, name, `${name}.c`)) && name !== 'cheap-calls' && name !== 'handoff-cycles');
+
+/** Error and warning findings as "rule/severity", sorted: what must not depend on the capture mode. */
+function problems(events: TraceEvent[]): string[] {
+  return modelOf(events)
+    .findings()
+    .filter((f) => f.severity !== 'info')
+    .map((f) => `${f.rule}/${f.severity}`)
+    .sort();
+}
+
+/** The program's own calls, with processes named by their start order (pids differ between runs). */
+function callSequence(events: TraceEvent[]): string[] {
+  const order = new Map<number, number>();
+  for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
+  return events.filter((e) => e.kind === 'api' && !e.internal).map((e) => (e.kind === 'api' ? `p${order.get(e.pid)} ${e.api} ${e.phase}` : ''));
+}
+
+const count = (events: TraceEvent[], test: (e: TraceEvent) => boolean) => events.filter(test).length;
+
+describe('in-process capture: stubs record register-only calls in the process, the rest stays on breakpoints', () => {
+  for (const sample of C_SAMPLES) {
+    it(`${sample}: the same findings as with breakpoints`, async () => {
+      const breakpoints = await record(`${sample}-breakpoints`, [{ program: sampleExe(sample) }]);
+      const inprocess = await record(`${sample}-inprocess`, [{ program: sampleExe(sample) }], { capture: 'inprocess' });
+      assert.equal(inprocess.end.agentExitCode, 0, inprocess.end.error);
+      assert.deepEqual(problems(inprocess.events), problems(breakpoints.events));
+    });
+  }
+
+  it('handoff (deterministic): both modes record the same calls in the same order', async () => {
+    const breakpoints = await record('handoff-order-breakpoints', [{ program: sampleExe('handoff') }]);
+    const inprocess = await record('handoff-order-inprocess', [{ program: sampleExe('handoff') }], { capture: 'inprocess' });
+    assert.deepEqual(callSequence(inprocess.events), callSequence(breakpoints.events));
+    // Each process prints the same; how the two processes' lines interleave depends on timing.
+    assert.deepEqual(normalisedOutput(inprocess.stdout), normalisedOutput(breakpoints.stdout));
+  });
+
+  it('4 threads x 5,000 calls: every call and return recorded, each on its own thread, nothing lost', async () => {
+    const { events, stdout } = await record('cheap-calls-4x5000', [{ program: sampleExe('cheap-calls'), args: ['5000', '4'] }], { capture: 'inprocess' });
+    assert.match(stdout, /4 threads x 5000 closesocket calls, 20000 failed with WSAENOTSOCK/);
+    const calls = events.filter((e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'call');
+    assert.equal(calls.length, 20000);
+    assert.equal(count(events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'return' && e.error === 10038), 20000);
+    assert.equal(new Set(calls.map((e) => (e.kind === 'api' ? e.tid : 0))).size, 4);
+    assert.equal(count(events, (e) => e.kind === 'records-lost'), 0);
+  });
+
+  it('a ring forced to overflow reports exactly how many records it lost', async () => {
+    const calls = 20000;
+    const { events, stdout } = await record('cheap-calls-overflow', [{ program: sampleExe('cheap-calls'), args: [String(calls), '1'] }], { capture: 'inprocess', ringSlots: 1024 });
+    assert.match(stdout, new RegExp(`${calls} failed with WSAENOTSOCK`));
+    const lost = events.reduce((sum, e) => sum + (e.kind === 'records-lost' ? e.count : 0), 0);
+    assert.ok(lost > 0, 'a 1,024-record ring cannot hold 40,000 records');
+    // Every record the stubs wrote (a call and a return per closesocket, and WSACleanup's) is either in the trace or counted lost.
+    const recorded = count(events, (e) => e.kind === 'api' && (e.api === 'closesocket' || e.api === 'WSACleanup'));
+    assert.equal(recorded + lost, 2 * calls + 2);
+    assert.ok(modelOf(events).findings().some((f) => f.rule === 'records-lost'), 'check reports the loss');
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Ring records into trace events: each drained call and return becomes the same `api` event the breakpoint path
+ * records, decoded by the same HookSpec; all processes' records are merged in timestamp (rdtsc) order.
+ */
+
+import type { ApiCallEvent, ApiReturnEvent } from '../../trace/schema';
+import type { UnstampedEvent } from '../engine';
+import { HOOKS, i32, socketValue } from '../hooks';
+import type { TracedProcess } from '../traced-process';
+import type { InprocRecorder } from './recorder';
+
+interface Item {
+  readonly tsc: bigint;
+  emit(record: (event: UnstampedEvent) => number): void;
+}
+
+/** Per process: ring seq (low 32 bits) of a call already in the trace → its trace seq, until its return comes. */
+const callSeqs = new WeakMap<TracedProcess, Map<number, { seq: number; api: string }>>();
+
+function callerOf(process: TracedProcess, address: bigint): ApiCallEvent['caller'] {
+  const module = process.moduleAt(address);
+  return module ? { module: module.name, offset: Number(address - module.base) } : { module: '?', offset: Number(address) };
+}
+
+function returnEvent(process: TracedProcess, api: string, tid: number, callSeq: number, rax: bigint, lastError: number): Omit<ApiReturnEvent, 'seq' | 'timeNs'> | undefined {
+  const spec = HOOKS.get(api);
+  if (!spec) return undefined;
+  const result = spec.returns === 'socket' ? socketValue(rax) : i32(rax);
+  const failed = spec.errorInResult ? result !== 0 : result === -1;
+  const error = failed ? (spec.errorInResult ? result : lastError) : undefined;
+  return { kind: 'api', phase: 'return', pid: process.pid, tid, api, callSeq, result, ...(error !== undefined ? { error } : {}) };
+}
+
+/** What one process's recorder has to say since its last drain, as items to merge. */
+function itemsOf(process: TracedProcess, recorder: InprocRecorder): Item[] {
+  const result = recorder.drain();
+  if (!result) return [];
+  let pending = callSeqs.get(process);
+  if (!pending) callSeqs.set(process, (pending = new Map()));
+  const calls = pending;
+  const items: Item[] = [];
+  // A return whose call record was overwritten is lost with it.
+  const unmatched = result.lateReturns.filter((r) => !calls.has(r.link)).length;
+  const lost = result.lost + unmatched;
+  if (lost > 0) items.push({ tsc: 0n, emit: (record) => record({ kind: 'records-lost', pid: process.pid, count: lost }) });
+  for (const c of result.calls) {
+    const api = recorder.apis[c.api];
+    const spec = HOOKS.get(api);
+    if (!spec) continue;
+    const caller = c.returnAddress === undefined ? { module: '?', offset: 0 } : callerOf(process, c.returnAddress);
+    const internal = process.ws2 !== undefined && caller.module === process.ws2.name;
+    let seq = 0;
+    items.push({
+      tsc: c.tsc,
+      emit: (record) => {
+        const args = spec.entry({ raw: c.raw, read: (a, n) => process.read(a, n) });
+        seq = record({ kind: 'api', phase: 'call', pid: process.pid, tid: c.tid, api, args, caller, ...(internal ? { internal } : {}) });
+        if (!c.ret) calls.set(c.seq >>> 0, { seq, api });
+      },
+    });
+    const ret = c.ret;
+    if (ret) {
+      items.push({
+        tsc: ret.tsc,
+        emit: (record) => {
+          const event = returnEvent(process, api, c.tid, seq, ret.rax, ret.lastError);
+          if (event) record(internal ? { ...event, internal } : event);
+        },
+      });
+    }
+  }
+  for (const r of result.lateReturns) {
+    const call = calls.get(r.link);
+    if (!call) continue;
+    calls.delete(r.link);
+    items.push({
+      tsc: r.tsc,
+      emit: (record) => {
+        const event = returnEvent(process, call.api, 0, call.seq, r.rax, r.lastError);
+        if (event) record(event);
+      },
+    });
+  }
+  return items;
+}
+
+/** Drains every process's ring and records what it held, in timestamp order across processes. */
+export function drainRings(processes: Iterable<TracedProcess>, record: (event: UnstampedEvent) => number): void {
+  const items: Item[] = [];
+  for (const process of processes) if (process.recorder) items.push(...itemsOf(process, process.recorder));
+  items.sort((a, b) => (a.tsc < b.tsc ? -1 : a.tsc > b.tsc ? 1 : 0));
+  for (const item of items) item.emit(record);
+}
