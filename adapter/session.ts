@@ -40,6 +40,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   wine?: WineSettings;
   /** Hook only these APIs (live). */
   apis?: string[];
+  /** Live: breakpoints (a debug event per call) or inprocess (stubs record register-only calls in the process). */
+  capture?: 'breakpoints' | 'inprocess';
   /** Replay: start with the cursor on the event with this seq. */
   startAt?: number;
 }
@@ -147,6 +149,7 @@ export class SockshareSession extends LoggingDebugSession {
       ],
       traceFile,
       apis: args.apis,
+      capture: args.capture,
       stopOnEntry: args.stopOnEntry,
       tracerVersion: version,
     });
