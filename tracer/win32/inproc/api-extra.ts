@@ -1,7 +1,6 @@
 /**
  * In-process capture: the kernel32 entry points api.ts does not bind (memory allocation and protection in the
  * debuggee). Same conventions as api.ts: handles and addresses are uintptr_t (BigInt in koffi 3).
- * STATUS: declared and type-checked; not yet called by any engine code.
  */
 
 import koffi from 'koffi';

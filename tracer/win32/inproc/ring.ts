@@ -2,8 +2,7 @@
  * In-process capture (issue 6, first slice): the ring that the stubs in stubs.ts write into, in the debuggee's own
  * memory, and its decoder on the tracer side.
  *
- * STATUS: layout and decoder, checked under Wine against the stubs of stubs.ts by hand (a mingw harness: 400,002
- * records into 1,024 slots gave exactly 398,978 lost); not yet wired to the capture engine (issue 6).
+ * Drained by inproc/recorder.ts (one or two ReadProcessMemory per drain), turned into events by inproc/events.ts.
  *
  * Region layout (one VirtualAllocEx region per process):
  *   header (RING_HEADER_SIZE bytes)

@@ -2,7 +2,7 @@
  * In-process capture (issue 6, first slice): x64 machine code for one call+return recording stub per hooked API.
  * Bytes are written by hand, one instruction per line with its assembly. Ring layout: ring.ts.
  *
- * STATUS: generator written and type-checked; NOT yet executed under Wine (no engine integration yet).
+ * Installed by inproc/recorder.ts; run under Wine by the in-process end-to-end tests (test/e2e/inproc.test.ts).
  *
  * The stub is entered through a redirected import-address-table slot, i.e. exactly as the original would be:
  * RSP = 8 mod 16, [RSP] = caller's return address, args RCX RDX R8 R9 then [RSP+0x28], [RSP+0x30], [RSP+0x38].
