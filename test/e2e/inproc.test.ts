@@ -17,12 +17,19 @@ function problems(events: TraceEvent[]): string[] {
     .sort();
 }
 
-/** The program's own calls, with processes named by their start order (pids differ between runs). */
-function callSequence(events: TraceEvent[]): string[] {
+/**
+ * Each process's own calls in order, processes named by their start order (pids differ between runs). Across
+ * processes only the handoff is ordered (the source's peer and the target run concurrently in between).
+ */
+function callSequences(events: TraceEvent[]): string[][] {
   const order = new Map<number, number>();
   for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
-  return events.filter((e) => e.kind === 'api' && !e.internal).map((e) => (e.kind === 'api' ? `p${order.get(e.pid)} ${e.api} ${e.phase}` : ''));
+  const perProcess: string[][] = [...order.keys()].map(() => []);
+  for (const e of events) if (e.kind === 'api' && !e.internal) perProcess[order.get(e.pid) ?? 0].push(`${e.api} ${e.phase}`);
+  return perProcess;
 }
+
+const exitCodes = (events: TraceEvent[]) => events.flatMap((e) => (e.kind === 'process-exit' ? [e.exitCode] : [])).sort();
 
 const count = (events: TraceEvent[], test: (e: TraceEvent) => boolean) => events.filter(test).length;
 
@@ -32,14 +39,18 @@ describe('in-process capture: stubs record register-only calls in the process, t
       const breakpoints = await record(`${sample}-breakpoints`, [{ program: sampleExe(sample) }]);
       const inprocess = await record(`${sample}-inprocess`, [{ program: sampleExe(sample) }], { capture: 'inprocess' });
       assert.equal(inprocess.end.agentExitCode, 0, inprocess.end.error);
+      // The stubs change nothing the programs can see: they exit as they do under breakpoints.
+      assert.deepEqual(exitCodes(inprocess.events), exitCodes(breakpoints.events));
       assert.deepEqual(problems(inprocess.events), problems(breakpoints.events));
     });
   }
 
-  it('handoff (deterministic): both modes record the same calls in the same order', async () => {
+  it('handoff: both modes record the same calls in the same order in each process, the export before the import', async () => {
     const breakpoints = await record('handoff-order-breakpoints', [{ program: sampleExe('handoff') }]);
     const inprocess = await record('handoff-order-inprocess', [{ program: sampleExe('handoff') }], { capture: 'inprocess' });
-    assert.deepEqual(callSequence(inprocess.events), callSequence(breakpoints.events));
+    assert.deepEqual(callSequences(inprocess.events), callSequences(breakpoints.events));
+    const seqOf = (events: TraceEvent[], api: string) => events.find((e) => e.kind === 'api' && e.api === api && e.phase === 'call' && !e.internal)?.seq ?? -1;
+    for (const run of [breakpoints, inprocess]) assert.ok(seqOf(run.events, 'WSADuplicateSocketW') < seqOf(run.events.filter((e) => e.kind === 'api' && e.api === 'WSASocketW' && e.phase === 'call' && e.args.af === -1), 'WSASocketW'), 'the export comes before the import');
     // Each process prints the same; how the two processes' lines interleave depends on timing.
     assert.deepEqual(normalisedOutput(inprocess.stdout), normalisedOutput(breakpoints.stdout));
   });

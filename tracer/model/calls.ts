@@ -3,6 +3,7 @@
 import { CallContext, isNullPointer, toNumber } from './context';
 import { descriptorLabel, handleLabel, processLabel, socketLabel } from './describe';
 import { duplicateSocket, importSocket, isImport } from './handoff';
+import { receive, transmit, waitTimedOut } from './symptoms';
 import { addDescriptor, closeDescriptor, createSocket, otherProcessHolders, raise, updateSocket } from './ops';
 import type { DescriptorState, OptionValue, Registration, SocketState } from './types';
 import { FD_FLAGS, FIONBIO, SD_BOTH, SD_RECEIVE, SD_SEND, SHUTDOWN_NAMES, SIO_SET_GROUP_QOS, SIO_SET_QOS, WSA_FLAG_OVERLAPPED, flagNames, nameOf, optionName } from './winsock';
@@ -30,6 +31,11 @@ const HANDLERS: Record<string, Handler> = {
   WSAConnect: connectCall,
   accept: acceptCall,
   WSAAccept: acceptCall,
+  recv: receive,
+  WSARecv: receive,
+  send: transmit,
+  WSASend: transmit,
+  WSAWaitForMultipleEvents: waitTimedOut,
 };
 
 /** APIs whose failure is its own finding; any other failed call is reported as call-failed. */
@@ -181,6 +187,7 @@ function shutdownCall(ctx: CallContext): void {
   const next = updateSocket(ctx.state, socket, {
     shutdownReceive: socket.shutdownReceive || how === SD_RECEIVE || how === SD_BOTH,
     shutdownSend: socket.shutdownSend || how === SD_SEND || how === SD_BOTH,
+    shutdownBy: ctx.ref,
   });
   sharedStateChanged(ctx, d, next, `shutdown(${nameOf(SHUTDOWN_NAMES, how)})`);
 }

@@ -92,6 +92,8 @@ export interface SocketState {
   readonly acceptedFrom?: string;
   readonly shutdownReceive: boolean;
   readonly shutdownSend: boolean;
+  /** The call that shut the socket down (either direction), when one did. */
+  readonly shutdownBy?: CallRef;
   readonly nonBlocking: boolean;
   readonly nonBlockingSetBy?: CallRef;
   readonly qos: boolean;
@@ -143,6 +145,7 @@ export type RuleId =
   | 'qos-socket-duplicated'
   | 'layered-provider'
   | 'winsock-not-initialised'
+  | 'error-caused-by-other-process'
   | 'call-failed'
   | 'records-lost'
   | 'descriptor-closed'

@@ -186,6 +186,13 @@ export const HOOKED_APIS = [
   'WSAConnect',
   'accept',
   'WSAIoctl',
+  'recv',
+  'send',
+  'WSARecv',
+  'WSASend',
+  'select',
+  'WSAWaitForMultipleEvents',
+  'WSAEnumNetworkEvents',
 ] as const;
 export type HookedApi = (typeof HOOKED_APIS)[number];
 

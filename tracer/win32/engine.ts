@@ -43,6 +43,11 @@ export interface StopControl {
 }
 
 const WS2_32 = 'ws2_32.dll';
+/** Where a process ends: the in-process path drains its ring there, while the memory is still readable. */
+const EXIT_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['kernel32.dll', new Set(['ExitProcess'])],
+  ['ntdll.dll', new Set(['RtlExitUserProcess'])],
+]);
 /** Register offsets of the first four integer arguments (x64 calling convention). */
 const ARGUMENT_REGISTERS = [Context.rcx, Context.rdx, Context.r8, Context.r9];
 
@@ -205,13 +210,15 @@ export class CaptureEngine {
     const process = this.processes.get(pid);
     if (!process) return;
     const wanted = new Set(this.hooked.keys());
-    const exitWanted = this.inprocess ? new Set(['ExitProcess']) : undefined;
-    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? wanted : dll.toLowerCase() === 'kernel32.dll' ? exitWanted : undefined));
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? wanted : this.inprocess ? EXIT_FUNCTIONS.get(dll.toLowerCase()) : undefined));
     const name = (image?.name ?? '').toLowerCase();
     const module = { name, base, size: image?.sizeOfImage ?? 0 };
     process.modules.push(module);
-    const exitProcess = image?.functions.get('ExitProcess');
-    if (name === 'kernel32.dll' && exitProcess !== undefined && process.arm(base + BigInt(exitProcess))) process.exitAddress = base + BigInt(exitProcess);
+    // In-process capture drains the ring where the process ends (kernel32's ExitProcess may forward to ntdll's).
+    for (const exit of EXIT_FUNCTIONS.get(name) ?? []) {
+      const rva = image?.functions.get(exit);
+      if (rva !== undefined && process.arm(base + BigInt(rva))) process.exitAddresses.add(base + BigInt(rva));
+    }
     if (name !== WS2_32 || !image) return;
     process.ws2 = module;
     for (const [api, rva] of image.functions) {
@@ -231,7 +238,7 @@ export class CaptureEngine {
     const thread = process?.threads.get(tid);
     if (!process || !thread) return DBG_EXCEPTION_NOT_HANDLED;
     if (code === EXCEPTION_BREAKPOINT) {
-      if (address === process.exitAddress) return this.onExitProcessCall(process, thread, address);
+      if (process.exitAddresses.has(address)) return this.onExitProcessCall(process, thread, address);
       const spec = process.entries.get(address);
       if (spec) return this.onEntry(process, thread, address, spec);
       if (process.returns.has(address)) return await this.onReturn(process, thread, address);
@@ -257,7 +264,7 @@ export class CaptureEngine {
   private onExitProcessCall(process: TracedProcess, thread: TracedThread, address: bigint): number {
     this.drain();
     const context = process.getContext(thread);
-    process.exitAddress = undefined;
+    process.exitAddresses.delete(address);
     process.disarm(address);
     if (context) this.resumeAt(process, thread, address, false, context);
     return DBG_CONTINUE;

@@ -115,6 +115,47 @@ const sockets: HookSpec[] = [
       return { addr: length === null ? null : sockaddrAt(site, site.raw[1], length) };
     },
   },
+  // Where shared-socket bugs show their symptoms. Buffers are not decoded: the model needs the socket and the outcome.
+  ...(['recv', 'send'] as const).map<HookSpec>((api) => ({ api, returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), buf: pointer(raw[1]), len: i32(raw[2]), flags: i32(raw[3]) }) })),
+  ...(['WSARecv', 'WSASend'] as const).map<HookSpec>((api) => ({
+    api,
+    returns: 'int',
+    entry: ({ raw }) => ({ s: socketValue(raw[0]), lpBuffers: pointer(raw[1]), dwBufferCount: u32(raw[2]), lpOverlapped: pointer(raw[5]), lpCompletionRoutine: pointer(raw[6]) }),
+  })),
+  {
+    api: 'select',
+    returns: 'int',
+    entry: (site) => ({ nfds: i32(site.raw[0]), readfds: fdSetAt(site, site.raw[1]), writefds: fdSetAt(site, site.raw[2]), exceptfds: fdSetAt(site, site.raw[3]), timeout: pointer(site.raw[4]) }),
+  },
+  {
+    api: 'WSAWaitForMultipleEvents',
+    returns: 'int',
+    entry: (site) => ({ cEvents: u32(site.raw[0]), events: handlesAt(site, site.raw[1], u32(site.raw[0])), fWaitAll: u32(site.raw[2]), dwTimeout: u32(site.raw[3]), fAlertable: u32(site.raw[4]) }),
+  },
+  {
+    api: 'WSAEnumNetworkEvents',
+    returns: 'int',
+    entry: ({ raw }) => ({ s: socketValue(raw[0]), hEventObject: pointer(raw[1]), lpNetworkEvents: pointer(raw[2]) }),
+    // WSANETWORKEVENTS.lNetworkEvents: which FD_ events were recorded for the socket.
+    exit: (site) => ({ lNetworkEvents: u32At(site, site.raw[2]) }),
+  },
 ];
+
+/** An fd_set (u_int fd_count, then SOCKET fd_array[64]) as "0x1a4,0x1b8", or null. */
+function fdSetAt(site: CallSite, address: bigint): string | null {
+  if (address === 0n) return null;
+  const count = Math.min(u32At(site, address) ?? 0, 64);
+  const sockets = site.read(address + 8n, count * 8);
+  if (!sockets) return null;
+  return Array.from({ length: count }, (_, i) => pointer(sockets.readBigUInt64LE(i * 8))).join(',');
+}
+
+/** An array of `count` HANDLEs as "0x40,0x44", or null. */
+function handlesAt(site: CallSite, address: bigint, count: number): string | null {
+  if (address === 0n || count === 0) return null;
+  const handles = site.read(address, Math.min(count, 64) * 8);
+  if (!handles) return null;
+  return Array.from({ length: Math.min(count, 64) }, (_, i) => pointer(handles.readBigUInt64LE(i * 8))).join(',');
+}
 
 export const HOOKS: ReadonlyMap<string, HookSpec> = new Map(sockets.map((h) => [h.api, h]));

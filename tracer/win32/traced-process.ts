@@ -48,8 +48,8 @@ export class TracedProcess {
   ws2Exports = new Map<string, bigint>();
   /** In-process capture: the stubs and ring in this process once installed (null: could not be installed). */
   recorder?: InprocRecorder | null;
-  /** In-process capture: kernel32!ExitProcess, where the ring is drained before the process's memory is gone. */
-  exitAddress?: bigint;
+  /** In-process capture: ExitProcess / RtlExitUserProcess, where the ring is drained before the memory is gone. */
+  readonly exitAddresses = new Set<bigint>();
   private readonly context = Buffer.alloc(CONTEXT_SIZE);
 
   constructor(

@@ -13,9 +13,7 @@ import { HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeade
 import { buildStubs } from './stubs';
 
 /** Hooked APIs whose every argument is a register or stack value (nothing to read from memory at the call). */
-export const REGISTER_ONLY_APIS: readonly string[] = ['WSAStartup', 'WSACleanup', 'socket', 'closesocket', 'WSAEventSelect', 'WSAAsyncSelect', 'shutdown', 'listen'];
-
-const STUB_ROOM = 256;
+export const REGISTER_ONLY_APIS: readonly string[] = ['WSAStartup', 'WSACleanup', 'socket', 'closesocket', 'WSAEventSelect', 'WSAAsyncSelect', 'shutdown', 'listen', 'recv', 'send', 'WSARecv', 'WSASend'];
 
 interface PatchedSlot {
   readonly address: bigint;
@@ -42,7 +40,8 @@ export class InprocRecorder {
    * redirects the ws2_32 import slots of every loaded module but ws2_32 itself. Returns undefined if it cannot.
    */
   static install(process: TracedProcess, exports: ReadonlyMap<string, bigint>, apis: readonly string[], modules: readonly LoadedModule[], slots = 262144): InprocRecorder | undefined {
-    const size = ringBytes(slots) + STUB_ROOM * apis.length;
+    // The stubs' length does not depend on where they go: size the region for them exactly.
+    const size = ringBytes(slots) + buildStubs(apis.length, 0n).code.length;
     const region = BigInt(winExtra.VirtualAllocEx(process.handle, 0n, size, MEM_COMMIT | MEM_RESERVE, PAGE_EXECUTE_READWRITE));
     if (region === 0n) return undefined;
     const ring = Buffer.alloc(ringBytes(slots));

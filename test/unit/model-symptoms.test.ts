@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
+import { assertNone, assertOne, run } from '../support/expect';
+import { S, SOURCE, T, TARGET } from '../support/scenarios';
+
+const FIONBIO = 0x8004667e;
+
+/** Source connects and hands the socket to the target; both keep their descriptors. */
+function shared() {
+  const trace = new TraceBuilder();
+  const source = trace.start(SOURCE, 'C:\\app\\source.exe');
+  const target = trace.start(TARGET, 'C:\\app\\target.exe', SOURCE);
+  source.startup();
+  target.startup();
+  source.socket(S);
+  source.connect(S);
+  const info = tcpProtocolInfo(1);
+  source.duplicate(S, TARGET, info);
+  target.importSocket(T, info);
+  return { trace, source, target };
+}
+
+describe('error-caused-by-other-process: the symptom in one process, linked to its cause in the other', () => {
+  it('target sets FIONBIO; the source\'s recv fails with WSAEWOULDBLOCK instead of blocking', () => {
+    const { trace, source, target } = shared();
+    const flip = target.call('ioctlsocket', { s: T, cmd: FIONBIO, argp: '0x5ffe00', value: 1 }, { result: 0 });
+    const recv = source.call('recv', { s: S, buf: '0x5ff000', len: 64, flags: 0 }, { result: -1, error: 10035 });
+    const f = assertOne(run(trace), 'error-caused-by-other-process', 'error', [flip, recv]);
+    assert.match(f.message, /recv in source\.exe \(pid 364\) failed with WSAEWOULDBLOCK .* because target\.exe \(pid 512\) put the socket in non-blocking mode with ioctlsocket/);
+  });
+
+  it('a process that set non-blocking mode itself gets WSAEWOULDBLOCK as it asked', () => {
+    const { trace, source } = shared();
+    source.call('ioctlsocket', { s: S, cmd: FIONBIO, argp: '0x5ffe00', value: 1 }, { result: 0 });
+    source.call('recv', { s: S, buf: '0x5ff000', len: 64, flags: 0 }, { result: -1, error: 10035 });
+    assertNone(run(trace), 'error-caused-by-other-process');
+  });
+
+  it('target shuts the socket down for sending; the source\'s send fails with WSAESHUTDOWN', () => {
+    const { trace, source, target } = shared();
+    const sd = target.call('shutdown', { s: T, how: 1 }, { result: 0 });
+    const send = source.call('send', { s: S, buf: '0x5ff000', len: 4, flags: 0 }, { result: -1, error: 10058 });
+    assert.match(assertOne(run(trace), 'error-caused-by-other-process', 'error', [sd, send]).message, /shut the socket down/);
+  });
+
+  it('the cancelled side\'s wait times out: its event is never signalled', () => {
+    const { trace, source, target } = shared();
+    const mine = source.eventSelect(S, '0x44', 1);
+    const theirs = target.eventSelect(T, '0x88', 1);
+    const wait = source.call('WSAWaitForMultipleEvents', { cEvents: 1, events: '0x44', fWaitAll: 0, dwTimeout: 3000, fAlertable: 0 }, { result: 258 });
+    const f = assertOne(run(trace), 'error-caused-by-other-process', 'warning', [mine, theirs, wait]);
+    assert.match(f.message, /timed out waiting on event 0x44, .* cancelled that registration with WSAEventSelect/);
+  });
+
+  it('a wait that times out on an event still registered says nothing', () => {
+    const { trace, source } = shared();
+    source.eventSelect(S, '0x44', 1);
+    source.call('WSAWaitForMultipleEvents', { cEvents: 1, events: '0x44', fWaitAll: 0, dwTimeout: 3000, fAlertable: 0 }, { result: 258 });
+    assertNone(run(trace), 'error-caused-by-other-process');
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Where shared-socket bugs show: a call in one process that fails, or a wait that times out, because another process
+ * holding the same socket changed its state (the blocking mode, the shutdown, the one event registration).
+ */
+
+import type { CallContext } from './context';
+import { descriptorLabel, processLabel, socketLabel } from './describe';
+import { raise } from './ops';
+import type { CallRef, SocketState } from './types';
+import { errorName } from './winsock';
+
+const WSAEWOULDBLOCK = 10035;
+const WSAESHUTDOWN = 10058;
+/** WSAWaitForMultipleEvents: no event was signalled within the timeout. */
+const WSA_WAIT_TIMEOUT = 258;
+
+function byOtherProcess(ref: CallRef | undefined, pid: number): ref is CallRef {
+  return ref !== undefined && ref.pid !== pid;
+}
+
+function cause(ctx: CallContext, socket: SocketState, ref: CallRef, what: string): void {
+  raise(
+    ctx.state,
+    'error-caused-by-other-process',
+    `${ctx.where} failed with ${errorName(ctx.error ?? 0)} (${ctx.error}) because ${processLabel(ctx.state, ref.pid)} ${what} (event ${ref.seq}): ${socketLabel(socket)} is shared, and so is its state.`,
+    [ref.seq, ref.returnSeq, ...ctx.events],
+    { socketId: socket.id, pids: [ref.pid, ctx.pid] },
+  );
+}
+
+/** recv / WSARecv: WSAEWOULDBLOCK on a socket another process put in non-blocking mode. */
+export function receive(ctx: CallContext): void {
+  const d = ctx.descriptor();
+  const socket = d && ctx.socketOf(d);
+  if (!socket || ctx.ok || ctx.error !== WSAEWOULDBLOCK || !byOtherProcess(socket.nonBlockingSetBy, ctx.pid)) return;
+  cause(ctx, socket, socket.nonBlockingSetBy, `put the socket in non-blocking mode with ${socket.nonBlockingSetBy.api}`);
+}
+
+/** send / WSASend: WSAESHUTDOWN on a socket another process shut down for sending. */
+export function transmit(ctx: CallContext): void {
+  const d = ctx.descriptor();
+  const socket = d && ctx.socketOf(d);
+  if (!socket || ctx.ok || ctx.error !== WSAESHUTDOWN || !socket.shutdownSend || !byOtherProcess(socket.shutdownBy, ctx.pid)) return;
+  cause(ctx, socket, socket.shutdownBy, 'shut the socket down');
+}
+
+/** WSAWaitForMultipleEvents timing out on an event whose registration another process cancelled: it never comes. */
+export function waitTimedOut(ctx: CallContext): void {
+  if (ctx.ret.result !== WSA_WAIT_TIMEOUT) return;
+  const events = String(ctx.arg('events') ?? '').split(',').filter(Boolean);
+  if (events.length === 0) return;
+  for (const socket of ctx.state.sockets.values()) {
+    for (const cancelled of socket.cancelledRegistrations) {
+      if (cancelled.pid !== ctx.pid || !cancelled.event || !events.includes(cancelled.event) || !byOtherProcess(cancelled.cancelledBy, ctx.pid)) continue;
+      const by = cancelled.cancelledBy;
+      raise(
+        ctx.state,
+        'error-caused-by-other-process',
+        `${ctx.where} timed out waiting on event ${cancelled.event}, registered for ${socketLabel(socket)} through ${descriptorLabel(ctx.state, { pid: cancelled.pid, handle: cancelled.handle })} (event ${cancelled.call.seq}); ${processLabel(ctx.state, by.pid)} cancelled that registration with ${by.api} (event ${by.seq}), so it will never be signalled.`,
+        [cancelled.call.seq, by.seq, by.returnSeq, ...ctx.events],
+        { socketId: socket.id, pids: [ctx.pid, by.pid], severity: 'warning' },
+      );
+    }
+  }
+}
