@@ -54,12 +54,11 @@ describe('stops hold the real process', () => {
 });
 
 describe('pause', () => {
-  it('pause stops the programs while they make no hooked call (DebugBreakProcess), and continue lets them finish', async () => {
+  it('pause stops the programs at their next hooked call, and continue lets them finish', async () => {
     let paused: StopInfo | undefined;
     let asked = false;
-    const recording = await record('pause', [{ program: sampleExe('source-kept-open') }], {
+    const recording = await record('pause-at-call', [{ program: sampleExe('source-kept-open') }], {
       onEvent: (e, capture) => {
-        // The source now waits a second for an EOF that never comes: no hooked call in that time.
         if (!asked && e.kind === 'api' && e.phase === 'return' && e.api === 'closesocket') {
           asked = true;
           capture.send({ cmd: 'pause' });
@@ -71,6 +70,26 @@ describe('pause', () => {
       },
     });
     assert.equal(paused?.reason, 'pause');
+    assert.notEqual(paused?.api, '', 'the pause was taken at a hooked call');
+    assert.equal(recording.end.agentExitCode, 0);
+    assert.ok(recording.stdout.includes('[source] exiting'), recording.stdout);
+  });
+
+  it('pause while the program waits inside a call breaks into it (DebugBreakProcess), and continue lets it finish', async () => {
+    let paused: StopInfo | undefined;
+    let selects = 0;
+    const recording = await record('pause-break-in', [{ program: sampleExe('source-kept-open') }], {
+      onEvent: (e, capture) => {
+        // The source's second select waits a second for an EOF that never comes: no hooked call in that time.
+        if (e.kind === 'api' && e.phase === 'call' && e.api === 'select' && ++selects === 2) capture.send({ cmd: 'pause' });
+      },
+      onStop: (stop, capture) => {
+        paused ??= stop;
+        capture.send({ cmd: 'continue' });
+      },
+    });
+    assert.equal(paused?.reason, 'pause');
+    assert.equal(paused?.api, '', 'the stop is the break-in, not a hooked call');
     assert.equal(recording.end.agentExitCode, 0);
     assert.ok(recording.stdout.includes('[source] exiting'), recording.stdout);
   });

@@ -13,6 +13,9 @@ import { win } from './api';
 import { CaptureEngine, type StopPlace, type StopReason, type UnstampedEvent } from './engine';
 import { type OutputPipe, launchUnderDebugger } from './launch';
 
+/** How long a pause waits for a hooked call before breaking into the program. */
+const BREAK_IN_DELAY_MS = 300;
+
 class Agent {
   private seq = 0;
   private readonly start = process.hrtime.bigint();
@@ -108,8 +111,13 @@ class Agent {
         return this.resume();
       case 'pause':
         if (this.release) return;
+        // The next hooked call stops; a program that makes none for a while is broken into (DebugBreakProcess).
+        // Not at once: under Wine a break-in thread arriving after the pause was taken at a call sometimes ends
+        // the whole process.
         this.pausing = true;
-        this.engine.requestBreak();
+        setTimeout(() => {
+          if (this.pausing && !this.release) this.engine.requestBreak();
+        }, BREAK_IN_DELAY_MS);
         return;
       case 'setStops':
         this.stopApis = new Set(command.apis);

@@ -246,8 +246,9 @@ export class CaptureEngine {
       if (this.breakRequested) {
         this.breakRequested = false;
         await this.control.hold('pause', { pid, tid });
+        return DBG_CONTINUE;
       }
-      // Otherwise the loader's initial breakpoint, or a DebugBreak in the program: not ours, carry on.
+      // The loader's initial breakpoint, or a DebugBreak in the program: not ours, carry on.
       return DBG_CONTINUE;
     }
     if (code === EXCEPTION_SINGLE_STEP && thread.rearm !== undefined) {
