@@ -50,3 +50,18 @@ export function registrationCancelled() {
   target.exit();
   return { trace, info, create, register, duplicate, imported, cancel, sourceClose, targetClose };
 }
+
+/** Source creates, connects and hands the socket to the target, which imports it. Both keep their descriptors. */
+export function sharedSocket() {
+  const trace = new TraceBuilder();
+  const source = trace.start(SOURCE, 'C:\\app\\source.exe');
+  const target = trace.start(TARGET, 'C:\\app\\target.exe', SOURCE);
+  source.startup();
+  target.startup();
+  source.socket(S);
+  source.connect(S);
+  const info = tcpProtocolInfo(1);
+  source.duplicate(S, TARGET, info);
+  target.importSocket(T, info);
+  return { trace, source, target };
+}

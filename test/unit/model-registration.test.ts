@@ -2,26 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
 import { assertNone, assertOne, run } from '../support/expect';
-import { S, SOURCE, T, TARGET } from '../support/scenarios';
+import { S, SOURCE, T, TARGET, sharedSocket } from '../support/scenarios';
 
 const FD_READ = 0x01;
 const FD_WRITE = 0x02;
 const FD_CLOSE = 0x20;
 
-/** Source creates, connects and hands the socket to the target, which imports it. Both keep their descriptors. */
-function shared() {
-  const trace = new TraceBuilder();
-  const source = trace.start(SOURCE, 'C:\\app\\source.exe');
-  const target = trace.start(TARGET, 'C:\\app\\target.exe', SOURCE);
-  source.startup();
-  target.startup();
-  source.socket(S);
-  source.connect(S);
-  const info = tcpProtocolInfo(1);
-  source.duplicate(S, TARGET, info);
-  target.importSocket(T, info);
-  return { trace, source, target };
-}
+const shared = sharedSocket;
 
 describe('registration-cancelled: WSAEventSelect/WSAAsyncSelect through any descriptor cancels the previous registration', () => {
   it('source registers FD_READ; target registers FD_WRITE; the source registration is cancelled', () => {

@@ -1,25 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
 import { assertNone, assertOne, run } from '../support/expect';
-import { S, SOURCE, T, TARGET } from '../support/scenarios';
+import { S, T, sharedSocket } from '../support/scenarios';
 
 const FIONBIO = 0x8004667e;
 
-/** Source connects and hands the socket to the target; both keep their descriptors. */
-function shared() {
-  const trace = new TraceBuilder();
-  const source = trace.start(SOURCE, 'C:\\app\\source.exe');
-  const target = trace.start(TARGET, 'C:\\app\\target.exe', SOURCE);
-  source.startup();
-  target.startup();
-  source.socket(S);
-  source.connect(S);
-  const info = tcpProtocolInfo(1);
-  source.duplicate(S, TARGET, info);
-  target.importSocket(T, info);
-  return { trace, source, target };
-}
+const shared = sharedSocket;
 
 describe('error-caused-by-other-process: the symptom in one process, linked to its cause in the other', () => {
   it('target sets FIONBIO; the source\'s recv fails with WSAEWOULDBLOCK instead of blocking', () => {
