@@ -65,6 +65,25 @@ describe('in-process capture: stubs record register-only calls in the process, t
     assert.equal(count(events, (e) => e.kind === 'records-lost'), 0);
   });
 
+  it('a breakpoint set on a recorded API arms its stub: every call stops once, and is recorded once', async () => {
+    let stops = 0;
+    const { events, stdout, end } = await record('cheap-calls-armed', [{ program: sampleExe('cheap-calls'), args: ['20', '1'] }], {
+      capture: 'inprocess',
+      stopOnEntry: true,
+      onStop: (stop, capture) => {
+        // At the first hooked call the stubs are in place: a breakpoint on closesocket now arms its stub.
+        if (stop.reason === 'entry') capture.send({ cmd: 'setStops', apis: ['closesocket'] });
+        else if (stop.api === 'closesocket') stops++;
+        capture.send({ cmd: 'continue' });
+      },
+    });
+    assert.equal(end.agentExitCode, 0, end.error);
+    assert.match(stdout, /20 failed with WSAENOTSOCK/);
+    assert.equal(stops, 20);
+    assert.equal(count(events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'call'), 20);
+    assert.equal(count(events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'return' && e.error === 10038), 20);
+  });
+
   it('a ring forced to overflow reports exactly how many records it lost', async () => {
     const calls = 20000;
     const { events, stdout } = await record('cheap-calls-overflow', [{ program: sampleExe('cheap-calls'), args: [String(calls), '1'] }], { capture: 'inprocess', ringSlots: 1024 });

@@ -86,18 +86,11 @@ export class CaptureEngine {
     if (this.inprocess) drainRings(this.processes.values(), (e) => this.sink.record(e));
   }
 
-  /** The APIs the user stops on: in-process redirection is undone for them, their breakpoints come back. */
+  /** The APIs the user stops on: their in-process stubs are armed (they stop at their int3), the others disarmed. */
   setBreakpointApis(apis: readonly string[]): void {
     this.breakpointApis = new Set(apis);
     for (const process of this.processes.values()) {
-      for (const api of process.recorder?.redirected() ?? []) {
-        if (!this.breakpointApis.has(api)) continue;
-        this.drain();
-        process.recorder?.restore(api);
-        const address = process.ws2Exports.get(api);
-        const spec = this.hooked.get(api);
-        if (address !== undefined && spec && process.arm(address)) process.entries.set(address, spec);
-      }
+      for (const api of process.recorder?.redirected() ?? []) process.recorder?.setArmed(api, this.breakpointApis.has(api));
     }
   }
 
@@ -241,6 +234,10 @@ export class CaptureEngine {
       if (process.exitAddresses.has(address)) return this.onExitProcessCall(process, thread, address);
       const spec = process.entries.get(address);
       if (spec) return this.onEntry(process, thread, address, spec);
+      // An armed in-process stub: handled as the API's entry, then the original runs (the stub records nothing).
+      const armed = process.recorder?.breaks.get(address);
+      const armedSpec = armed && this.hooked.get(armed.api);
+      if (armed && armedSpec) return this.onEntry(process, thread, address, armedSpec, armed.original);
       if (process.returns.has(address)) return await this.onReturn(process, thread, address);
       // A pause asked for between hooked calls: the break-in thread DebugBreakProcess started has arrived.
       if (this.breakRequested) {
@@ -271,7 +268,8 @@ export class CaptureEngine {
     return DBG_CONTINUE;
   }
 
-  private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec): Promise<number> {
+  /** A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. */
+  private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
     if (this.inprocess && process.recorder === undefined) this.installRecorder(process);
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
@@ -304,7 +302,8 @@ export class CaptureEngine {
         await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: call });
       }
     }
-    this.stepOver(process, thread, address, context);
+    if (original !== undefined) this.resumeAt(process, thread, original, false, context);
+    else this.stepOver(process, thread, address, context);
     return DBG_CONTINUE;
   }
 

@@ -9,8 +9,8 @@ import { win } from '../api';
 import { readImportSlots } from '../pe';
 import type { LoadedModule, TracedProcess } from '../traced-process';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READWRITE, winExtra } from './api-extra';
-import { HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader, type DrainResult } from './ring';
-import { buildStubs } from './stubs';
+import { ARMED_OFFSET, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader, type DrainResult } from './ring';
+import { STUB_BREAK_OFFSET, buildStubs } from './stubs';
 
 /** Hooked APIs whose every argument is a register or stack value (nothing to read from memory at the call). */
 export const REGISTER_ONLY_APIS: readonly string[] = ['WSAStartup', 'WSACleanup', 'socket', 'closesocket', 'WSAEventSelect', 'WSAAsyncSelect', 'shutdown', 'listen', 'recv', 'send', 'WSARecv', 'WSASend'];
@@ -24,6 +24,8 @@ export class InprocRecorder {
   private next = 0;
   private readonly snapshot: Buffer;
   private readonly patched = new Map<string, PatchedSlot[]>();
+  /** The int3 in each stub (taken when its API is armed) → the API and its original entry point. */
+  readonly breaks = new Map<bigint, { api: string; original: bigint }>();
 
   private constructor(
     private readonly process: TracedProcess,
@@ -49,6 +51,7 @@ export class InprocRecorder {
     const { code, offsets } = buildStubs(apis.length, region);
     if (!write(process, region, ring) || !write(process, region + BigInt(ring.length), code)) return undefined;
     const recorder = new InprocRecorder(process, region, slots, apis);
+    apis.forEach((api, id) => recorder.breaks.set(region + BigInt(ring.length + offsets[id] + STUB_BREAK_OFFSET), { api, original: exports.get(api) ?? 0n }));
     const stubOf = new Map(apis.map((api, id) => [exports.get(api) ?? -1n, region + BigInt(ring.length + offsets[id])]));
     const apiOf = new Map(apis.map((api) => [exports.get(api) ?? -1n, api]));
     for (const module of modules) {
@@ -74,14 +77,10 @@ export class InprocRecorder {
     return [...this.patched.keys()];
   }
 
-  /** Puts an API's import slots back (a stop asked for on it needs the breakpoint path). */
-  restore(api: string): void {
-    for (const slot of this.patched.get(api) ?? []) {
-      const value = Buffer.alloc(8);
-      value.writeBigUInt64LE(slot.original);
-      write(this.process, slot.address, value);
-    }
-    this.patched.delete(api);
+  /** Arms or disarms an API's stub: armed, each call stops at the stub's int3 and runs on the breakpoint path. */
+  setArmed(api: string, armed: boolean): void {
+    const id = this.apis.indexOf(api);
+    if (id >= 0) write(this.process, this.region + BigInt(ARMED_OFFSET + id), Buffer.from([armed ? 1 : 0]));
   }
 
   /** Reads what was recorded since the last drain: the header, then only the records between (one or two reads). */

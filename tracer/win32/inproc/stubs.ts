@@ -16,7 +16,10 @@
  * Timestamps are rdtsc (shared by processes on one machine; see ring.ts tscToQpc for the conversion).
  */
 
-import { KIND_CALL, KIND_RETURN, ORIGINALS_OFFSET, RING_HEADER_SIZE, MAX_APIS } from './ring';
+import { ARMED_OFFSET, KIND_CALL, KIND_RETURN, ORIGINALS_OFFSET, RING_HEADER_SIZE, MAX_APIS } from './ring';
+
+/** Offset in each stub of the int3 an armed API executes (registers and stack are still as at the API's entry). */
+export const STUB_BREAK_OFFSET = 20;
 
 class Asm {
   private readonly bytes: number[] = [];
@@ -69,6 +72,12 @@ function stampHead(a: Asm, api: number, kind: number): void {
 export function callReturnStub(api: number, header: bigint): Buffer {
   if (api < 0 || api >= MAX_APIS) throw new Error(`api id out of range: ${api}`);
   const a = new Asm();
+  // ---- armed: stop here, before anything moved (the debugger then runs the original itself)
+  a.op(0x49, 0xba, ...a.u64(header)); // mov r10, imm64 (ring header)
+  a.op(0x41, 0x80, 0xba, ...a.u32(ARMED_OFFSET + api), 0x00); // cmp byte [r10+armed+api], 0
+  a.op(0x74, 0x01); // je +1
+  if (a.length !== STUB_BREAK_OFFSET) throw new Error('stub layout changed: STUB_BREAK_OFFSET');
+  a.op(0xcc); // int3
   a.op(0x48, 0x83, 0xec, 0x58); // sub rsp, 0x58
   a.op(0x48, 0x89, 0x4c, 0x24, 0x60); // mov [rsp+0x60], rcx
   a.op(0x48, 0x89, 0x54, 0x24, 0x68); // mov [rsp+0x68], rdx
