@@ -51,17 +51,23 @@ export function registrationCancelled() {
   return { trace, info, create, register, duplicate, imported, cancel, sourceClose, targetClose };
 }
 
-/** Source creates, connects and hands the socket to the target, which imports it. Both keep their descriptors. */
-export function sharedSocket() {
+/**
+ * Source creates and connects (or, `listening`, binds and listens), hands the socket to the target, which imports it.
+ * Both keep their descriptors.
+ */
+export function sharedSocket(options: { listening?: boolean } = {}) {
   const trace = new TraceBuilder();
   const source = trace.start(SOURCE, 'C:\\app\\source.exe');
   const target = trace.start(TARGET, 'C:\\app\\target.exe', SOURCE);
   source.startup();
   target.startup();
   source.socket(S);
-  source.connect(S);
+  if (options.listening) {
+    source.call('bind', { s: S, name: '0.0.0.0:8080', namelen: 16 }, { result: 0 });
+    source.call('listen', { s: S, backlog: 5 }, { result: 0 });
+  } else source.connect(S);
   const info = tcpProtocolInfo(1);
-  source.duplicate(S, TARGET, info);
-  target.importSocket(T, info);
-  return { trace, source, target };
+  const exp = source.duplicate(S, TARGET, info);
+  const imp = target.importSocket(T, info);
+  return { trace, source, target, exp, imp };
 }

@@ -2,26 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
 import { assertNone, assertOne, findingsOf, run } from '../support/expect';
-import { S, SOURCE, T, TARGET } from '../support/scenarios';
+import { S, SOURCE, T, TARGET, sharedSocket } from '../support/scenarios';
 
 const FIONBIO = 0x8004667e;
 
-function shared(options: { listening?: boolean } = {}) {
-  const trace = new TraceBuilder();
-  const source = trace.start(SOURCE, 'C:\\app\\source.exe');
-  const target = trace.start(TARGET, 'C:\\app\\target.exe', SOURCE);
-  source.startup();
-  target.startup();
-  source.socket(S);
-  if (options.listening) {
-    source.call('bind', { s: S, name: '0.0.0.0:8080', namelen: 16 }, { result: 0 });
-    source.call('listen', { s: S, backlog: 5 }, { result: 0 });
-  } else source.connect(S);
-  const info = tcpProtocolInfo(1);
-  const exp = source.duplicate(S, TARGET, info);
-  const imp = target.importSocket(T, info);
-  return { trace, source, target, exp, imp };
-}
+const shared = sharedSocket;
 
 describe('shared-state-changed: all state of a socket is held in common across its descriptors', () => {
   it('target sets FIONBIO; the source descriptor becomes non-blocking too', () => {
