@@ -72,6 +72,8 @@ export function compactEvent(index: TraceDocumentIndex, i: number): string {
       return `output on ${e.stream}: ${truncate(e.text.replace(/\s+/g, ' ').trim(), 80)}`;
     case 'records-lost':
       return `records-lost: ${e.count} records`;
+    case 'capture-setup':
+      return `capture-setup: ${e.inProcess.length} APIs recorded in the process, ${e.onBreakpoints.length} on breakpoints${e.unwindData ? '' : ', no unwind data'}`;
   }
 }
 

@@ -1,21 +1,27 @@
 /*
  * cheap-calls - many cheap hooked calls: closesocket(INVALID_SOCKET) fails with WSAENOTSOCK without reaching the
  * network stack. The benchmark's workload for the in-process path, and its stress test (several threads at once).
- * Usage: cheap-calls.exe [CALLS_PER_THREAD] [THREADS]   (default 1000 1)
+ * Usage: cheap-calls.exe [CALLS_PER_THREAD] [THREADS] [import|pointer]   (default 1000 1 import)
+ * `pointer` calls closesocket through the address GetProcAddress returns, as runtimes that load ws2_32 themselves do
+ * (the import table is not on that path).
  * Prints the calls made and the time the loop took (QueryPerformanceCounter), per run.
  */
 #include "../common/share.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+typedef int (WINAPI *closesocket_fn)(SOCKET);
 
 static int calls_per_thread = 1000;
 static volatile LONG failures_seen = 0;
+static closesocket_fn close_socket = closesocket;
 
 static DWORD WINAPI worker(LPVOID unused)
 {
     (void)unused;
     for (int i = 0; i < calls_per_thread; i++)
-        if (closesocket(INVALID_SOCKET) == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK) InterlockedIncrement(&failures_seen);
+        if (close_socket(INVALID_SOCKET) == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK) InterlockedIncrement(&failures_seen);
     return 0;
 }
 
@@ -25,7 +31,9 @@ int main(int argc, char **argv)
     if (argc > 1) calls_per_thread = atoi(argv[1]);
     int threads = argc > 2 ? atoi(argv[2]) : 1;
     if (threads < 1 || threads > 16) threads = 1;
+    int by_pointer = argc > 3 && strcmp(argv[3], "pointer") == 0;
     wsa_start();
+    if (by_pointer) close_socket = (closesocket_fn)(void *)GetProcAddress(GetModuleHandleA("ws2_32.dll"), "closesocket");
     HANDLE handles[16];
     LARGE_INTEGER freq, start, end;
     QueryPerformanceFrequency(&freq);
@@ -33,7 +41,7 @@ int main(int argc, char **argv)
     for (int t = 0; t < threads; t++) handles[t] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
     WaitForMultipleObjects(threads, handles, TRUE, INFINITE);
     QueryPerformanceCounter(&end);
-    say("%d threads x %d closesocket calls, %ld failed with WSAENOTSOCK, in %.3f ms", threads, calls_per_thread, (long)failures_seen,
+    say("%d threads x %d closesocket calls%s, %ld failed with WSAENOTSOCK, in %.3f ms", threads, calls_per_thread, by_pointer ? " through a GetProcAddress pointer" : "", (long)failures_seen,
         (double)(end.QuadPart - start.QuadPart) * 1000.0 / (double)freq.QuadPart);
     WSACleanup();
     return 0;

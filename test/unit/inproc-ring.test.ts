@@ -25,18 +25,19 @@ class FakeRing {
     this.bytes.writeUInt16LE(KIND_CALL, o + 10);
     this.bytes.writeUInt32LE(tid, o + 12);
     this.bytes.writeBigUInt64LE(BigInt(seq * 10), o + 16);
-    args.forEach((a, i) => this.bytes.writeBigUInt64LE(a, o + 24 + i * 8));
+    args.slice(0, 4).forEach((a, i) => this.bytes.writeBigUInt64LE(a, o + 24 + i * 8));
+    this.bytes.writeBigUInt64LE(0x140001234n, o + 56); // the caller's return address
     this.bytes.writeBigUInt64LE(BigInt(seq + 1), o);
     return seq;
   }
-  ret(callSeq: number, rax: bigint, lastError: number): number {
+  ret(callSeq: number, rax: bigint, lastError: number, stackArgs: bigint[] = []): number {
     const seq = this.take();
     const o = this.slot(seq);
     this.bytes.writeUInt16LE(KIND_RETURN, o + 10);
     this.bytes.writeBigUInt64LE(rax, o + 24);
     this.bytes.writeUInt32LE(lastError, o + 32);
     this.bytes.writeUInt32LE(callSeq >>> 0, o + 36);
-    this.bytes.writeBigUInt64LE(0x140001234n, o + 40);
+    stackArgs.slice(0, 3).forEach((a, i) => this.bytes.writeBigUInt64LE(a, o + 40 + i * 8));
     this.bytes.writeBigUInt64LE(BigInt(seq + 1), o);
     return seq;
   }
@@ -54,6 +55,16 @@ describe('the in-process ring: records the stubs commit, read back by the tracer
     assert.equal(calls[0].raw[0], 0x1a4n);
     assert.equal(calls[0].ret?.lastError, 10038);
     assert.equal(calls[0].returnAddress, 0x140001234n);
+  });
+
+  it('the caller is known from the call record alone; the 5th-7th arguments come with the return (0 before it)', () => {
+    const ring = new FakeRing(16);
+    const call = ring.call(4, 0x20, [1n, 2n, 3n, 4n]);
+    const early = drain(ring.bytes, 16, 0);
+    assert.equal(early.calls[0].returnAddress, 0x140001234n);
+    assert.deepEqual(early.calls[0].raw, [1n, 2n, 3n, 4n, 0n, 0n, 0n]);
+    ring.ret(call, 0n, 0, [5n, 6n, 7n]);
+    assert.deepEqual(drain(ring.bytes, 16, 0).calls[0].raw, [1n, 2n, 3n, 4n, 5n, 6n, 7n]);
   });
 
   it('a record still being written (its stamp not yet committed) ends the drain; it is read next time', () => {

@@ -31,12 +31,16 @@ const HANDLERS: Record<string, Handler> = {
   WSAConnect: connectCall,
   accept: acceptCall,
   WSAAccept: acceptCall,
+  AcceptEx: acceptExCall,
   recv: receive,
   WSARecv: receive,
   send: transmit,
   WSASend: transmit,
   WSAWaitForMultipleEvents: waitTimedOut,
 };
+
+/** WSA_IO_PENDING: an overlapped call that was started and completes later, not a failure. */
+const WSA_IO_PENDING = 997;
 
 /** APIs whose failure is its own finding; any other failed call is reported as call-failed. */
 const FAILURE_HAS_OWN_RULE = new Set(['WSADuplicateSocketA', 'WSADuplicateSocketW']);
@@ -53,7 +57,7 @@ export function applyCall(ctx: CallContext): void {
   const handler = HANDLERS[ctx.call.api];
   if (handler) handler(ctx);
   else if (ctx.call.args.s !== undefined) ctx.descriptor();
-  if (!ctx.ok && !FAILURE_HAS_OWN_RULE.has(ctx.call.api) && !(ctx.call.api.startsWith('WSASocket') && isImportFailure(ctx))) {
+  if (!ctx.ok && ctx.error !== WSA_IO_PENDING && !FAILURE_HAS_OWN_RULE.has(ctx.call.api) && !(ctx.call.api.startsWith('WSASocket') && isImportFailure(ctx))) {
     raise(ctx.state, 'call-failed', `${ctx.where} failed: ${ctx.errorText()}`, ctx.events, { pids: [ctx.pid] });
   }
 }
@@ -201,6 +205,19 @@ function connectCall(ctx: CallContext): void {
   if (!ctx.ok && !pending) return;
   const qos = socket.qos || !isNullPointer(ctx.arg('lpSQOS')) || !isNullPointer(ctx.arg('lpGQOS'));
   updateSocket(ctx.state, socket, { phase: pending ? 'connecting' : 'connected', remoteAddress: str(ctx.arg('name')), qos });
+}
+
+/**
+ * AcceptEx: the caller's own unconnected socket becomes the connection accepted on the listening socket (at once, or
+ * when its overlapped I/O completes: WSA_IO_PENDING).
+ */
+function acceptExCall(ctx: CallContext): void {
+  const listening = ctx.descriptor(ctx.num('sListenSocket', Number.NaN));
+  const accepting = ctx.descriptor(ctx.num('sAcceptSocket', Number.NaN));
+  const listener = listening && ctx.socketOf(listening);
+  const socket = accepting && ctx.socketOf(accepting);
+  if (!listener || !socket || (!ctx.ok && ctx.error !== WSA_IO_PENDING)) return;
+  updateSocket(ctx.state, socket, { phase: 'connected', acceptedFrom: listener.id });
 }
 
 /** accept: the new socket has the listening socket's properties, its event registration included. */

@@ -111,6 +111,17 @@ export interface RecordsLostEvent extends EventBase {
   count: number;
 }
 
+/**
+ * In-process capture set up in a process (at its first hooked call): the APIs its stubs record, the ones left on
+ * breakpoints and why, and whether the stubs' unwind data was registered (exceptions and stack walks through them).
+ */
+export interface CaptureSetupEvent extends EventBase {
+  kind: 'capture-setup';
+  inProcess: string[];
+  onBreakpoints: { api: string; reason: string }[];
+  unwindData: boolean;
+}
+
 /** Entry into a hooked Winsock function. */
 export interface ApiCallEvent extends EventBase {
   kind: 'api';
@@ -150,6 +161,7 @@ export type TraceEvent =
   | ModuleLoadEvent
   | OutputEvent
   | RecordsLostEvent
+  | CaptureSetupEvent
   | ApiEvent;
 
 export type EventKind = TraceEvent['kind'];
@@ -162,6 +174,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   'module-load',
   'output',
   'records-lost',
+  'capture-setup',
   'api',
 ];
 
@@ -185,6 +198,8 @@ export const HOOKED_APIS = [
   'connect',
   'WSAConnect',
   'accept',
+  'WSAAccept',
+  'AcceptEx',
   'WSAIoctl',
   'recv',
   'send',

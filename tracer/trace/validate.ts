@@ -55,6 +55,14 @@ function checkString(obj: JsonObject, key: string, prefix = ''): void {
   if (typeof obj[key] !== 'string') fail(prefix + key, 'a string', obj[key]);
 }
 
+function checkStringArray(obj: JsonObject, key: string): void {
+  const value = obj[key];
+  if (!Array.isArray(value)) fail(key, 'an array of strings', value);
+  value.forEach((item, i) => {
+    if (typeof item !== 'string') fail(`${key}[${i}]`, 'a string', item);
+  });
+}
+
 function checkObject(obj: JsonObject, key: string, prefix = ''): JsonObject {
   const value = obj[key];
   if (!isObject(value)) fail(prefix + key, 'an object', value);
@@ -159,6 +167,17 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
     checkString(e, 'text');
   },
   'records-lost': (e) => checkInteger(e, 'count', '', 0),
+  'capture-setup': (e) => {
+    checkStringArray(e, 'inProcess');
+    const fallbacks = e['onBreakpoints'];
+    if (!Array.isArray(fallbacks)) fail('onBreakpoints', 'an array', fallbacks);
+    fallbacks.forEach((f: unknown, i) => {
+      if (!isObject(f)) fail(`onBreakpoints[${i}]`, 'an object', f);
+      checkString(f, 'api', `onBreakpoints[${i}].`);
+      checkString(f, 'reason', `onBreakpoints[${i}].`);
+    });
+    if (typeof e['unwindData'] !== 'boolean') fail('unwindData', 'true or false', e['unwindData']);
+  },
   api: (e) => {
     checkInteger(e, 'tid', '', 0);
     checkString(e, 'api');

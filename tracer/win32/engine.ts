@@ -6,7 +6,7 @@
 
 import type { ApiCallEvent, ApiEvent, ApiReturnEvent, TraceEvent } from '../trace/schema';
 import { type Handle, win } from './api';
-import { type HookSpec, HOOKS, i32, socketValue } from './hooks';
+import { type HookSpec, HOOKS, outcome } from './hooks';
 import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP, TRAP_FLAG } from './layouts';
 import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
@@ -48,6 +48,8 @@ const EXIT_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['kernel32.dll', new Set(['ExitProcess'])],
   ['ntdll.dll', new Set(['RtlExitUserProcess'])],
 ]);
+/** Registers the in-process stubs' unwind data (x64 dynamic function tables). */
+const ADD_FUNCTION_TABLE = 'RtlAddFunctionTable';
 /** Register offsets of the first four integer arguments (x64 calling convention). */
 const ARGUMENT_REGISTERS = [Context.rcx, Context.rdx, Context.r8, Context.r9];
 
@@ -90,19 +92,69 @@ export class CaptureEngine {
   setBreakpointApis(apis: readonly string[]): void {
     this.breakpointApis = new Set(apis);
     for (const process of this.processes.values()) {
-      for (const api of process.recorder?.redirected() ?? []) process.recorder?.setArmed(api, this.breakpointApis.has(api));
+      for (const api of process.recorder?.hooked() ?? []) process.recorder?.setArmed(api, this.breakpointApis.has(api));
     }
   }
 
-  /** At the program's first hooked call (its imports are bound by then): stubs, ring, import slots redirected. */
-  private installRecorder(process: TracedProcess): void {
-    const apis = REGISTER_ONLY_APIS.filter((api) => this.hooked.has(api) && !this.breakpointApis.has(api) && process.ws2Exports.has(api));
-    process.recorder = InprocRecorder.install(process, process.ws2Exports, apis, process.modules, this.options.ringSlots) ?? null;
-    for (const api of process.recorder?.redirected() ?? []) {
+  /**
+   * At the program's first hooked call: ring, stubs and inline hooks. The hooked entry points lose their int3 (the
+   * stubs record those calls; an armed stub stops instead). `stopped` is the thread held at this event.
+   */
+  private installRecorder(process: TracedProcess, stopped: TracedThread): void {
+    const apis = REGISTER_ONLY_APIS.filter((api) => this.hooked.has(api) && process.ws2Exports.has(api));
+    const threadInside = (address: bigint, length: number): boolean =>
+      [...process.threads.values()].some((t) => {
+        if (t === stopped) return false;
+        const rip = process.getContext(t)?.readBigUInt64LE(Context.rip);
+        return rip !== undefined && rip >= address && rip < address + BigInt(length);
+      });
+    process.recorder = process.ws2 ? (InprocRecorder.install(process, process.ws2, process.ws2Exports, apis, { slots: this.options.ringSlots, rtlAddFunctionTable: process.rtlAddFunctionTable, threadInside }) ?? null) : null;
+    for (const api of process.recorder?.hooked() ?? []) {
       const address = process.ws2Exports.get(api) as bigint;
-      process.disarm(address);
+      process.forget(address);
       process.entries.delete(address);
+      if (this.breakpointApis.has(api)) process.recorder?.setArmed(api, true);
     }
+    if (!process.recorder?.registration) this.recordSetup(process);
+  }
+
+  /** What the in-process path set up in this process, as a trace event. */
+  private recordSetup(process: TracedProcess): void {
+    const recorder = process.recorder;
+    const inProcess = recorder?.hooked() ?? [];
+    const onBreakpoints = recorder ? recorder.skipped : [...this.hooked.keys()].filter((api) => REGISTER_ONLY_APIS.includes(api)).map((api) => ({ api, reason: 'no stub could be installed in this process' }));
+    this.record({ kind: 'capture-setup', pid: process.pid, inProcess, onBreakpoints, unwindData: recorder?.unwindRegistered === true });
+  }
+
+  /**
+   * Registers the stubs' unwind data with RtlAddFunctionTable, run on the thread held at this hooked call's entry:
+   * its context is saved, it runs the thunk, and at the thunk's int3 the context is put back and the call goes on
+   * as if nothing happened. Returns false when there is nothing to register.
+   */
+  private registerUnwindData(process: TracedProcess, thread: TracedThread, resume: () => Promise<number>): boolean {
+    const registration = process.recorder?.registration;
+    const context = registration && process.getContext(thread);
+    if (!registration || !context) return false;
+    const saved = Buffer.from(context);
+    // Below the thread's stack top, 16-byte aligned as at a call; the thunk reserves its own shadow space.
+    const rsp = (context.readBigUInt64LE(Context.rsp) - 0x400n) & ~0xfn;
+    context.writeBigUInt64LE(rsp, Context.rsp);
+    context.writeBigUInt64LE(registration.thunk, Context.rip);
+    if (!process.setContext(thread, context)) return false;
+    process.borrowed = { tid: thread.tid, breakAt: registration.breakAt, context: saved, resume };
+    return true;
+  }
+
+  /** The thunk has returned: the thread gets its own context back and carries on with the call it was making. */
+  private async onThunkReturned(process: TracedProcess, thread: TracedThread): Promise<number> {
+    const borrowed = process.borrowed;
+    process.borrowed = undefined;
+    if (!borrowed) return DBG_CONTINUE;
+    const registered = process.getContext(thread)?.readBigUInt64LE(Context.rax) ?? 0n;
+    if (process.recorder) process.recorder.unwindRegistered = (registered & 0xffn) !== 0n;
+    process.setContext(thread, borrowed.context);
+    this.recordSetup(process);
+    return borrowed.resume();
   }
 
   /** Programs launched whose CREATE_PROCESS event has not come yet. */
@@ -203,7 +255,7 @@ export class CaptureEngine {
     const process = this.processes.get(pid);
     if (!process) return;
     const wanted = new Set(this.hooked.keys());
-    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? wanted : this.inprocess ? EXIT_FUNCTIONS.get(dll.toLowerCase()) : undefined));
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? wanted : this.inprocess ? inprocessFunctions(dll.toLowerCase()) : undefined));
     const name = (image?.name ?? '').toLowerCase();
     const module = { name, base, size: image?.sizeOfImage ?? 0 };
     process.modules.push(module);
@@ -212,6 +264,8 @@ export class CaptureEngine {
       const rva = image?.functions.get(exit);
       if (rva !== undefined && process.arm(base + BigInt(rva))) process.exitAddresses.add(base + BigInt(rva));
     }
+    const addFunctionTable = name === 'ntdll.dll' ? image?.functions.get(ADD_FUNCTION_TABLE) : undefined;
+    if (addFunctionTable !== undefined) process.rtlAddFunctionTable = base + BigInt(addFunctionTable);
     if (name !== WS2_32 || !image) return;
     process.ws2 = module;
     for (const [api, rva] of image.functions) {
@@ -231,9 +285,14 @@ export class CaptureEngine {
     const thread = process?.threads.get(tid);
     if (!process || !thread) return DBG_EXCEPTION_NOT_HANDLED;
     if (code === EXCEPTION_BREAKPOINT) {
+      if (process.borrowed?.breakAt === address && process.borrowed.tid === tid) return await this.onThunkReturned(process, thread);
       if (process.exitAddresses.has(address)) return this.onExitProcessCall(process, thread, address);
       const spec = process.entries.get(address);
       if (spec) return this.onEntry(process, thread, address, spec);
+      // A thread that hit an entry's int3 just before the entry was hooked: its call goes on through the trampoline.
+      const hookedApi = process.recorder?.apiAt(address);
+      const hookedSpec = hookedApi && this.hooked.get(hookedApi);
+      if (hookedSpec) return this.onEntry(process, thread, address, hookedSpec, process.recorder?.trampolineAt(address));
       // An armed in-process stub: handled as the API's entry, then the original runs (the stub records nothing).
       const armed = process.recorder?.breaks.get(address);
       const armedSpec = armed && this.hooked.get(armed.api);
@@ -270,13 +329,18 @@ export class CaptureEngine {
 
   /** A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. */
   private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
-    if (this.inprocess && process.recorder === undefined) this.installRecorder(process);
+    if (this.inprocess && process.recorder === undefined) {
+      this.installRecorder(process, thread);
+      if (this.registerUnwindData(process, thread, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
+    }
+    // This call's own entry may just have been hooked: its original code now runs from the trampoline.
+    original ??= process.recorder?.trampolineAt(address);
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
     const rsp = context.readBigUInt64LE(Context.rsp);
-    const stack = process.read(rsp, 0x40);
+    const stack = process.read(rsp, 0x48);
     const returnAddress = stack?.readBigUInt64LE(0) ?? 0n;
-    const raw = [...ARGUMENT_REGISTERS.map((o) => context.readBigUInt64LE(o)), ...[0x28, 0x30, 0x38].map((o) => stack?.readBigUInt64LE(o) ?? 0n)];
+    const raw = [...ARGUMENT_REGISTERS.map((o) => context.readBigUInt64LE(o)), ...[0x28, 0x30, 0x38, 0x40].map((o) => stack?.readBigUInt64LE(o) ?? 0n)];
     const caller = process.moduleAt(returnAddress);
     // socket() calls WSASocketW inside ws2_32 under Wine: a call whose return address is in ws2_32 is Winsock's own.
     const internal = caller !== undefined && caller === process.ws2;
@@ -316,11 +380,9 @@ export class CaptureEngine {
     let returned: ApiReturnEvent | undefined;
     if (index >= 0) {
       const [call] = pending.splice(index, 1);
-      const rax = context.readBigUInt64LE(Context.rax);
-      const result = call.spec.returns === 'socket' ? socketValue(rax) : i32(rax);
-      const failed = call.spec.errorInResult ? result !== 0 : result === -1;
-      const error = failed ? (call.spec.errorInResult ? result : process.lastError(thread)) : undefined;
-      const out = !failed && call.spec.exit ? call.spec.exit({ raw: call.raw, read: (a, n) => process.read(a, n) }, result) : undefined;
+      const { result, error } = outcome(call.spec, context.readBigUInt64LE(Context.rax), () => process.lastError(thread));
+      const out = error === undefined && call.spec.exit ? call.spec.exit({ raw: call.raw, read: (a, n) => process.read(a, n) }, result) : undefined;
+      if (out?.extensionFunction !== undefined) this.hookExtensionFunction(process, String(out.extensionFunction), out.functionPointer);
       const event = { kind: 'api' as const, phase: 'return' as const, pid: process.pid, tid: thread.tid, api: call.spec.api, callSeq: call.callSeq, result, ...(error !== undefined ? { error } : {}), ...(out ? { out } : {}), ...(call.internal ? { internal: true } : {}) };
       const seq = this.record(event);
       returned = call.internal ? undefined : { ...event, seq, timeNs: 0 };
@@ -334,6 +396,18 @@ export class CaptureEngine {
     const reason = returned && !this.stopping ? this.control.shouldStop(returned) : undefined;
     if (returned && reason) await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: returned });
     return DBG_CONTINUE;
+  }
+
+  /**
+   * A Winsock extension function handed out by WSAIoctl (AcceptEx is not exported by name): a breakpoint on the
+   * address it returned, so calls through that pointer are hooked like any other.
+   */
+  private hookExtensionFunction(process: TracedProcess, name: string, pointer: unknown): void {
+    const spec = this.hooked.get(name);
+    if (!spec || typeof pointer !== 'string' || !/^0x[0-9a-f]+$/.test(pointer)) return;
+    const address = BigInt(pointer);
+    if (address === 0n || process.entries.has(address) || process.recorder?.apiAt(address)) return;
+    if (process.arm(address)) process.entries.set(address, spec);
   }
 
   /** Executes the original instruction under a breakpoint: restore it, back up RIP, single-step, re-arm after. */
@@ -363,10 +437,12 @@ export class CaptureEngine {
     win.DebugBreakProcess(first.handle);
   }
 
-  /** Removes every breakpoint and lets the programs run on without the debugger. */
+  /** Removes every breakpoint and inline hook and lets the programs run on without the debugger. */
   detach(): void {
     this.stopping = true;
+    this.drain();
     for (const process of this.processes.values()) {
+      process.recorder?.uninstall();
       process.disarmAll();
       win.DebugActiveProcessStop(process.pid);
     }
@@ -377,6 +453,12 @@ export class CaptureEngine {
     this.stopping = true;
     for (const process of this.processes.values()) win.TerminateProcess(process.handle, exitCode);
   }
+}
+
+/** The exports the in-process path needs from a DLL: where the process exits, and ntdll's RtlAddFunctionTable. */
+function inprocessFunctions(dll: string): ReadonlySet<string> | undefined {
+  const exits = EXIT_FUNCTIONS.get(dll);
+  return dll === 'ntdll.dll' ? new Set([...(exits ?? []), ADD_FUNCTION_TABLE]) : exits;
 }
 
 function closeIfSet(handle: Handle): void {

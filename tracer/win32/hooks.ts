@@ -8,15 +8,15 @@ import { WSAPROTOCOL_INFOA_SIZE, WSAPROTOCOL_INFOW_SIZE, decodeProtocolInfo, dec
 
 /** What a decoder can see of the stopped thread. */
 export interface CallSite {
-  /** The raw integer arguments, first seven (registers then stack), as saved at entry. */
+  /** The raw integer arguments, first eight (registers then stack), as saved at entry. */
   readonly raw: readonly bigint[];
   read(address: bigint, length: number): Buffer | undefined;
 }
 
 export interface HookSpec {
   readonly api: string;
-  /** How RAX is read: a SOCKET (UINT_PTR, INVALID_SOCKET = ~0) or an int. */
-  readonly returns: 'socket' | 'int';
+  /** How RAX is read: a SOCKET (UINT_PTR, INVALID_SOCKET = ~0), an int (SOCKET_ERROR = -1) or a BOOL (FALSE = 0). */
+  readonly returns: 'socket' | 'int' | 'bool';
   /** The error comes back as the return value (WSAStartup), not through WSAGetLastError. */
   readonly errorInResult?: boolean;
   entry(site: CallSite): Args;
@@ -29,6 +29,25 @@ export const u32 = (v: bigint): number => Number(BigInt.asUintN(32, v));
 /** SOCKET values are small handles; INVALID_SOCKET (~0) becomes -1 as in the trace format. */
 export const socketValue = (v: bigint): number => (v === 0xffffffffffffffffn ? -1 : Number(v));
 export const pointer = (v: bigint): string => `0x${v.toString(16)}`;
+
+/** A call's result from RAX, and its error: the return value itself (WSAStartup), or the thread's last error. */
+export function outcome(spec: HookSpec, rax: bigint, lastError: () => number | undefined): { result: number; error?: number } {
+  const result = spec.returns === 'socket' ? socketValue(rax) : i32(rax);
+  const failed = spec.errorInResult ? result !== 0 : spec.returns === 'bool' ? result === 0 : result === -1;
+  const error = failed ? (spec.errorInResult ? result : lastError()) : undefined;
+  return error === undefined ? { result } : { result, error };
+}
+
+/** SIO_GET_EXTENSION_FUNCTION_POINTER: WSAIoctl hands out the address of a Winsock extension function. */
+const SIO_GET_EXTENSION_FUNCTION_POINTER = 0xc8000006;
+/** The extension functions' GUIDs (mswsock.h), as the 16 bytes WSAIoctl reads, in hex. */
+const EXTENSION_FUNCTIONS: ReadonlyMap<string, string> = new Map([
+  ['f17d36b5accbcf1195ca00805f48a192', 'AcceptEx'],
+  ['b907a225f3dd60468ee976e58c74063e', 'ConnectEx'],
+  ['f27d36b5accbcf1195ca00805f48a192', 'GetAcceptExSockaddrs'],
+  ['f07d36b5accbcf1195ca00805f48a192', 'TransmitFile'],
+  ['112eda7f30866f43a031f536a6eec157', 'DisconnectEx'],
+]);
 
 function protocolInfoAt(site: CallSite, address: bigint, wide: boolean) {
   if (address === 0n) return null;
@@ -96,6 +115,13 @@ const sockets: HookSpec[] = [
     api: 'WSAIoctl',
     returns: 'int',
     entry: (site) => ({ s: socketValue(site.raw[0]), dwIoControlCode: u32(site.raw[1]), lpvInBuffer: pointer(site.raw[2]), cbInBuffer: u32(site.raw[3]), inValue: u32(site.raw[3]) === 4 ? u32At(site, site.raw[2]) : null }),
+    // An extension function pointer handed out: which function, and where it is (the tracer hooks AcceptEx there).
+    exit: (site) => {
+      if (u32(site.raw[1]) !== SIO_GET_EXTENSION_FUNCTION_POINTER || u32(site.raw[3]) < 16) return undefined;
+      const guid = site.read(site.raw[2], 16)?.toString('hex');
+      const address = site.raw[4] === 0n ? undefined : site.read(site.raw[4], 8)?.readBigUInt64LE(0);
+      return { extensionFunction: (guid && EXTENSION_FUNCTIONS.get(guid)) ?? guid ?? null, functionPointer: address === undefined ? null : pointer(address) };
+    },
   },
   { api: 'shutdown', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), how: i32(raw[1]) }) },
   { api: 'bind', returns: 'int', entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]) }) },
@@ -114,6 +140,14 @@ const sockets: HookSpec[] = [
       const length = u32At(site, site.raw[2]);
       return { addr: length === null ? null : sockaddrAt(site, site.raw[1], length) };
     },
+  },
+  // WSAAccept's condition callback runs inside the call; the peer's address is not decoded (the model needs the socket).
+  { api: 'WSAAccept', returns: 'socket', entry: ({ raw }) => ({ s: socketValue(raw[0]), addr: pointer(raw[1]), addrlen: pointer(raw[2]), lpfnCondition: pointer(raw[3]), dwCallbackData: pointer(raw[4]) }) },
+  // Not exported: reached through the pointer WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) hands out.
+  {
+    api: 'AcceptEx',
+    returns: 'bool',
+    entry: ({ raw }) => ({ sListenSocket: socketValue(raw[0]), sAcceptSocket: socketValue(raw[1]), dwReceiveDataLength: u32(raw[3]), lpOverlapped: pointer(raw[7]) }),
   },
   // Where shared-socket bugs show their symptoms. Buffers are not decoded: the model needs the socket and the outcome.
   ...(['recv', 'send'] as const).map<HookSpec>((api) => ({ api, returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), buf: pointer(raw[1]), len: i32(raw[2]), flags: i32(raw[3]) }) })),

@@ -44,12 +44,16 @@ export class TracedProcess {
   /** Addresses holding an int3 of the engine now. */
   private readonly armed = new Set<bigint>();
   ws2?: LoadedModule;
-  /** ws2_32's hooked exports: name → address (the in-process path redirects calls away from them). */
+  /** ws2_32's hooked exports: name → address (the in-process path hooks them inline). */
   ws2Exports = new Map<string, bigint>();
   /** In-process capture: the stubs and ring in this process once installed (null: could not be installed). */
   recorder?: InprocRecorder | null;
   /** In-process capture: ExitProcess / RtlExitUserProcess, where the ring is drained before the memory is gone. */
   readonly exitAddresses = new Set<bigint>();
+  /** In-process capture: ntdll!RtlAddFunctionTable, which registers the stubs' unwind data. */
+  rtlAddFunctionTable?: bigint;
+  /** A thread the tracer borrowed to run a call in the program (its context is put back at `breakAt`). */
+  borrowed?: { readonly tid: number; readonly breakAt: bigint; readonly context: Buffer; resume(): Promise<number> };
   private readonly context = Buffer.alloc(CONTEXT_SIZE);
 
   constructor(
@@ -94,6 +98,20 @@ export class TracedProcess {
     const original = this.originals.get(address);
     if (original === undefined || !this.armed.delete(address)) return;
     this.writeByte(address, Buffer.from([original]));
+  }
+
+  /** The program's own bytes at `address`: memory as read, with the original byte under each int3 of ours. */
+  readOriginal(address: bigint, length: number): Buffer | undefined {
+    const bytes = this.read(address, length);
+    if (!bytes) return undefined;
+    for (const at of this.armed) if (at >= address && at < address + BigInt(length)) bytes[Number(at - address)] = this.originals.get(at) as number;
+    return bytes;
+  }
+
+  /** Drops an int3 from the books without writing: its bytes now belong to an inline hook. */
+  forget(address: bigint): void {
+    this.armed.delete(address);
+    this.originals.delete(address);
   }
 
   /** Removes every int3 (before a detach). */

@@ -5,7 +5,7 @@
 
 import type { ApiCallEvent, ApiReturnEvent } from '../../trace/schema';
 import type { UnstampedEvent } from '../engine';
-import { HOOKS, i32, socketValue } from '../hooks';
+import { HOOKS, outcome } from '../hooks';
 import type { TracedProcess } from '../traced-process';
 import type { InprocRecorder } from './recorder';
 
@@ -15,7 +15,7 @@ interface Item {
 }
 
 /** Per process: ring seq (low 32 bits) of a call already in the trace → its trace seq, until its return comes. */
-const callSeqs = new WeakMap<TracedProcess, Map<number, { seq: number; api: string }>>();
+const callSeqs = new WeakMap<TracedProcess, Map<number, { seq: number; api: string; tid: number; internal: boolean }>>();
 
 function callerOf(process: TracedProcess, address: bigint): ApiCallEvent['caller'] {
   const module = process.moduleAt(address);
@@ -25,9 +25,7 @@ function callerOf(process: TracedProcess, address: bigint): ApiCallEvent['caller
 function returnEvent(process: TracedProcess, api: string, tid: number, callSeq: number, rax: bigint, lastError: number): Omit<ApiReturnEvent, 'seq' | 'timeNs'> | undefined {
   const spec = HOOKS.get(api);
   if (!spec) return undefined;
-  const result = spec.returns === 'socket' ? socketValue(rax) : i32(rax);
-  const failed = spec.errorInResult ? result !== 0 : result === -1;
-  const error = failed ? (spec.errorInResult ? result : lastError) : undefined;
+  const { result, error } = outcome(spec, rax, () => lastError);
   return { kind: 'api', phase: 'return', pid: process.pid, tid, api, callSeq, result, ...(error !== undefined ? { error } : {}) };
 }
 
@@ -47,7 +45,7 @@ function itemsOf(process: TracedProcess, recorder: InprocRecorder): Item[] {
     const api = recorder.apis[c.api];
     const spec = HOOKS.get(api);
     if (!spec) continue;
-    const caller = c.returnAddress === undefined ? { module: '?', offset: 0 } : callerOf(process, c.returnAddress);
+    const caller = callerOf(process, c.returnAddress);
     const internal = process.ws2 !== undefined && caller.module === process.ws2.name;
     let seq = 0;
     items.push({
@@ -55,7 +53,7 @@ function itemsOf(process: TracedProcess, recorder: InprocRecorder): Item[] {
       emit: (record) => {
         const args = spec.entry({ raw: c.raw, read: (a, n) => process.read(a, n) });
         seq = record({ kind: 'api', phase: 'call', pid: process.pid, tid: c.tid, api, args, caller, ...(internal ? { internal } : {}) });
-        if (!c.ret) calls.set(c.seq >>> 0, { seq, api });
+        if (!c.ret) calls.set(c.seq >>> 0, { seq, api, tid: c.tid, internal });
       },
     });
     const ret = c.ret;
@@ -76,8 +74,8 @@ function itemsOf(process: TracedProcess, recorder: InprocRecorder): Item[] {
     items.push({
       tsc: r.tsc,
       emit: (record) => {
-        const event = returnEvent(process, call.api, 0, call.seq, r.rax, r.lastError);
-        if (event) record(event);
+        const event = returnEvent(process, call.api, call.tid, call.seq, r.rax, r.lastError);
+        if (event) record(call.internal ? { ...event, internal: true } : event);
       },
     });
   }

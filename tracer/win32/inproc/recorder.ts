@@ -1,35 +1,74 @@
 /**
- * The in-process recording path for one debuggee: a region with the ring and a call+return stub per API
- * (VirtualAllocEx), the import-address-table slots that call into ws2_32 redirected to the stubs, and the drain that
- * reads back what the stubs recorded. Only APIs whose arguments are all in registers are redirected: the others are
- * decoded from memory at the call (structures, buffers) and stay on the breakpoint path.
+ * The in-process recording path for one debuggee: an inline hook on each recorded ws2_32 entry point (a `jmp rel32`
+ * over its first instructions, which move to a trampoline), a call+return stub per API that records into a ring in
+ * the process's own memory, unwind data for the stubs, and the drain that reads the ring back.
+ *
+ * Inline, not import-table redirects: every caller goes through the entry point, so calls made through
+ * GetProcAddress pointers, from DLLs loaded later, and Winsock's own internal calls are all seen.
+ * An API whose first instructions cannot be moved (see x64-decode.ts relocate) keeps its int3 breakpoint.
+ * Only APIs whose arguments are all in registers or on the stack are recorded here: the others are decoded from
+ * memory at the call (structures, buffers) and stay on the breakpoint path.
  */
 
 import { win } from '../api';
-import { readImportSlots } from '../pe';
 import type { LoadedModule, TracedProcess } from '../traced-process';
-import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READWRITE, winExtra } from './api-extra';
+import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_READWRITE, winExtra } from './api-extra';
 import { ARMED_OFFSET, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader, type DrainResult } from './ring';
-import { STUB_BREAK_OFFSET, buildStubs } from './stubs';
+import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from './stubs';
+import { relocate } from './x64-decode';
 
 /** Hooked APIs whose every argument is a register or stack value (nothing to read from memory at the call). */
-export const REGISTER_ONLY_APIS: readonly string[] = ['WSAStartup', 'WSACleanup', 'socket', 'closesocket', 'WSAEventSelect', 'WSAAsyncSelect', 'shutdown', 'listen', 'recv', 'send', 'WSARecv', 'WSASend'];
+export const REGISTER_ONLY_APIS: readonly string[] = ['WSAStartup', 'WSACleanup', 'socket', 'closesocket', 'WSAEventSelect', 'WSAAsyncSelect', 'shutdown', 'listen', 'recv', 'send', 'WSARecv', 'WSASend', 'WSAAccept'];
 
-interface PatchedSlot {
-  readonly address: bigint;
-  readonly original: bigint;
+/** The `jmp rel32` written over an entry point. */
+const PATCH_LENGTH = 5;
+/** Bytes read at an entry to relocate: the instructions covering the patch (at most 4 + 15 bytes). */
+const ENTRY_BYTES = 32;
+/** Room per trampoline: the moved instructions (a widened branch grows them) and a 14-byte jump back. */
+const TRAMPOLINE_SIZE = 64;
+/** Room for the unwind-data registration thunk. */
+const THUNK_SIZE = 64;
+const ALLOCATION_GRANULARITY = 0x10000n;
+
+interface InlineHook {
+  readonly api: string;
+  readonly entry: bigint;
+  /** The original bytes the patch covers (put back on uninstall). */
+  readonly saved: Buffer;
+  readonly trampoline: bigint;
+}
+
+/** A call the tracer makes on a thread it holds: RtlAddFunctionTable for the stubs' unwind data. */
+export interface Registration {
+  readonly thunk: bigint;
+  /** The thunk's final int3: the call has returned. */
+  readonly breakAt: bigint;
+}
+
+export interface InstallOptions {
+  readonly slots?: number;
+  /** ntdll!RtlAddFunctionTable in the debuggee, when known. */
+  readonly rtlAddFunctionTable?: bigint;
+  /** True when a thread other than the one stopped at the event is inside [address, address + length). */
+  readonly threadInside?: (address: bigint, length: number) => boolean;
 }
 
 export class InprocRecorder {
   private next = 0;
   private readonly snapshot: Buffer;
-  private readonly patched = new Map<string, PatchedSlot[]>();
-  /** The int3 in each stub (taken when its API is armed) → the API and its original entry point. */
+  private readonly hooks = new Map<string, InlineHook>();
+  private readonly hookAt = new Map<bigint, InlineHook>();
+  /** The int3 in each stub (taken when its API is armed) → the API and where its original code runs from. */
   readonly breaks = new Map<bigint, { api: string; original: bigint }>();
+  /** APIs that could not be hooked inline, and why (they stay on breakpoints). */
+  readonly skipped: { api: string; reason: string }[] = [];
+  registration?: Registration;
+  /** Whether RtlAddFunctionTable accepted the stubs' unwind data (undefined: not run). */
+  unwindRegistered?: boolean;
 
   private constructor(
     private readonly process: TracedProcess,
-    private readonly region: bigint,
+    private readonly ring: bigint,
     readonly slots: number,
     /** API id (the stub's index) → name. */
     readonly apis: readonly string[],
@@ -38,54 +77,96 @@ export class InprocRecorder {
   }
 
   /**
-   * Allocates the region, writes the ring (touched once, so the stubs take no page faults) and the stubs, and
-   * redirects the ws2_32 import slots of every loaded module but ws2_32 itself. Returns undefined if it cannot.
+   * Writes the ring (touched once, so the stubs take no page faults), then, within ±2 GB of ws2_32, the stubs, the
+   * trampolines, the unwind data and the registration thunk; then patches the entry points. Returns undefined when
+   * nothing could be installed.
    */
-  static install(process: TracedProcess, exports: ReadonlyMap<string, bigint>, apis: readonly string[], modules: readonly LoadedModule[], slots = 262144): InprocRecorder | undefined {
-    // The stubs' length does not depend on where they go: size the region for them exactly.
-    const size = ringBytes(slots) + buildStubs(apis.length, 0n).code.length;
-    const region = BigInt(winExtra.VirtualAllocEx(process.handle, 0n, size, MEM_COMMIT | MEM_RESERVE, PAGE_EXECUTE_READWRITE));
-    if (region === 0n) return undefined;
-    const ring = Buffer.alloc(ringBytes(slots));
-    ringHeader(slots, apis.map((api) => exports.get(api) ?? 0n)).copy(ring);
-    const { code, offsets } = buildStubs(apis.length, region);
-    if (!write(process, region, ring) || !write(process, region + BigInt(ring.length), code)) return undefined;
-    const recorder = new InprocRecorder(process, region, slots, apis);
-    apis.forEach((api, id) => recorder.breaks.set(region + BigInt(ring.length + offsets[id] + STUB_BREAK_OFFSET), { api, original: exports.get(api) ?? 0n }));
-    const stubOf = new Map(apis.map((api, id) => [exports.get(api) ?? -1n, region + BigInt(ring.length + offsets[id])]));
-    const apiOf = new Map(apis.map((api) => [exports.get(api) ?? -1n, api]));
-    for (const module of modules) {
-      if (module === process.ws2) continue;
-      const read = (rva: number, length: number) => process.read(module.base + BigInt(rva), length) ?? Buffer.alloc(length);
-      for (const rva of readImportSlots(read, 'ws2_32.dll')) {
-        const address = module.base + BigInt(rva);
-        const target = process.readU64(address);
-        const stub = target === undefined ? undefined : stubOf.get(target);
-        if (target === undefined || stub === undefined) continue;
-        const value = Buffer.alloc(8);
-        value.writeBigUInt64LE(stub);
-        if (!write(process, address, value)) continue;
-        const api = apiOf.get(target) as string;
-        recorder.patched.set(api, [...(recorder.patched.get(api) ?? []), { address, original: target }]);
-      }
+  static install(process: TracedProcess, ws2: LoadedModule, exports: ReadonlyMap<string, bigint>, apis: readonly string[], options: InstallOptions = {}): InprocRecorder | undefined {
+    const slots = options.slots ?? 262144;
+    const ring = BigInt(winExtra.VirtualAllocEx(process.handle, 0n, ringBytes(slots), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+    if (ring === 0n) return undefined;
+    const stubs = buildStubs(apis.length, ring);
+    const layout = codeLayout(stubs.code.length, apis.length);
+    const code = allocateNear(process, ws2, layout.size);
+    if (code === undefined) return undefined;
+    const recorder = new InprocRecorder(process, ring, slots, apis);
+    const image = Buffer.alloc(layout.size, 0xcc);
+    stubs.code.copy(image, 0);
+    const patches: { hook: InlineHook; jump: Buffer }[] = [];
+    apis.forEach((api, id) => {
+      const entry = exports.get(api);
+      const stub = code + BigInt(stubs.offsets[id]);
+      const trampoline = code + BigInt(layout.trampolines + id * TRAMPOLINE_SIZE);
+      const bytes = entry === undefined ? undefined : process.readOriginal(entry, ENTRY_BYTES);
+      if (entry === undefined || !bytes) return void recorder.skipped.push({ api, reason: 'its entry point cannot be read' });
+      const moved = relocate(bytes, entry, trampoline, PATCH_LENGTH);
+      if ('error' in moved) return void recorder.skipped.push({ api, reason: moved.error });
+      const jump = relativeJump(entry, stub);
+      if (!jump) return void recorder.skipped.push({ api, reason: 'the stubs are more than 2 GB away' });
+      // A thread preempted inside the instructions the patch covers would resume in the middle of the jmp.
+      if (options.threadInside?.(entry + 1n, moved.moved - 1)) return void recorder.skipped.push({ api, reason: 'a thread is inside its first instructions' });
+      Buffer.concat([Buffer.from(moved.code), absoluteJump(entry + BigInt(moved.moved))]).copy(image, layout.trampolines + id * TRAMPOLINE_SIZE);
+      const hook = { api, entry, saved: bytes.subarray(0, moved.moved), trampoline };
+      patches.push({ hook, jump: Buffer.concat([jump, Buffer.alloc(moved.moved - PATCH_LENGTH, 0xcc)]) });
+      recorder.breaks.set(stub + BigInt(STUB_BREAK_OFFSET), { api, original: trampoline });
+    });
+    if (patches.length === 0) return undefined;
+    // Unwind data: one RUNTIME_FUNCTION per stub, from its prologue to its end (before it, the stack is untouched).
+    stubUnwindInfo().copy(image, layout.unwindInfo);
+    const functions = stubs.offsets.map((offset, id) => ({ begin: offset + STUB_PROLOGUE_OFFSET, end: offset + stubs.lengths[id] }));
+    runtimeFunctions(functions, layout.unwindInfo).copy(image, layout.functionTable);
+    if (options.rtlAddFunctionTable) {
+      const thunk = callThunk(options.rtlAddFunctionTable, [code + BigInt(layout.functionTable), BigInt(functions.length), code]);
+      thunk.code.copy(image, layout.thunk);
+      recorder.registration = { thunk: code + BigInt(layout.thunk), breakAt: code + BigInt(layout.thunk + thunk.breakOffset) };
+    }
+    const originals = apis.map((api) => patches.find((p) => p.hook.api === api)?.hook.trampoline ?? 0n);
+    if (!write(process, ring, ringHeader(slots, originals)) || !write(process, ring + BigInt(RING_HEADER_SIZE), Buffer.alloc(slots * RECORD_SIZE))) return undefined;
+    if (!write(process, code, image)) return undefined;
+    winExtra.VirtualProtectEx(process.handle, code, layout.size, PAGE_EXECUTE_READ, [0]);
+    for (const { hook, jump } of patches) {
+      if (!write(process, hook.entry, jump)) continue;
+      recorder.hooks.set(hook.api, hook);
+      recorder.hookAt.set(hook.entry, hook);
     }
     return recorder;
   }
 
   /** The APIs whose calls now go through a stub (and need no breakpoint). */
-  redirected(): string[] {
-    return [...this.patched.keys()];
+  hooked(): string[] {
+    return [...this.hooks.keys()];
+  }
+
+  /** A hooked entry point: where its original code now runs from (the trampoline). */
+  trampolineAt(entry: bigint): bigint | undefined {
+    return this.hookAt.get(entry)?.trampoline;
+  }
+
+  /** The API hooked at this entry point. */
+  apiAt(entry: bigint): string | undefined {
+    return this.hookAt.get(entry)?.api;
   }
 
   /** Arms or disarms an API's stub: armed, each call stops at the stub's int3 and runs on the breakpoint path. */
   setArmed(api: string, armed: boolean): void {
     const id = this.apis.indexOf(api);
-    if (id >= 0) write(this.process, this.region + BigInt(ARMED_OFFSET + id), Buffer.from([armed ? 1 : 0]));
+    if (id >= 0) write(this.process, this.ring + BigInt(ARMED_OFFSET + id), Buffer.from([armed ? 1 : 0]));
+  }
+
+  /**
+   * Puts the entry points back and disarms every stub. The stubs, trampolines and ring stay: a thread inside a hooked
+   * call (a blocking recv) still returns through its stub.
+   */
+  uninstall(): void {
+    for (const api of this.apis) this.setArmed(api, false);
+    for (const hook of this.hooks.values()) write(this.process, hook.entry, hook.saved);
+    this.hooks.clear();
+    this.hookAt.clear();
   }
 
   /** Reads what was recorded since the last drain: the header, then only the records between (one or two reads). */
   drain(): DrainResult | undefined {
-    const head = this.process.read(this.region + BigInt(HEAD_OFFSET), 8);
+    const head = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8);
     if (!head) return undefined;
     head.copy(this.snapshot, HEAD_OFFSET);
     const end = Number(head.readBigUInt64LE(0));
@@ -94,7 +175,7 @@ export class InprocRecorder {
       const slot = seq % this.slots;
       const count = Math.min(end - seq, this.slots - slot);
       const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      const bytes = this.process.read(this.region + BigInt(offset), count * RECORD_SIZE);
+      const bytes = this.process.read(this.ring + BigInt(offset), count * RECORD_SIZE);
       if (!bytes) return undefined;
       bytes.copy(this.snapshot, offset);
       seq += count;
@@ -103,6 +184,32 @@ export class InprocRecorder {
     this.next = result.next;
     return result;
   }
+}
+
+/** Offsets in the code region: stubs, trampolines, unwind info (4-aligned), function table, thunk. */
+function codeLayout(stubBytes: number, apiCount: number) {
+  const trampolines = stubBytes;
+  const unwindInfo = trampolines + apiCount * TRAMPOLINE_SIZE;
+  const functionTable = unwindInfo + 16;
+  const thunk = functionTable + ((12 * apiCount + 15) & ~15);
+  return { trampolines, unwindInfo, functionTable, thunk, size: thunk + THUNK_SIZE };
+}
+
+/**
+ * Commits `size` bytes at the first free 64 KB-aligned address near the module (above it first, then below), so a
+ * `jmp rel32` at its entry points reaches the stubs and its RIP-relative operands still reach from the trampolines.
+ */
+function allocateNear(process: TracedProcess, module: LoadedModule, size: number): bigint | undefined {
+  const above = (module.base + BigInt(module.size) + ALLOCATION_GRANULARITY - 1n) & ~(ALLOCATION_GRANULARITY - 1n);
+  const below = (module.base & ~(ALLOCATION_GRANULARITY - 1n)) - ALLOCATION_GRANULARITY;
+  for (let i = 0n; i < 512n; i++) {
+    for (const address of [above + i * ALLOCATION_GRANULARITY, below - i * ALLOCATION_GRANULARITY]) {
+      if (address <= 0n) continue;
+      const got = BigInt(winExtra.VirtualAllocEx(process.handle, address, size, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+      if (got !== 0n) return got;
+    }
+  }
+  return undefined;
 }
 
 function write(process: TracedProcess, address: bigint, bytes: Buffer): boolean {

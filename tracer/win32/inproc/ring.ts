@@ -1,5 +1,5 @@
 /**
- * In-process capture (issue 6, first slice): the ring that the stubs in stubs.ts write into, in the debuggee's own
+ * In-process capture: the ring that the stubs in stubs.ts write into, in the debuggee's own
  * memory, and its decoder on the tracer side.
  *
  * Drained by inproc/recorder.ts (one or two ReadProcessMemory per drain), turned into events by inproc/events.ts.
@@ -21,11 +21,12 @@
  *   0x10 u64 tsc (rdtsc)                      0x10 u64 tsc
  *   0x18 RCX                                  0x18 RAX
  *   0x20 RDX                                  0x20 u32 last error (gs:[0x68]), u32 low 32 bits of the call's seq
- *   0x28 R8                                   0x28 caller's return address
+ *   0x28 R8                                   0x28 5th argument ([rsp+0x28] at entry)
  *   0x30 R9                                   0x30 6th argument ([rsp+0x30] at entry)
- *   0x38 5th argument ([rsp+0x28] at entry)   0x38 7th argument ([rsp+0x38] at entry)
- * The 6th/7th arguments and the return address travel in the return record (a call record has no room); the decoder
- * joins them to the call through the link. A call-only stub writes only the call record.
+ *   0x38 caller's return address              0x38 7th argument ([rsp+0x38] at entry)
+ * The caller is in the call record: a call still in progress at a drain is already known as the program's or as
+ * Winsock's own (internal). The 5th-7th arguments travel in the return record (a call record has no room); the
+ * decoder joins them to the call through the link, and reads them as 0 for a call that has not returned yet.
  */
 
 export const RECORD_SIZE = 64;
@@ -45,9 +46,9 @@ export interface RawCall {
   readonly api: number;
   readonly tid: number;
   readonly tsc: bigint;
-  /** RCX, RDX, R8, R9, arg5, and (from the linked return record, when present) arg6, arg7. */
+  /** RCX, RDX, R8, R9, then arg5-arg7 from the linked return record (0 while the call has not returned). */
   readonly raw: bigint[];
-  returnAddress?: bigint;
+  readonly returnAddress: bigint;
   ret?: { readonly seq: number; readonly tsc: bigint; readonly rax: bigint; readonly lastError: number };
 }
 
@@ -58,7 +59,6 @@ export interface RawReturn {
   readonly tsc: bigint;
   readonly rax: bigint;
   readonly lastError: number;
-  readonly returnAddress: bigint;
 }
 
 export interface DrainResult {
@@ -120,7 +120,7 @@ export function drain(snapshot: Uint8Array, slots: number, from: number): DrainR
     const tid = view.getUint32(o + 12, true);
     const tsc = q(o + 16);
     if (kind === KIND_CALL) {
-      const call: RawCall = { seq, api, tid, tsc, raw: [q(o + 24), q(o + 32), q(o + 40), q(o + 48), q(o + 56)] };
+      const call: RawCall = { seq, api, tid, tsc, raw: [q(o + 24), q(o + 32), q(o + 40), q(o + 48), 0n, 0n, 0n], returnAddress: q(o + 56) };
       calls.push(call);
       bySeqLow.set(seq >>> 0, call);
     } else {
@@ -129,11 +129,10 @@ export function drain(snapshot: Uint8Array, slots: number, from: number): DrainR
       if (call === undefined) {
         // Its call was read by an earlier drain (or lost): the caller of drain links it.
         orphanReturns++;
-        lateReturns.push({ seq, link, tsc, rax: q(o + 24), lastError: view.getUint32(o + 32, true), returnAddress: q(o + 40) });
+        lateReturns.push({ seq, link, tsc, rax: q(o + 24), lastError: view.getUint32(o + 32, true) });
         continue;
       }
-      call.raw.push(q(o + 48), q(o + 56));
-      call.returnAddress = q(o + 40);
+      call.raw.splice(4, 3, q(o + 40), q(o + 48), q(o + 56));
       call.ret = { seq, tsc, rax: q(o + 24), lastError: view.getUint32(o + 32, true) };
     }
   }

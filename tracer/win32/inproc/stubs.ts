@@ -1,10 +1,10 @@
 /**
- * In-process capture (issue 6, first slice): x64 machine code for one call+return recording stub per hooked API.
+ * In-process capture: x64 machine code for one call+return recording stub per hooked API.
  * Bytes are written by hand, one instruction per line with its assembly. Ring layout: ring.ts.
  *
  * Installed by inproc/recorder.ts; run under Wine by the in-process end-to-end tests (test/e2e/inproc.test.ts).
  *
- * The stub is entered through a redirected import-address-table slot, i.e. exactly as the original would be:
+ * The stub is entered by the `jmp rel32` written over the API's entry (recorder.ts), i.e. exactly as the original would be:
  * RSP = 8 mod 16, [RSP] = caller's return address, args RCX RDX R8 R9 then [RSP+0x28], [RSP+0x30], [RSP+0x38].
  * Frame after `sub rsp,0x58` (RSP 16-byte aligned for the inner call):
  *   [rsp+0x00..0x20) shadow space for the original   [rsp+0x20] arg5 copy  [rsp+0x28] arg6 copy  [rsp+0x30] arg7 copy
@@ -12,7 +12,8 @@
  *   [rsp+0x60..0x80) caller's home space: RCX RDX R8 R9 saved there   [rsp+0x80..] caller's stack args 5..7
  * Only volatile registers are clobbered (RAX RCX RDX R8 R9 R10 R11); the arguments are reloaded before the call.
  * Nothing after the original returns calls anything, so the last error is unchanged; it is still written back.
- * Limitation: no unwind data is registered for the stub (an exception unwinding through it is misread).
+ * Unwind data (stubUnwindInfo) describes the one stack move, `sub rsp,0x58`: an exception or a stack walk through a
+ * hooked call (e.g. out of a WSAAccept condition callback) unwinds through the stub to the program's caller.
  * Timestamps are rdtsc (shared by processes on one machine; see ring.ts tscToQpc for the conversion).
  */
 
@@ -20,6 +21,9 @@ import { ARMED_OFFSET, KIND_CALL, KIND_RETURN, ORIGINALS_OFFSET, RING_HEADER_SIZ
 
 /** Offset in each stub of the int3 an armed API executes (registers and stack are still as at the API's entry). */
 export const STUB_BREAK_OFFSET = 20;
+/** Offset of `sub rsp, FRAME_SIZE`, the stub's prologue: before it the stack is as at entry (a leaf, no unwind data). */
+export const STUB_PROLOGUE_OFFSET = STUB_BREAK_OFFSET + 1;
+const FRAME_SIZE = 0x58;
 
 class Asm {
   private readonly bytes: number[] = [];
@@ -78,7 +82,8 @@ export function callReturnStub(api: number, header: bigint): Buffer {
   a.op(0x74, 0x01); // je +1
   if (a.length !== STUB_BREAK_OFFSET) throw new Error('stub layout changed: STUB_BREAK_OFFSET');
   a.op(0xcc); // int3
-  a.op(0x48, 0x83, 0xec, 0x58); // sub rsp, 0x58
+  if (a.length !== STUB_PROLOGUE_OFFSET) throw new Error('stub layout changed: STUB_PROLOGUE_OFFSET');
+  a.op(0x48, 0x83, 0xec, FRAME_SIZE); // sub rsp, 0x58
   a.op(0x48, 0x89, 0x4c, 0x24, 0x60); // mov [rsp+0x60], rcx
   a.op(0x48, 0x89, 0x54, 0x24, 0x68); // mov [rsp+0x68], rdx
   a.op(0x4c, 0x89, 0x44, 0x24, 0x70); // mov [rsp+0x70], r8
@@ -98,7 +103,7 @@ export function callReturnStub(api: number, header: bigint): Buffer {
     [0x68, 0x20],
     [0x70, 0x28],
     [0x78, 0x30],
-    [0x20, 0x38],
+    [0x58, 0x38],
   ] as const) {
     a.op(0x48, 0x8b, 0x44, 0x24, src); // mov rax, [rsp+src]
     a.op(0x49, 0x89, 0x43, dst); // mov [r11+dst], rax
@@ -123,7 +128,7 @@ export function callReturnStub(api: number, header: bigint): Buffer {
   a.op(0x41, 0x89, 0x4b, 0x20); // mov [r11+0x20], ecx
   a.op(0x8b, 0x44, 0x24, 0x38); // mov eax, [rsp+0x38]     ; call seq (low 32)
   a.op(0x41, 0x89, 0x43, 0x24); // mov [r11+0x24], eax     ; link
-  a.op(0x48, 0x8b, 0x44, 0x24, 0x58); // mov rax, [rsp+0x58]  ; caller's return address
+  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x80)); // mov rax, [rsp+0x80]  ; arg5 (caller's copy)
   a.op(0x49, 0x89, 0x43, 0x28); // mov [r11+0x28], rax
   a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x88)); // mov rax, [rsp+0x88]  ; arg6 (caller's copy)
   a.op(0x49, 0x89, 0x43, 0x30); // mov [r11+0x30], rax
@@ -138,18 +143,75 @@ export function callReturnStub(api: number, header: bigint): Buffer {
   return a.done();
 }
 
+/**
+ * UNWIND_INFO for every stub's function entry, which starts at the prologue (x64 exception handling, "struct
+ * UNWIND_INFO"): version 1, no handler, a 4-byte prologue with one code, UWOP_ALLOC_SMALL (op 2, info = size/8 - 1).
+ * Padded to an even number of codes, as the format requires.
+ */
+export function stubUnwindInfo(): Buffer {
+  const UWOP_ALLOC_SMALL = 2;
+  return Buffer.from([0x01, 4, 1, 0, 4, UWOP_ALLOC_SMALL | ((FRAME_SIZE / 8 - 1) << 4), 0, 0]);
+}
+
+/** RUNTIME_FUNCTION entries (begin, end, unwind info: RVAs from the region base), 12 bytes each, sorted by begin. */
+export function runtimeFunctions(functions: readonly { begin: number; end: number }[], unwindInfo: number): Buffer {
+  const table = Buffer.alloc(12 * functions.length);
+  [...functions].sort((a, b) => a.begin - b.begin).forEach((f, i) => {
+    table.writeUInt32LE(f.begin, 12 * i);
+    table.writeUInt32LE(f.end, 12 * i + 4);
+    table.writeUInt32LE(unwindInfo, 12 * i + 8);
+  });
+  return table;
+}
+
+/**
+ * A call the tracer makes run on a thread it holds (the thread's context is saved and restored around it):
+ * fn(a, b, c) with an aligned stack and shadow space, then int3 at the returned offset, where the tracer takes over.
+ * The thread's RSP must be set 16-byte aligned before it runs.
+ */
+export function callThunk(fn: bigint, args: readonly [bigint, bigint, bigint]): { code: Buffer; breakOffset: number } {
+  const a = new Asm();
+  a.op(0x48, 0x83, 0xec, 0x20); // sub rsp, 0x20        ; shadow space, RSP stays aligned for the call
+  a.op(0x48, 0xb9, ...a.u64(args[0])); // mov rcx, imm64
+  a.op(0x48, 0xba, ...a.u64(args[1])); // mov rdx, imm64
+  a.op(0x49, 0xb8, ...a.u64(args[2])); // mov r8, imm64
+  a.op(0x48, 0xb8, ...a.u64(fn)); // mov rax, imm64
+  a.op(0xff, 0xd0); // call rax
+  const breakOffset = a.length;
+  a.op(0xcc); // int3
+  return { code: a.done(), breakOffset };
+}
+
+/** `jmp qword [rip+0]` followed by the target: a jump that reaches anywhere (14 bytes). */
+export function absoluteJump(target: bigint): Buffer {
+  const a = new Asm();
+  a.op(0xff, 0x25, 0, 0, 0, 0, ...a.u64(target));
+  return a.done();
+}
+
+/** `jmp rel32` from `from` to `to` (5 bytes), or undefined when they are more than 2 GB apart. */
+export function relativeJump(from: bigint, to: bigint): Buffer | undefined {
+  const displacement = to - (from + 5n);
+  if (displacement < -(2n ** 31n) || displacement >= 2n ** 31n) return undefined;
+  const a = new Asm();
+  a.op(0xe9, ...a.u32(Number(BigInt.asUintN(32, displacement))));
+  return a.done();
+}
+
 /** Stubs are placed at 16-byte aligned offsets; returns the padded code block and each stub's offset. */
-export function buildStubs(apiCount: number, header: bigint): { code: Buffer; offsets: number[] } {
+export function buildStubs(apiCount: number, header: bigint): { code: Buffer; offsets: number[]; lengths: number[] } {
   const parts: Buffer[] = [];
   const offsets: number[] = [];
+  const lengths: number[] = [];
   let at = 0;
   for (let i = 0; i < apiCount; i++) {
     const s = callReturnStub(i, header);
     offsets.push(at);
+    lengths.push(s.length);
     const padded = Buffer.alloc((s.length + 15) & ~15, 0xcc);
     s.copy(padded);
     parts.push(padded);
     at += padded.length;
   }
-  return { code: Buffer.concat(parts), offsets };
+  return { code: Buffer.concat(parts), offsets, lengths };
 }
