@@ -2,6 +2,8 @@
  * Writes a trace file one line at a time. Each line goes to the OS in one fs.writeSync on an
  * O_APPEND descriptor before write() returns: nothing is buffered in JS, so a crash of this process
  * loses no line already written (at worst the reader sees a truncated last line, which it tolerates).
+ * A burst (an in-process ring drained at once) can be queued and written with one flush(): the capture flushes
+ * before it lets the programs go on, so nothing it has recorded is held only in memory while they run.
  */
 import * as fs from 'node:fs';
 import { TraceFieldError, TraceFormatError } from './errors';
@@ -13,6 +15,8 @@ const { O_CREAT, O_TRUNC, O_WRONLY, O_APPEND } = fs.constants;
 
 export class TraceWriter {
   private fd: number | undefined;
+  private queued: string[] = [];
+  private queuedBytes = 0;
 
   private constructor(
     readonly file: string,
@@ -65,19 +69,42 @@ export class TraceWriter {
 
   /** Appends one event; throws TraceFormatError if it is malformed or its seq does not increase. */
   write(event: TraceEvent): void {
+    this.queue(event);
+    this.flush();
+  }
+
+  /**
+   * Checks one event and queues its line for the next flush() (written at once past 1 MB). Returns the line's JSON,
+   * for a caller that sends it on too.
+   */
+  queue(event: TraceEvent): string {
     if (this.fd === undefined) throw new Error(`${this.file}: TraceWriter is closed`);
     try {
       validateEvent(event);
       checkSeqOrder(event.seq, this.lastSeq);
     } catch (error) {
-      throw error instanceof TraceFieldError ? TraceFormatError.fromFieldError(this.file, this.linesWritten + 1, error) : error;
+      throw error instanceof TraceFieldError ? TraceFormatError.fromFieldError(this.file, this.linesWritten + this.queued.length + 1, error) : error;
     }
-    this.writeLine(JSON.stringify(event));
+    const json = JSON.stringify(event);
+    this.queued.push(json);
+    this.queuedBytes += json.length;
     this.lastSeq = event.seq;
+    if (this.queuedBytes > 1 << 20) this.flush();
+    return json;
+  }
+
+  /** Writes the queued lines with one write. */
+  flush(): void {
+    if (this.fd === undefined || this.queued.length === 0) return;
+    writeAll(this.fd, `${this.queued.join('\n')}\n`);
+    this.linesWritten += this.queued.length;
+    this.queued = [];
+    this.queuedBytes = 0;
   }
 
   close(): void {
     if (this.fd === undefined) return;
+    this.flush();
     fs.closeSync(this.fd);
     this.fd = undefined;
   }

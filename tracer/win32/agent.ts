@@ -36,7 +36,7 @@ class Agent {
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
-    this.engine = new CaptureEngine({ record: (e) => this.record(e) }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
+    this.engine = new CaptureEngine({ record: (e) => this.record(e), flush: () => this.writer.flush() }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
       capture: config.capture,
       ringSlots: config.ringSlots,
       breakpointApis: [...(config.stopOn ?? []), ...(config.stopOnReturn ?? [])],
@@ -64,10 +64,12 @@ class Agent {
     this.outgoing = [];
   }
 
+  /** Queues the event for the trace file (flushed before the programs go on: see run and hold) and the client. */
   record(unstamped: UnstampedEvent): number {
     const event = { seq: ++this.seq, timeNs: Number(process.hrtime.bigint() - this.start), ...unstamped } as TraceEvent;
-    this.writer.write(event);
-    this.send({ t: 'event', e: event });
+    const json = this.writer.queue(event);
+    this.outgoing.push(`{"t":"event","e":${json}}`);
+    this.flushTimer ??= setTimeout(() => this.flush(), 10);
     return event.seq;
   }
 
@@ -90,6 +92,7 @@ class Agent {
   private hold(reason: StopReason, place: StopPlace): Promise<void> {
     this.stepping = undefined;
     this.pausing = false;
+    this.writer.flush();
     this.send({ t: 'stopped', reason, seq: place.event?.seq ?? 0, pid: place.pid, tid: place.tid, api: place.event?.api ?? '' });
     return new Promise((resolve) => (this.release = resolve));
   }
@@ -153,6 +156,7 @@ class Agent {
       const text = pipe.drain();
       if (text) this.record({ kind: 'output', pid: 0, stream: pipe.stream, text });
     }
+    this.writer.flush();
   }
 
   /**

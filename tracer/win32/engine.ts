@@ -20,6 +20,8 @@ export type UnstampedEvent = WithoutStamp<TraceEvent>;
 export interface EngineSink {
   /** Records one event and returns the seq it was given. */
   record(event: UnstampedEvent): number;
+  /** Makes what was recorded durable: called before a debug event is continued (the programs go on). */
+  flush?(): void;
 }
 
 export type StopReason = 'entry' | 'breakpoint' | 'step' | 'pause';
@@ -215,6 +217,7 @@ export class CaptureEngine {
       default:
         break;
     }
+    this.sink.flush?.();
     const continueStarted = process.hrtime.bigint();
     win.ContinueDebugEvent(pid, tid, status);
     const done = process.hrtime.bigint();

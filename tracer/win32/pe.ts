@@ -61,28 +61,3 @@ export function readImageExports(read: ImageReader, wanted: (dllName: string) =>
   }
   return { name, sizeOfImage, functions };
 }
-
-/**
- * The import-address-table slots (RVAs) through which an image calls into `dllName` (case-insensitive): a redirect
- * rewrites these. Empty when the image does not import that DLL.
- */
-export function readImportSlots(read: ImageReader, dllName: string): number[] {
-  const dos = read(0, 0x40);
-  if (dos.readUInt16LE(0) !== 0x5a4d) return [];
-  const nt = dos.readUInt32LE(0x3c);
-  const headers = read(nt, 24 + 112 + 16);
-  if (headers.readUInt32LE(0) !== IMAGE_NT_SIGNATURE || headers.readUInt16LE(24) !== PE32_PLUS_MAGIC) return [];
-  // DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT]: IMAGE_IMPORT_DESCRIPTORs of 20 bytes, ending with a zeroed one.
-  const importRva = headers.readUInt32LE(24 + 112 + 8);
-  if (importRva === 0) return [];
-  const slots: number[] = [];
-  for (let d = importRva; ; d += 20) {
-    const descriptor = read(d, 20);
-    const nameRva = descriptor.readUInt32LE(12);
-    const firstThunk = descriptor.readUInt32LE(16);
-    if (nameRva === 0 && firstThunk === 0) break;
-    if (readAsciiz(read, nameRva, 64).toLowerCase() !== dllName.toLowerCase()) continue;
-    for (let slot = firstThunk; read(slot, 8).readBigUInt64LE(0) !== 0n; slot += 8) slots.push(slot);
-  }
-  return slots;
-}
