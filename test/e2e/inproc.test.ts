@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { modelOf } from '../../tracer/model';
 import type { TraceEvent } from '../../tracer/trace/schema';
-import { SAMPLES, normalisedOutput, record, sampleExe } from './support';
+import { SAMPLES, expectedOf, normalisedOutput, record, sampleExe } from './support';
 
 const C_SAMPLES = readdirSync(SAMPLES).filter((name) => existsSync(join(SAMPLES, name, `${name}.c`)) && name !== 'cheap-calls' && name !== 'handoff-cycles');
 
@@ -32,6 +32,13 @@ function callSequences(events: TraceEvent[]): string[][] {
 const exitCodes = (events: TraceEvent[]) => events.flatMap((e) => (e.kind === 'process-exit' ? [e.exitCode] : [])).sort();
 
 const count = (events: TraceEvent[], test: (e: TraceEvent) => boolean) => events.filter(test).length;
+
+/** The capture-setup event of the (first) process: what its stubs record. */
+function setupOf(events: TraceEvent[]) {
+  const setup = events.find((e) => e.kind === 'capture-setup');
+  assert.ok(setup && setup.kind === 'capture-setup', 'the trace says what the in-process path set up');
+  return setup;
+}
 
 describe('in-process capture: stubs record register-only calls in the process, the rest stays on breakpoints', () => {
   for (const sample of C_SAMPLES) {
@@ -95,4 +102,60 @@ describe('in-process capture: stubs record register-only calls in the process, t
     assert.equal(recorded + lost, 2 * calls + 2);
     assert.ok(modelOf(events).findings().some((f) => f.rule === 'records-lost'), 'check reports the loss');
   });
+
+  it('a call through a GetProcAddress pointer goes through the inline hook: every call recorded, no debug event per call', async () => {
+    const { events, stdout, end } = await record('cheap-calls-pointer', [{ program: sampleExe('cheap-calls'), args: ['5000', '1', 'pointer'] }], { capture: 'inprocess' });
+    assert.equal(end.agentExitCode, 0, end.error);
+    assert.match(stdout, /5000 closesocket calls through a GetProcAddress pointer, 5000 failed with WSAENOTSOCK/);
+    assert.ok(setupOf(events).inProcess.includes('closesocket'));
+    assert.equal(count(events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'return' && e.error === 10038), 5000);
+    assert.ok(end.stats && end.stats.debugEvents < 500, `${end.stats?.debugEvents} debug events for 5,000 recorded calls`);
+  });
+
+  it("a stack walk, a longjmp and an exception from inside WSAAccept's condition callback get through the stub to the caller", async () => {
+    const { events, stdout, end } = await record('stack-walk-inprocess', [{ program: sampleExe('stack-walk') }], { capture: 'inprocess' });
+    assert.equal(end.agentExitCode, 0, end.error);
+    const setup = setupOf(events);
+    assert.ok(setup.inProcess.includes('WSAAccept'), 'WSAAccept is recorded by its stub, which is on the stack during the callback');
+    assert.equal(setup.unwindData, true, "the stubs' unwind data is registered");
+    for (const line of expectedOf('stack-walk').observed) assert.ok(stdout.includes(line), `${line}\n--- output:\n${stdout}`);
+    assert.deepEqual(exitCodes(events), [0]);
+    assert.ok(count(events, (e) => e.kind === 'api' && e.api === 'WSAAccept' && e.phase === 'call' && e.caller.module === 'stack-walk.exe') >= 3);
+  });
+
+  it('detached, the programs run on: entry points put back and every stub disarmed', async () => {
+    let detached = false;
+    const { stdout, end } = await record('handoff-inprocess-detach', [{ program: sampleExe('handoff') }], {
+      capture: 'inprocess',
+      stopOnEntry: true,
+      onStop: (_stop, capture) => {
+        if (detached) return capture.send({ cmd: 'continue' });
+        detached = true;
+        // An armed stub left behind would execute int3 with no debugger to take it, and end the program.
+        capture.send({ cmd: 'setStops', apis: ['closesocket', 'send', 'recv'] });
+        capture.send({ cmd: 'detach' });
+      },
+    });
+    assert.equal(end.agentExitCode, 0, end.error);
+    assert.ok(detached);
+    for (const line of ['[target] send returned 21', '[source] peer received: hello from the target', '[source] target exited with 0']) assert.ok(stdout.includes(line), `${line}\n--- output:\n${stdout}`);
+  });
+
+  for (const capture of ['breakpoints', 'inprocess'] as const) {
+    it(`${capture}: AcceptEx is hooked at the pointer WSAIoctl hands out, and the socket it accepted is the one handed over`, async () => {
+      const { events, end } = await record(`acceptex-${capture}`, [{ program: sampleExe('acceptex') }], { capture });
+      assert.equal(end.agentExitCode, 0, end.error);
+      const ioctl = events.find((e) => e.kind === 'api' && e.phase === 'return' && e.api === 'WSAIoctl' && e.out?.extensionFunction === 'AcceptEx');
+      assert.ok(ioctl, 'WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) names AcceptEx');
+      const acceptEx = events.find((e) => e.kind === 'api' && e.phase === 'call' && e.api === 'AcceptEx');
+      assert.ok(acceptEx && acceptEx.kind === 'api' && acceptEx.phase === 'call');
+      // The sample accepts with AcceptEx alone: the one accepted socket is AcceptEx's, and the one handed over.
+      const accepted = modelOf(events)
+        .sockets()
+        .filter((s) => s.acceptedFrom !== undefined);
+      assert.equal(accepted.length, 1, 'the accept socket became the connection accepted on the listener');
+      assert.equal(accepted[0].handoffIds.length, 1, 'and it is the socket handed to the target');
+      assert.deepEqual(exitCodes(events), [0, 0]);
+    });
+  }
 });

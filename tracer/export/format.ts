@@ -53,6 +53,8 @@ type ArgNamer = (value: number, args: Record<string, ArgValue>) => string;
 /** Arguments shown by name (Winsock constants) or in hex (descriptors, versions, control codes). */
 const ARG_NAMERS: Record<string, ArgNamer> = {
   s: handleLabel,
+  sListenSocket: handleLabel,
+  sAcceptSocket: handleLabel,
   af: (v) => nameOf(AF_NAMES, v),
   type: (v) => nameOf(SOCK_NAMES, v),
   protocol: (v) => nameOf(IPPROTO_NAMES, v),

@@ -50,6 +50,8 @@ const EXIT_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['kernel32.dll', new Set(['ExitProcess'])],
   ['ntdll.dll', new Set(['RtlExitUserProcess'])],
 ]);
+/** How long a detach waits for debug events already on their way. */
+const SETTLE_MS = 50;
 /** Registers the in-process stubs' unwind data (x64 dynamic function tables). */
 const ADD_FUNCTION_TABLE = 'RtlAddFunctionTable';
 /** Register offsets of the first four integer arguments (x64 calling convention). */
@@ -133,7 +135,7 @@ export class CaptureEngine {
    * its context is saved, it runs the thunk, and at the thunk's int3 the context is put back and the call goes on
    * as if nothing happened. Returns false when there is nothing to register.
    */
-  private registerUnwindData(process: TracedProcess, thread: TracedThread, resume: () => Promise<number>): boolean {
+  private registerUnwindData(process: TracedProcess, thread: TracedThread, entry: bigint, resume: () => Promise<number>): boolean {
     const registration = process.recorder?.registration;
     const context = registration && process.getContext(thread);
     if (!registration || !context) return false;
@@ -143,7 +145,7 @@ export class CaptureEngine {
     context.writeBigUInt64LE(rsp, Context.rsp);
     context.writeBigUInt64LE(registration.thunk, Context.rip);
     if (!process.setContext(thread, context)) return false;
-    process.borrowed = { tid: thread.tid, breakAt: registration.breakAt, context: saved, resume };
+    process.borrowed = { tid: thread.tid, breakAt: registration.breakAt, context: saved, entry, resume };
     return true;
   }
 
@@ -334,7 +336,7 @@ export class CaptureEngine {
   private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
     if (this.inprocess && process.recorder === undefined) {
       this.installRecorder(process, thread);
-      if (this.registerUnwindData(process, thread, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
+      if (this.registerUnwindData(process, thread, address, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
     }
     // This call's own entry may just have been hooked: its original code now runs from the trampoline.
     original ??= process.recorder?.trampolineAt(address);
@@ -447,9 +449,50 @@ export class CaptureEngine {
     for (const process of this.processes.values()) {
       process.recorder?.uninstall();
       process.disarmAll();
-      win.DebugActiveProcessStop(process.pid);
     }
+    const started = this.settlePendingEvents();
+    for (const pid of [...this.processes.keys(), ...started]) win.DebugActiveProcessStop(pid);
     this.processes.clear();
+  }
+
+  /**
+   * Debug events raised before the breakpoints came out (a thread that hit an int3 of ours meanwhile): each thread is
+   * put back on the instruction the int3 covered before the debugger lets go. Left pending, the breakpoint would
+   * reach the program as its own exception.
+   */
+  private settlePendingEvents(): number[] {
+    const started: number[] = [];
+    const e = this.event;
+    while (win.WaitForDebugEvent(e, SETTLE_MS)) {
+      const pid = e.readUInt32LE(DebugEvent.processId);
+      const tid = e.readUInt32LE(DebugEvent.threadId);
+      const process = this.processes.get(pid);
+      const thread = process?.threads.get(tid);
+      let status = DBG_CONTINUE;
+      if (e.readUInt32LE(DebugEvent.code) === DebugEventCode.EXCEPTION && process && thread) {
+        const code = e.readUInt32LE(DebugEvent.exceptionCode);
+        const address = e.readBigUInt64LE(DebugEvent.exceptionAddress);
+        const borrowed = process.borrowed?.tid === tid && process.borrowed.breakAt === address ? process.borrowed : undefined;
+        if (borrowed) {
+          // Back to its hooked call's entry, whose own bytes are back.
+          borrowed.context.writeBigUInt64LE(borrowed.entry, Context.rip);
+          process.setContext(thread, borrowed.context);
+        } else if (code === EXCEPTION_BREAKPOINT && process.placedBreakpoint(address)) {
+          const context = process.getContext(thread);
+          if (context) this.resumeAt(process, thread, address, false, context);
+        } else if (code !== EXCEPTION_BREAKPOINT && !(code === EXCEPTION_SINGLE_STEP && thread.rearm !== undefined)) {
+          status = DBG_EXCEPTION_NOT_HANDLED;
+        }
+      } else if (e.readUInt32LE(DebugEvent.code) === DebugEventCode.EXIT_PROCESS) {
+        this.processes.delete(pid);
+      } else if (e.readUInt32LE(DebugEvent.code) === DebugEventCode.CREATE_PROCESS) {
+        // A program started just now: it is let go too (its image handle is not needed).
+        closeIfSet(e.readBigUInt64LE(DebugEvent.createProcessFile));
+        started.push(pid);
+      }
+      win.ContinueDebugEvent(pid, tid, status);
+    }
+    return started;
   }
 
   kill(exitCode = 1): void {

@@ -53,7 +53,7 @@ export class TracedProcess {
   /** In-process capture: ntdll!RtlAddFunctionTable, which registers the stubs' unwind data. */
   rtlAddFunctionTable?: bigint;
   /** A thread the tracer borrowed to run a call in the program (its context is put back at `breakAt`). */
-  borrowed?: { readonly tid: number; readonly breakAt: bigint; readonly context: Buffer; resume(): Promise<number> };
+  borrowed?: { readonly tid: number; readonly breakAt: bigint; readonly context: Buffer; readonly entry: bigint; resume(): Promise<number> };
   private readonly context = Buffer.alloc(CONTEXT_SIZE);
 
   constructor(
@@ -106,6 +106,11 @@ export class TracedProcess {
     if (!bytes) return undefined;
     for (const at of this.armed) if (at >= address && at < address + BigInt(length)) bytes[Number(at - address)] = this.originals.get(at) as number;
     return bytes;
+  }
+
+  /** True when the engine ever put an int3 at `address` (it may have been removed since). */
+  placedBreakpoint(address: bigint): boolean {
+    return this.originals.has(address);
   }
 
   /** Drops an int3 from the books without writing: its bytes now belong to an inline hook. */
