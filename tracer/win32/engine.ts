@@ -11,7 +11,8 @@ import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, Deb
 import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
 import { drainRings } from './inproc/events';
-import { InprocRecorder, REGISTER_ONLY_APIS } from './inproc/recorder';
+import { ADD_FUNCTION_TABLE, EXIT_FUNCTIONS, borrowThread, captureSetup, inprocessFunctions, installRecorder, returnBorrowedThread } from './inproc/setup';
+import { settlePendingEvents } from './settle';
 import { type TracedThread, TracedProcess } from './traced-process';
 
 type WithoutStamp<T> = T extends unknown ? Omit<T, 'seq' | 'timeNs'> : never;
@@ -45,15 +46,6 @@ export interface StopControl {
 }
 
 const WS2_32 = 'ws2_32.dll';
-/** Where a process ends: the in-process path drains its ring there, while the memory is still readable. */
-const EXIT_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
-  ['kernel32.dll', new Set(['ExitProcess'])],
-  ['ntdll.dll', new Set(['RtlExitUserProcess'])],
-]);
-/** How long a detach waits for debug events already on their way. */
-const SETTLE_MS = 50;
-/** Registers the in-process stubs' unwind data (x64 dynamic function tables). */
-const ADD_FUNCTION_TABLE = 'RtlAddFunctionTable';
 /** Register offsets of the first four integer arguments (x64 calling convention). */
 const ARGUMENT_REGISTERS = [Context.rcx, Context.rdx, Context.r8, Context.r9];
 
@@ -61,6 +53,7 @@ export class CaptureEngine {
   readonly processes = new Map<number, TracedProcess>();
   private readonly event = Buffer.alloc(DEBUG_EVENT_SIZE);
   private readonly hooked: ReadonlyMap<string, HookSpec>;
+  private readonly hookedNames: ReadonlySet<string>;
   private stopping = false;
   /** Where the capture's time goes: waiting for debug events, handling them, continuing them. */
   readonly stats = { debugEvents: 0, waitNs: 0, handleNs: 0, continueNs: 0 };
@@ -77,6 +70,7 @@ export class CaptureEngine {
     private readonly options: { capture?: CaptureMode; breakpointApis?: readonly string[]; ringSlots?: number } = {},
   ) {
     this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
+    this.hookedNames = new Set(this.hooked.keys());
     this.inprocess = options.capture === 'inprocess';
     this.breakpointApis = new Set(options.breakpointApis ?? []);
   }
@@ -100,64 +94,11 @@ export class CaptureEngine {
     }
   }
 
-  /**
-   * At the program's first hooked call: ring, stubs and inline hooks. The hooked entry points lose their int3 (the
-   * stubs record those calls; an armed stub stops instead). `stopped` is the thread held at this event.
-   */
-  private installRecorder(process: TracedProcess, stopped: TracedThread): void {
-    const apis = REGISTER_ONLY_APIS.filter((api) => this.hooked.has(api) && process.ws2Exports.has(api));
-    const threadInside = (address: bigint, length: number): boolean =>
-      [...process.threads.values()].some((t) => {
-        if (t === stopped) return false;
-        const rip = process.getContext(t)?.readBigUInt64LE(Context.rip);
-        return rip !== undefined && rip >= address && rip < address + BigInt(length);
-      });
-    process.recorder = process.ws2 ? (InprocRecorder.install(process, process.ws2, process.ws2Exports, apis, { slots: this.options.ringSlots, rtlAddFunctionTable: process.rtlAddFunctionTable, threadInside }) ?? null) : null;
-    for (const api of process.recorder?.hooked() ?? []) {
-      const address = process.ws2Exports.get(api) as bigint;
-      process.forget(address);
-      process.entries.delete(address);
-      if (this.breakpointApis.has(api)) process.recorder?.setArmed(api, true);
-    }
-    if (!process.recorder?.registration) this.recordSetup(process);
-  }
-
-  /** What the in-process path set up in this process, as a trace event. */
-  private recordSetup(process: TracedProcess): void {
-    const recorder = process.recorder;
-    const inProcess = recorder?.hooked() ?? [];
-    const onBreakpoints = recorder ? recorder.skipped : [...this.hooked.keys()].filter((api) => REGISTER_ONLY_APIS.includes(api)).map((api) => ({ api, reason: 'no stub could be installed in this process' }));
-    this.record({ kind: 'capture-setup', pid: process.pid, inProcess, onBreakpoints, unwindData: recorder?.unwindRegistered === true });
-  }
-
-  /**
-   * Registers the stubs' unwind data with RtlAddFunctionTable, run on the thread held at this hooked call's entry:
-   * its context is saved, it runs the thunk, and at the thunk's int3 the context is put back and the call goes on
-   * as if nothing happened. Returns false when there is nothing to register.
-   */
-  private registerUnwindData(process: TracedProcess, thread: TracedThread, entry: bigint, resume: () => Promise<number>): boolean {
-    const registration = process.recorder?.registration;
-    const context = registration && process.getContext(thread);
-    if (!registration || !context) return false;
-    const saved = Buffer.from(context);
-    // Below the thread's stack top, 16-byte aligned as at a call; the thunk reserves its own shadow space.
-    const rsp = (context.readBigUInt64LE(Context.rsp) - 0x400n) & ~0xfn;
-    context.writeBigUInt64LE(rsp, Context.rsp);
-    context.writeBigUInt64LE(registration.thunk, Context.rip);
-    if (!process.setContext(thread, context)) return false;
-    process.borrowed = { tid: thread.tid, breakAt: registration.breakAt, context: saved, entry, resume };
-    return true;
-  }
-
-  /** The thunk has returned: the thread gets its own context back and carries on with the call it was making. */
+  /** The thunk that registered the stubs' unwind data has returned: the borrowed thread goes on with its call. */
   private async onThunkReturned(process: TracedProcess, thread: TracedThread): Promise<number> {
-    const borrowed = process.borrowed;
-    process.borrowed = undefined;
+    const borrowed = returnBorrowedThread(process, thread);
     if (!borrowed) return DBG_CONTINUE;
-    const registered = process.getContext(thread)?.readBigUInt64LE(Context.rax) ?? 0n;
-    if (process.recorder) process.recorder.unwindRegistered = (registered & 0xffn) !== 0n;
-    process.setContext(thread, borrowed.context);
-    this.recordSetup(process);
+    this.record(captureSetup(process, this.hookedNames));
     return borrowed.resume();
   }
 
@@ -335,8 +276,9 @@ export class CaptureEngine {
   /** A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. */
   private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
     if (this.inprocess && process.recorder === undefined) {
-      this.installRecorder(process, thread);
-      if (this.registerUnwindData(process, thread, address, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
+      installRecorder(process, thread, this.hookedNames, this.breakpointApis, this.options.ringSlots);
+      if (borrowThread(process, thread, address, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
+      this.record(captureSetup(process, this.hookedNames));
     }
     // This call's own entry may just have been hooked: its original code now runs from the trampoline.
     original ??= process.recorder?.trampolineAt(address);
@@ -450,61 +392,15 @@ export class CaptureEngine {
       process.recorder?.uninstall();
       process.disarmAll();
     }
-    const started = this.settlePendingEvents();
+    const started = settlePendingEvents(this.processes, this.event);
     for (const pid of [...this.processes.keys(), ...started]) win.DebugActiveProcessStop(pid);
     this.processes.clear();
-  }
-
-  /**
-   * Debug events raised before the breakpoints came out (a thread that hit an int3 of ours meanwhile): each thread is
-   * put back on the instruction the int3 covered before the debugger lets go. Left pending, the breakpoint would
-   * reach the program as its own exception.
-   */
-  private settlePendingEvents(): number[] {
-    const started: number[] = [];
-    const e = this.event;
-    while (win.WaitForDebugEvent(e, SETTLE_MS)) {
-      const pid = e.readUInt32LE(DebugEvent.processId);
-      const tid = e.readUInt32LE(DebugEvent.threadId);
-      const process = this.processes.get(pid);
-      const thread = process?.threads.get(tid);
-      let status = DBG_CONTINUE;
-      if (e.readUInt32LE(DebugEvent.code) === DebugEventCode.EXCEPTION && process && thread) {
-        const code = e.readUInt32LE(DebugEvent.exceptionCode);
-        const address = e.readBigUInt64LE(DebugEvent.exceptionAddress);
-        const borrowed = process.borrowed?.tid === tid && process.borrowed.breakAt === address ? process.borrowed : undefined;
-        if (borrowed) {
-          // Back to its hooked call's entry, whose own bytes are back.
-          borrowed.context.writeBigUInt64LE(borrowed.entry, Context.rip);
-          process.setContext(thread, borrowed.context);
-        } else if (code === EXCEPTION_BREAKPOINT && process.placedBreakpoint(address)) {
-          const context = process.getContext(thread);
-          if (context) this.resumeAt(process, thread, address, false, context);
-        } else if (code !== EXCEPTION_BREAKPOINT && !(code === EXCEPTION_SINGLE_STEP && thread.rearm !== undefined)) {
-          status = DBG_EXCEPTION_NOT_HANDLED;
-        }
-      } else if (e.readUInt32LE(DebugEvent.code) === DebugEventCode.EXIT_PROCESS) {
-        this.processes.delete(pid);
-      } else if (e.readUInt32LE(DebugEvent.code) === DebugEventCode.CREATE_PROCESS) {
-        // A program started just now: it is let go too (its image handle is not needed).
-        closeIfSet(e.readBigUInt64LE(DebugEvent.createProcessFile));
-        started.push(pid);
-      }
-      win.ContinueDebugEvent(pid, tid, status);
-    }
-    return started;
   }
 
   kill(exitCode = 1): void {
     this.stopping = true;
     for (const process of this.processes.values()) win.TerminateProcess(process.handle, exitCode);
   }
-}
-
-/** The exports the in-process path needs from a DLL: where the process exits, and ntdll's RtlAddFunctionTable. */
-function inprocessFunctions(dll: string): ReadonlySet<string> | undefined {
-  const exits = EXIT_FUNCTIONS.get(dll);
-  return dll === 'ntdll.dll' ? new Set([...(exits ?? []), ADD_FUNCTION_TABLE]) : exits;
 }
 
 function closeIfSet(handle: Handle): void {

@@ -1,0 +1,83 @@
+/**
+ * Setting up the in-process path in one debuggee, for the engine: the recorder installed at the process's first hooked
+ * call, the thread borrowed to register the stubs' unwind data, and the capture-setup event that says what was done.
+ */
+
+import type { CaptureSetupEvent } from '../../trace/schema';
+import { Context } from '../layouts';
+import type { TracedProcess, TracedThread } from '../traced-process';
+import { InprocRecorder, REGISTER_ONLY_APIS } from './recorder';
+
+/** Where a process ends: the in-process path drains its ring there, while the memory is still readable. */
+export const EXIT_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['kernel32.dll', new Set(['ExitProcess'])],
+  ['ntdll.dll', new Set(['RtlExitUserProcess'])],
+]);
+/** Registers the stubs' unwind data (x64 dynamic function tables). */
+export const ADD_FUNCTION_TABLE = 'RtlAddFunctionTable';
+
+/** The exports the in-process path needs from a DLL: where the process exits, and ntdll's RtlAddFunctionTable. */
+export function inprocessFunctions(dll: string): ReadonlySet<string> | undefined {
+  const exits = EXIT_FUNCTIONS.get(dll);
+  return dll === 'ntdll.dll' ? new Set([...(exits ?? []), ADD_FUNCTION_TABLE]) : exits;
+}
+
+/**
+ * Ring, stubs and inline hooks for the hooked register-only APIs. The hooked entry points lose their int3 (the stubs
+ * record those calls; an armed stub stops instead). `stopped` is the thread held at this event.
+ */
+export function installRecorder(process: TracedProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: ReadonlySet<string>, ringSlots?: number): void {
+  const apis = REGISTER_ONLY_APIS.filter((api) => hooked.has(api) && process.ws2Exports.has(api));
+  const threadInside = (address: bigint, length: number): boolean =>
+    [...process.threads.values()].some((t) => {
+      if (t === stopped) return false;
+      const rip = process.getContext(t)?.readBigUInt64LE(Context.rip);
+      return rip !== undefined && rip >= address && rip < address + BigInt(length);
+    });
+  const options = { slots: ringSlots, rtlAddFunctionTable: process.rtlAddFunctionTable, threadInside };
+  process.recorder = process.ws2 ? (InprocRecorder.install(process, process.ws2, process.ws2Exports, apis, options) ?? null) : null;
+  for (const api of process.recorder?.hooked() ?? []) {
+    const address = process.ws2Exports.get(api) as bigint;
+    process.forget(address);
+    process.entries.delete(address);
+    if (armed.has(api)) process.recorder?.setArmed(api, true);
+  }
+}
+
+/** What the in-process path set up in this process, as a trace event. */
+export function captureSetup(process: TracedProcess, hooked: ReadonlySet<string>): Omit<CaptureSetupEvent, 'seq' | 'timeNs'> {
+  const recorder = process.recorder;
+  const inProcess = recorder?.hooked() ?? [];
+  const onBreakpoints = recorder ? recorder.skipped : REGISTER_ONLY_APIS.filter((api) => hooked.has(api)).map((api) => ({ api, reason: 'no stub could be installed in this process' }));
+  return { kind: 'capture-setup', pid: process.pid, inProcess, onBreakpoints, unwindData: recorder?.unwindRegistered === true };
+}
+
+/**
+ * Registers the stubs' unwind data with RtlAddFunctionTable, run on the thread held at a hooked call's `entry`: its
+ * context is saved and it runs the thunk; at the thunk's int3 (returnBorrowedThread) the context is put back and
+ * `resume` carries the call on as if nothing happened. Returns false when there is nothing to register.
+ */
+export function borrowThread(process: TracedProcess, thread: TracedThread, entry: bigint, resume: () => Promise<number>): boolean {
+  const registration = process.recorder?.registration;
+  const context = registration && process.getContext(thread);
+  if (!registration || !context) return false;
+  const saved = Buffer.from(context);
+  // Below the thread's stack top, 16-byte aligned as at a call; the thunk reserves its own shadow space.
+  const rsp = (context.readBigUInt64LE(Context.rsp) - 0x400n) & ~0xfn;
+  context.writeBigUInt64LE(rsp, Context.rsp);
+  context.writeBigUInt64LE(registration.thunk, Context.rip);
+  if (!process.setContext(thread, context)) return false;
+  process.borrowed = { tid: thread.tid, breakAt: registration.breakAt, context: saved, entry, resume };
+  return true;
+}
+
+/** The thunk has returned: notes RtlAddFunctionTable's answer and gives the thread its own context back. */
+export function returnBorrowedThread(process: TracedProcess, thread: TracedThread): TracedProcess['borrowed'] {
+  const borrowed = process.borrowed;
+  process.borrowed = undefined;
+  if (!borrowed) return undefined;
+  const registered = process.getContext(thread)?.readBigUInt64LE(Context.rax) ?? 0n;
+  if (process.recorder) process.recorder.unwindRegistered = (registered & 0xffn) !== 0n; // BOOLEAN in AL
+  process.setContext(thread, borrowed.context);
+  return borrowed;
+}
