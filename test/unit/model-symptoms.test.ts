@@ -45,4 +45,19 @@ describe('error-caused-by-other-process: the symptom in one process, linked to i
     source.call('WSAWaitForMultipleEvents', { cEvents: 1, events: '0x44', fWaitAll: 0, dwTimeout: 3000, fAlertable: 0 }, { result: 258 });
     assertNone(run(trace), 'error-caused-by-other-process');
   });
+
+  it("the target uses the source's SOCKET value without importing it: its call fails with WSAENOTSOCK, linked to the source's descriptor", () => {
+    const { trace, source, target } = shared();
+    const created = trace.events.find((e) => e.kind === 'api' && e.phase === 'call' && e.pid === source.pid && e.api === 'socket')?.seq;
+    const call = target.call('setsockopt', { s: S, level: 0xffff, optname: 0x1001, optval: 8192, optlen: 4 }, { result: -1, error: 10038 });
+    const f = assertOne(run(trace), 'error-caused-by-other-process', 'error', [call]);
+    assert.ok(created !== undefined && f.events.includes(created), 'names the event that created the descriptor in the source');
+    assert.match(f.message, /setsockopt in target\.exe \(pid 512\) failed with WSAENOTSOCK \(10038\): SOCKET .* was never valid in this process; it is .*source\.exe/);
+  });
+
+  it('a value this process never had fails with WSAENOTSOCK, and no other process has it: nothing to link', () => {
+    const { trace, target } = shared();
+    target.call('setsockopt', { s: 0x9999, level: 0xffff, optname: 0x1001, optval: 8192, optlen: 4 }, { result: -1, error: 10038 });
+    assertNone(run(trace), 'error-caused-by-other-process');
+  });
 });

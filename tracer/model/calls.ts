@@ -3,7 +3,7 @@
 import { CallContext, isNullPointer, toNumber } from './context';
 import { descriptorLabel, handleLabel, processLabel, socketLabel } from './describe';
 import { duplicateSocket, importSocket, isImport } from './handoff';
-import { receive, transmit, waitTimedOut } from './symptoms';
+import { notASocket, receive, transmit, waitTimedOut } from './symptoms';
 import { addDescriptor, closeDescriptor, createSocket, otherProcessHolders, raise, updateSocket } from './ops';
 import type { DescriptorState, OptionValue, Registration, SocketState } from './types';
 import { FD_FLAGS, FIONBIO, SD_BOTH, SD_RECEIVE, SD_SEND, SHUTDOWN_NAMES, SIO_SET_GROUP_QOS, SIO_SET_QOS, WSA_FLAG_OVERLAPPED, flagNames, nameOf, optionName } from './winsock';
@@ -57,6 +57,7 @@ export function applyCall(ctx: CallContext): void {
   const handler = HANDLERS[ctx.call.api];
   if (handler) handler(ctx);
   else if (ctx.call.args.s !== undefined) ctx.descriptor();
+  notASocket(ctx);
   if (!ctx.ok && ctx.error !== WSA_IO_PENDING && !FAILURE_HAS_OWN_RULE.has(ctx.call.api) && !(ctx.call.api.startsWith('WSASocket') && isImportFailure(ctx))) {
     raise(ctx.state, 'call-failed', `${ctx.where} failed: ${ctx.errorText()}`, ctx.events, { pids: [ctx.pid] });
   }

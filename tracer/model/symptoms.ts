@@ -1,14 +1,16 @@
 /**
  * Where shared-socket bugs show: a call in one process that fails, or a wait that times out, because another process
- * holding the same socket changed its state (the blocking mode, the shutdown, the one event registration).
+ * holding the same socket changed its state (the blocking mode, the shutdown, the one event registration), or
+ * because the descriptor it used belongs to another process.
  */
 
 import type { CallContext } from './context';
-import { descriptorLabel, processLabel, socketLabel } from './describe';
+import { descriptorLabel, handleLabel, processLabel, socketLabel } from './describe';
 import { raise } from './ops';
-import type { CallRef, SocketState } from './types';
+import type { CallRef, DescriptorState, SocketState } from './types';
 import { errorName } from './winsock';
 
+const WSAENOTSOCK = 10038;
 const WSAEWOULDBLOCK = 10035;
 const WSAESHUTDOWN = 10058;
 /** WSAWaitForMultipleEvents: no event was signalled within the timeout. */
@@ -42,6 +44,30 @@ export function transmit(ctx: CallContext): void {
   const socket = d && ctx.socketOf(d);
   if (!socket || ctx.ok || ctx.error !== WSAESHUTDOWN || !socket.shutdownSend || !byOtherProcess(socket.shutdownBy, ctx.pid)) return;
   cause(ctx, socket, socket.shutdownBy, 'shut the socket down');
+}
+
+/**
+ * Any call failing with WSAENOTSOCK on a SOCKET value this process never had, while another process holds that value:
+ * the descriptor was passed by value, and is valid only where it was created or imported.
+ */
+export function notASocket(ctx: CallContext): void {
+  const handle = ctx.num('s', Number.NaN);
+  if (ctx.ok || ctx.error !== WSAENOTSOCK || Number.isNaN(handle) || ctx.state.handleOf(ctx.pid, handle)) return;
+  let owner: DescriptorState | undefined;
+  for (const d of ctx.state.descriptors.values()) {
+    if (d.handle !== handle || d.pid === ctx.pid) continue;
+    owner = d;
+    if (d.closedSeq === undefined) break; // an open one names the owner best
+  }
+  const socket = owner && ctx.state.sockets.get(owner.socketId);
+  if (!owner || !socket) return;
+  raise(
+    ctx.state,
+    'error-caused-by-other-process',
+    `${ctx.where} failed with WSAENOTSOCK (${WSAENOTSOCK}): SOCKET ${handleLabel(handle)} was never valid in this process; it is ${descriptorLabel(ctx.state, owner)}, from ${owner.created.api} (event ${owner.created.seq}). A descriptor is valid only in its own process: hand it over with WSADuplicateSocket and import it with WSASocket.`,
+    [owner.created.seq, owner.created.returnSeq, ...ctx.events],
+    { socketId: socket.id, pids: [owner.pid, ctx.pid] },
+  );
 }
 
 /** WSAWaitForMultipleEvents timing out on an event whose registration another process cancelled: it never comes. */
