@@ -122,8 +122,8 @@ export class InprocRecorder {
     }
     const originals = apis.map((api) => patches.find((p) => p.hook.api === api)?.hook.trampoline ?? 0n);
     if (!write(process, ring, ringHeader(slots, originals)) || !write(process, ring + BigInt(RING_HEADER_SIZE), Buffer.alloc(slots * RECORD_SIZE))) return undefined;
-    if (!write(process, code, image)) return undefined;
-    winExtra.VirtualProtectEx(process.handle, code, layout.size, PAGE_EXECUTE_READ, [0]);
+    // Executable and no longer writable before any entry point jumps there.
+    if (!write(process, code, image) || !winExtra.VirtualProtectEx(process.handle, code, layout.size, PAGE_EXECUTE_READ, [0])) return undefined;
     for (const { hook, jump } of patches) {
       if (!write(process, hook.entry, jump)) continue;
       recorder.hooks.set(hook.api, hook);
