@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { modelOf } from '../../tracer/model';
 import type { TraceEvent } from '../../tracer/trace/schema';
-import { SAMPLES, expectedOf, normalisedOutput, record, sampleExe } from './support';
+import { wineWindowsPath } from '../../tracer/capture/runtime';
+import { SAMPLES, expectedOf, normalisedOutput, record, sampleExe, windowsNode } from './support';
 
 const C_SAMPLES = readdirSync(SAMPLES).filter((name) => existsSync(join(SAMPLES, name, `${name}.c`)) && name !== 'cheap-calls' && name !== 'handoff-cycles');
 
@@ -158,4 +159,18 @@ describe('in-process capture: stubs record register-only calls in the process, t
       assert.deepEqual(exitCodes(events), [0, 0]);
     });
   }
+
+  it("node-cluster (Windows node.exe): libuv's calls are recorded in both processes, AcceptEx at its pointer, and the handoff is traced", async () => {
+    const { events, end } = await record('node-cluster-inprocess', [{ program: windowsNode(), args: [wineWindowsPath(join(SAMPLES, 'node-cluster', 'main.js'))] }], { capture: 'inprocess' });
+    assert.equal(end.agentExitCode, 0, end.error);
+    const setups = events.filter((e) => e.kind === 'capture-setup');
+    assert.equal(setups.length, 2, 'the parent and the forked child each get stubs');
+    for (const setup of setups) assert.ok(setup.kind === 'capture-setup' && setup.inProcess.includes('closesocket') && setup.unwindData);
+    assert.ok(count(events, (e) => e.kind === 'api' && e.phase === 'call' && e.api === 'AcceptEx') > 0, 'libuv accepts with AcceptEx');
+    const [handoff] = modelOf(events)
+      .handoffs()
+      .filter((h) => h.imports.length > 0);
+    assert.ok(handoff, 'the socket handoff from the parent to the child was traced');
+    assert.deepEqual(exitCodes(events), [0, 0]);
+  });
 });
