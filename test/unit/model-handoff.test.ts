@@ -260,4 +260,22 @@ describe('layered-provider: a protocol chain longer than one means a layered ser
   it('a base provider (chain length one) is not', () => {
     assertNone(run(tenStepHandoff().trace), 'layered-provider');
   });
+
+  it('AcceptEx pending on a pre-created socket: that socket is the accepted connection, handed over like any other', () => {
+    const { trace, source, target } = pair();
+    const listener = 0x2c;
+    source.socket(listener);
+    source.call('listen', { s: listener, backlog: 5 }, { result: 0 });
+    source.wsaSocket(S, 0x01);
+    source.call('AcceptEx', { sListenSocket: listener, sAcceptSocket: S, dwReceiveDataLength: 0, lpOverlapped: '0x5ff100' }, { result: 0, error: 997 });
+    const info = tcpProtocolInfo(1);
+    source.duplicate(S, TARGET, info);
+    target.importSocket(T, info);
+    const model = run(trace);
+    assertNone(model, 'call-failed'); // WSA_IO_PENDING is how an overlapped accept starts
+    const accepted = model.sockets().find((s) => s.acceptedFrom !== undefined);
+    assert.ok(accepted, 'the accept socket became the accepted connection');
+    assert.equal(accepted.phase, 'connected');
+    assert.equal(accepted.handoffIds.length, 1);
+  });
 });

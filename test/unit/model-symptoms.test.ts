@@ -16,6 +16,13 @@ describe('error-caused-by-other-process: the symptom in one process, linked to i
     assert.match(f.message, /recv in source\.exe \(pid 364\) failed with WSAEWOULDBLOCK .* because target\.exe \(pid 512\) put the socket in non-blocking mode with ioctlsocket/);
   });
 
+  it("target registers with WSAEventSelect, which makes the socket non-blocking; the source's recv fails with WSAEWOULDBLOCK", () => {
+    const { trace, source, target } = shared();
+    const register = target.eventSelect(T, '0x88', 1);
+    const recv = source.call('recv', { s: S, buf: '0x5ff000', len: 64, flags: 0 }, { result: -1, error: 10035 });
+    assert.match(assertOne(run(trace), 'error-caused-by-other-process', 'error', [register, recv]).message, /non-blocking mode with WSAEventSelect/);
+  });
+
   it('a process that set non-blocking mode itself gets WSAEWOULDBLOCK as it asked', () => {
     const { trace, source } = shared();
     source.call('ioctlsocket', { s: S, cmd: FIONBIO, argp: '0x5ffe00', value: 1 }, { result: 0 });
