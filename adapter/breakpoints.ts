@@ -4,6 +4,13 @@ import { RULES, type Finding, type RuleId } from '../tracer/model';
 import { HOOKED_APIS, type ApiEvent } from '../tracer/trace/schema';
 import { callConditionScope, compileCondition, ConditionError, hitConditionMatches, interpolateLogMessage } from './condition';
 
+/** Where a live agent holds the programs: see BreakpointManager.liveStops. */
+export interface LiveStops {
+  readonly entries: string[];
+  readonly returns: string[];
+  readonly failures: string[];
+}
+
 export interface FunctionBreakpointSpec {
   name: string;
   condition?: string;
@@ -71,15 +78,21 @@ export class Breakpoints {
     this.filters = new Set(ruleIds.filter((id) => known.has(id)) as RuleId[]);
   }
 
-  /** APIs whose entry must hold a live program, and those whose return must (for the enabled filters). */
-  liveStops(): { entries: string[]; returns: string[] } {
+  /**
+   * APIs whose entry must hold a live program, those whose return must, and those whose return must when the call
+   * failed (for the enabled filters).
+   */
+  liveStops(): LiveStops {
     const entries = new Set(this.all().filter((b) => b.verified).map((b) => b.api));
     const returns = new Set<string>();
+    const failures = new Set<string>();
+    const expand = (apis: readonly string[]) => apis.flatMap((api) => (api === '*' ? HOOKED_APIS : [api]));
     for (const rule of RULES) {
       if (!this.filters.has(rule.id)) continue;
-      for (const api of rule.triggers) for (const hooked of api === '*' ? HOOKED_APIS : [api]) returns.add(hooked);
+      for (const api of expand(rule.triggers)) returns.add(api);
+      for (const api of expand(rule.failureTriggers ?? [])) failures.add(api);
     }
-    return { entries: [...entries], returns: [...returns] };
+    return { entries: [...entries], returns: [...returns], failures: [...failures].filter((api) => !returns.has(api)) };
   }
 
   /**

@@ -112,8 +112,7 @@ export class TraceRuntime extends EventEmitter {
   /** After a change of breakpoints or filters: tell a live agent where to hold the programs. */
   applyLiveStops(): void {
     if (!this.live) return;
-    const { entries, returns } = this.breakpoints.liveStops();
-    this.source.setStops(entries, returns);
+    this.source.setStops(this.breakpoints.liveStops());
   }
 
   // ---- Movement ----

@@ -8,6 +8,7 @@ import type { EventStore } from '../tracer/model/timeline';
 import { LiveCapture, type CaptureEnd, type LiveOptions, type StopInfo } from '../tracer/capture/live';
 import { IndexedTraceFile } from '../tracer/trace/indexed';
 import type { TraceEvent, TraceHeader } from '../tracer/trace/schema';
+import type { LiveStops } from './breakpoints';
 
 /** Events: 'event' (TraceEvent, live), 'stopped' (StopInfo, live), 'end' (CaptureEnd, live), 'warning' (string). */
 export interface EventSource extends EventEmitter {
@@ -20,7 +21,7 @@ export interface EventSource extends EventEmitter {
   // The programs' control, live only.
   resume(step?: { tid?: number }): void;
   pause(): void;
-  setStops(entries: string[], returns: string[]): void;
+  setStops(stops: LiveStops): void;
   terminate(): void;
   detach(): void;
   close(): void;
@@ -99,8 +100,8 @@ export class LiveSource extends EventEmitter implements EventSource {
     this.capture.send({ cmd: 'pause' });
   }
 
-  setStops(entries: string[], returns: string[]): void {
-    this.capture.send({ cmd: 'setStops', apis: entries, returns });
+  setStops(stops: LiveStops): void {
+    this.capture.send({ cmd: 'setStops', apis: stops.entries, returns: stops.returns, failures: stops.failures });
   }
 
   terminate(): void {

@@ -112,6 +112,21 @@ describe('live: the samples under the tracer', () => {
       assert.match(saved, /"kind":"process-exit"/);
     }));
 
+  test("in-process capture: the error-caused-by-other-process filter stops blocking-flip right after the source's failing recv, which its stub reports", TIMEOUT, () =>
+    withLive(async ({ client }) => {
+      const stop = await launchAndStop(
+        client,
+        { type: 'sockshare', request: 'launch', name: 'live blocking-flip in-process', program: sampleExe('blocking-flip'), capture: 'inprocess', trace: join(dir, 'live-blocking-flip.sockshare.jsonl') },
+        { filters: ['error-caused-by-other-process'] },
+        STOP_MS,
+      );
+      assert.equal(stop.body.reason, 'exception');
+      const info = await client.exceptionInfoRequest({ threadId: stop.body.threadId ?? 0 });
+      assert.equal(info.body.exceptionId, 'error-caused-by-other-process');
+      const { frame } = await scopesAt(client, stop.body.threadId ?? 0);
+      assert.match(frame.name, /^recv\(s=0x[0-9a-f]+, .*\) = SOCKET_ERROR \(WSAEWOULDBLOCK\)$/);
+    }));
+
   test('the registration-cancelled filter stops event-select-cancel with reason "exception"; the Socket scope lists both processes\' descriptors', TIMEOUT, () =>
     withLive(async ({ client, terminated }) => {
       const stop = await launchAndStop(

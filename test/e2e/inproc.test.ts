@@ -92,6 +92,44 @@ describe('in-process capture: stubs record register-only calls in the process, t
     assert.equal(count(events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'return' && e.error === 10038), 20);
   });
 
+  it('a stop on failure: a stub fail-armed for an API stops after each failed call, with its return in the trace', async () => {
+    const stops: number[] = [];
+    const { events, stdout, end } = await record('cheap-calls-failures', [{ program: sampleExe('cheap-calls'), args: ['20', '1'] }], {
+      capture: 'inprocess',
+      stopOnEntry: true,
+      onStop: (stop, capture) => {
+        if (stop.reason === 'entry') capture.send({ cmd: 'setStops', apis: [], failures: ['closesocket', 'WSACleanup'] });
+        else stops.push(stop.seq);
+        capture.send({ cmd: 'continue' });
+      },
+    });
+    assert.equal(end.agentExitCode, 0, end.error);
+    assert.match(stdout, /20 failed with WSAENOTSOCK/);
+    // closesocket(INVALID_SOCKET) fails every time; WSACleanup succeeds and never stops.
+    assert.equal(stops.length, 20);
+    for (const seq of stops) {
+      const stopped = events.find((e) => e.seq === seq);
+      assert.ok(stopped?.kind === 'api' && stopped.phase === 'return' && stopped.api === 'closesocket' && stopped.error === 10038);
+    }
+    assert.equal(count(events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'call'), 20, 'each call recorded once');
+  });
+
+  it('a stop on failure costs nothing while calls succeed: the handoff, fail-armed on recv, send and closesocket, never stops', async () => {
+    let stops = 0;
+    const { stdout, end } = await record('handoff-failures', [{ program: sampleExe('handoff') }], {
+      capture: 'inprocess',
+      stopOnEntry: true,
+      onStop: (stop, capture) => {
+        if (stop.reason === 'entry') capture.send({ cmd: 'setStops', apis: [], failures: ['recv', 'send', 'closesocket'] });
+        else stops++;
+        capture.send({ cmd: 'continue' });
+      },
+    });
+    assert.equal(end.agentExitCode, 0, end.error);
+    assert.ok(stdout.includes('[source] target exited with 0'));
+    assert.equal(stops, 0);
+  });
+
   it('a ring forced to overflow reports exactly how many records it lost', async () => {
     const calls = 20000;
     const { events, stdout } = await record('cheap-calls-overflow', [{ program: sampleExe('cheap-calls'), args: [String(calls), '1'] }], { capture: 'inprocess', ringSlots: 1024 });

@@ -16,7 +16,7 @@ function instructions(code: Uint8Array): { offset: number; bytes: number[] }[] {
 }
 
 describe('the in-process stubs: x64 rules a hooked call must keep', () => {
-  const stub = callReturnStub(3, 0x10000000n);
+  const { code: stub, failBreakOffset } = callReturnStub(3, 0x10000000n);
 
   it('an armed stub stops at its int3 before the stack moves; the prologue is the one `sub rsp, 0x58` that follows', () => {
     const code = instructions(stub);
@@ -28,6 +28,16 @@ describe('the in-process stubs: x64 rules a hooked call must keep', () => {
 
   it('the stack is given back before the return: `add rsp, 0x58; ret` ends the stub, as the unwinder expects of an epilogue', () => {
     assert.deepEqual([...stub.subarray(stub.length - 5)], [0x48, 0x83, 0xc4, 0x58, 0xc3]);
+  });
+
+  it('a stop after a failed call: the int3 comes after the return record, where only SOCKET_ERROR (eax = -1) reaches it', () => {
+    const code = instructions(stub);
+    const at = code.findIndex((i) => i.offset === failBreakOffset);
+    assert.deepEqual(code[at].bytes, [0xcc]);
+    assert.deepEqual(code[at - 2].bytes, [0x83, 0xf8, 0xff], 'cmp eax, -1');
+    assert.deepEqual(code[at - 1].bytes, [0x75, 0x01], 'jne over the int3');
+    const startup = callReturnStub(0, 0x10000000n, 'nonzero');
+    assert.deepEqual([...startup.code.subarray(startup.failBreakOffset - 4, startup.failBreakOffset + 1)], [0x85, 0xc0, 0x74, 0x01, 0xcc], 'WSAStartup fails with a non-zero error code');
   });
 
   it('the unwind info describes exactly that prologue: version 1, 4 bytes, one UWOP_ALLOC_SMALL of 0x58', () => {
@@ -43,7 +53,7 @@ describe('the in-process stubs: x64 rules a hooked call must keep', () => {
   });
 
   it('function table entries are sorted by start and point at the shared unwind info', () => {
-    const { offsets, lengths } = buildStubs(3, 0x10000000n);
+    const { offsets, lengths } = buildStubs(['nonzero', 'minus-one', 'minus-one'], 0x10000000n);
     const table = runtimeFunctions(
       offsets.map((o, i) => ({ begin: o + STUB_PROLOGUE_OFFSET, end: o + lengths[i] })).reverse(),
       0x900,

@@ -59,6 +59,7 @@ export type ClientCommand =
   /** Run to the next hooked call's entry or return: of any thread, or of one thread. */
   | { cmd: 'step'; tid?: number }
   | { cmd: 'pause' }
-  | { cmd: 'setStops'; apis: string[]; returns?: string[] }
+  /** Hold at the entry of `apis`, at the return of `returns`, and at the return of `failures` when the call failed. */
+  | { cmd: 'setStops'; apis: string[]; returns?: string[]; failures?: string[] }
   | { cmd: 'detach' }
   | { cmd: 'kill' };

@@ -9,6 +9,11 @@ export interface RuleInfo {
   readonly rule: string;
   /** The hooked APIs whose return can raise it ('*': any); a debugger stops after these calls to catch it live. */
   readonly triggers: readonly string[];
+  /**
+   * APIs whose return raises it only when the call failed ('*': any): a live debugger needs to stop after these calls
+   * only when they fail, which the in-process stubs test themselves (successful calls never leave the process).
+   */
+  readonly failureTriggers?: readonly string[];
 }
 
 const IMPORT = ['WSASocketA', 'WSASocketW'];
@@ -31,7 +36,7 @@ export const RULES: readonly RuleInfo[] = [
   { id: 'qos-socket-duplicated', severity: 'error', title: 'QOS socket duplicated', rule: 'WSADuplicateSocket cannot be used on a QOS-enabled socket.' , triggers: DUPLICATE },
   { id: 'layered-provider', severity: 'warning', title: 'Layered service provider in the chain', rule: 'A protocol chain longer than one means a layered service provider sits above the base provider and takes part in the duplication.' , triggers: [...DUPLICATE, ...IMPORT] },
   { id: 'winsock-not-initialised', severity: 'error', title: 'Winsock call before WSAStartup', rule: 'A successful WSAStartup must occur before using any other Winsock function; Windows fails the call with WSANOTINITIALISED.' , triggers: ['*'] },
-  { id: 'error-caused-by-other-process', severity: 'error', title: 'Call failed because of another process', rule: 'A call fails, or a wait times out, because of socket state another process holding the socket changed: its blocking mode, its shutdown, or the event registration it cancelled; or a call fails with WSAENOTSOCK on a descriptor that belongs to another process.', triggers: ['recv', 'send', 'WSARecv', 'WSASend', 'WSAWaitForMultipleEvents'] },
+  { id: 'error-caused-by-other-process', severity: 'error', title: 'Call failed because of another process', rule: 'A call fails, or a wait times out, because of socket state another process holding the socket changed: its blocking mode, its shutdown, or the event registration it cancelled; or a call fails with WSAENOTSOCK on a descriptor that belongs to another process.', triggers: ['WSAWaitForMultipleEvents'], failureTriggers: ['*'] },
   { id: 'call-failed', severity: 'info', title: 'Winsock call failed', rule: 'A hooked Winsock call returned an error.' , triggers: ['*'] },
   { id: 'records-lost', severity: 'warning', title: 'Capture lost records', rule: 'The capture could not keep every call: the model saw fewer events than happened.' , triggers: [] },
   { id: 'descriptor-closed', severity: 'info', title: 'Descriptor closed, socket stays open', rule: 'closesocket on a shared descriptor deallocates that descriptor only; the underlying socket remains open.' , triggers: CLOSE },

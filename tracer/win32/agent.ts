@@ -25,6 +25,8 @@ class Agent {
   private pipes: OutputPipe[] = [];
   private stopApis: Set<string>;
   private stopReturns: Set<string>;
+  /** APIs whose return holds the program only when the call failed. */
+  private stopFailures = new Set<string>();
   private stepping: { tid?: number } | undefined;
   private pausing = false;
   private entryPending: boolean;
@@ -84,6 +86,7 @@ class Agent {
       return 'pause';
     }
     if (this.stepping && (this.stepping.tid === undefined || this.stepping.tid === event.tid)) return 'step';
+    if (event.phase === 'return' && event.error !== undefined && this.stopFailures.has(event.api)) return 'breakpoint';
     const stops = event.phase === 'call' ? this.stopApis : this.stopReturns;
     return stops.has(event.api) ? 'breakpoint' : undefined;
   }
@@ -125,7 +128,8 @@ class Agent {
       case 'setStops':
         this.stopApis = new Set(command.apis);
         this.stopReturns = new Set(command.returns ?? []);
-        this.engine.setBreakpointApis([...command.apis, ...(command.returns ?? [])]);
+        this.stopFailures = new Set(command.failures ?? []);
+        this.engine.setBreakpointApis([...command.apis, ...(command.returns ?? [])], command.failures);
         return;
       case 'detach':
         this.detached = true;

@@ -83,16 +83,34 @@ export class CaptureEngine {
 
   /** Drains every process's in-process ring into the trace (the agent calls this now and then, too). */
   drain(): void {
-    if (this.inprocess) drainRings(this.processes.values(), (e) => this.sink.record(e));
+    if (!this.inprocess) return;
+    drainRings(this.processes.values(), (e) => {
+      const seq = this.sink.record(e);
+      // A failed call whose stub is about to stop: its return event is what the stop is about.
+      if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && this.failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
+      return seq;
+    });
   }
 
-  /** The APIs the user stops on: their in-process stubs are armed (they stop at their int3), the others disarmed. */
-  setBreakpointApis(apis: readonly string[]): void {
+  /**
+   * The APIs the user stops on: their in-process stubs are armed (they stop at their int3), the others disarmed.
+   * `failures`: APIs whose stubs stop only after a call that failed.
+   */
+  setBreakpointApis(apis: readonly string[], failures: readonly string[] = []): void {
     this.breakpointApis = new Set(apis);
+    this.failureApis = new Set(failures);
     for (const process of this.processes.values()) {
-      for (const api of process.recorder?.hooked() ?? []) process.recorder?.setArmed(api, this.breakpointApis.has(api));
+      for (const api of process.recorder?.hooked() ?? []) {
+        process.recorder?.setArmed(api, this.breakpointApis.has(api));
+        process.recorder?.setFailArmed(api, this.failureApis.has(api));
+      }
     }
   }
+
+  /** APIs whose in-process stubs stop after a failed call. */
+  private failureApis = new Set<string>();
+  /** Per "pid:tid": the last failed return drained for a fail-armed API. */
+  private readonly failedReturns = new Map<string, ApiReturnEvent>();
 
   /** The thunk that registered the stubs' unwind data has returned: the borrowed thread goes on with its call. */
   private async onThunkReturned(process: TracedProcess, thread: TracedThread): Promise<number> {
@@ -244,6 +262,7 @@ export class CaptureEngine {
       const armedSpec = armed && this.hooked.get(armed.api);
       if (armed && armedSpec) return this.onEntry(process, thread, address, armedSpec, armed.original);
       if (process.returns.has(address)) return await this.onReturn(process, thread, address);
+      if (process.recorder?.failBreaks.has(address)) return await this.onFailedCall(process, thread, address);
       // A pause asked for between hooked calls: the break-in thread DebugBreakProcess started has arrived.
       if (this.breakRequested) {
         this.breakRequested = false;
@@ -276,7 +295,7 @@ export class CaptureEngine {
   /** A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. */
   private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
     if (this.inprocess && process.recorder === undefined) {
-      installRecorder(process, thread, this.hookedNames, this.breakpointApis, this.options.ringSlots);
+      installRecorder(process, thread, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options.ringSlots);
       if (borrowThread(process, thread, address, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
       this.record(captureSetup(process, this.hookedNames));
     }
@@ -340,6 +359,22 @@ export class CaptureEngine {
       this.resumeAt(process, thread, address, false, context);
     } else this.stepOver(process, thread, address, context);
     // A stop after the call: the program is held right after the call returned.
+    const reason = returned && !this.stopping ? this.control.shouldStop(returned) : undefined;
+    if (returned && reason) await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: returned });
+    return DBG_CONTINUE;
+  }
+
+  /**
+   * A stub stopped after a call that failed (its API is fail-armed): the call and its return are in the ring, so a
+   * drain puts them in the trace, and the stop is at that return. The thread goes on after the stub's int3.
+   */
+  private async onFailedCall(process: TracedProcess, thread: TracedThread, address: bigint): Promise<number> {
+    this.drain();
+    const key = `${process.pid}:${thread.tid}`;
+    const returned = this.failedReturns.get(key);
+    this.failedReturns.delete(key);
+    const context = process.getContext(thread);
+    if (context) this.resumeAt(process, thread, address + 1n, false, context);
     const reason = returned && !this.stopping ? this.control.shouldStop(returned) : undefined;
     if (returned && reason) await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: returned });
     return DBG_CONTINUE;

@@ -25,10 +25,13 @@ export function settlePendingEvents(processes: Map<number, TracedProcess>, e: Bu
       const exception = e.readUInt32LE(DebugEvent.exceptionCode);
       const address = e.readBigUInt64LE(DebugEvent.exceptionAddress);
       const borrowed = process.borrowed?.tid === tid && process.borrowed.breakAt === address ? process.borrowed : undefined;
-      const context = borrowed ? borrowed.context : exception === EXCEPTION_BREAKPOINT && process.placedBreakpoint(address) ? process.getContext(thread) : undefined;
+      // An int3 that is part of a stub (armed, or after a failed call) stays in the code: the thread goes on past it.
+      const inStub = process.recorder?.breaks.has(address) || process.recorder?.failBreaks.has(address);
+      const ours = exception === EXCEPTION_BREAKPOINT && (inStub || process.placedBreakpoint(address));
+      const context = borrowed ? borrowed.context : ours ? process.getContext(thread) : undefined;
       if (context) {
         // Wine reports RIP past the int3, Windows at it. A borrowed thread goes back to its hooked call's entry.
-        context.writeBigUInt64LE(borrowed ? borrowed.entry : address, Context.rip);
+        context.writeBigUInt64LE(borrowed ? borrowed.entry : inStub ? address + 1n : address, Context.rip);
         process.setContext(thread, context);
       } else if (exception !== EXCEPTION_BREAKPOINT && !(exception === EXCEPTION_SINGLE_STEP && thread.rearm !== undefined)) {
         status = DBG_EXCEPTION_NOT_HANDLED;

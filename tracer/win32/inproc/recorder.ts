@@ -13,7 +13,8 @@
 import { win } from '../api';
 import type { LoadedModule, TracedProcess } from '../traced-process';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_READWRITE, winExtra } from './api-extra';
-import { ARMED_OFFSET, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader, type DrainResult } from './ring';
+import { HOOKS } from '../hooks';
+import { ARMED_OFFSET, FAIL_ARMED_OFFSET, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader, type DrainResult } from './ring';
 import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from './stubs';
 import { relocate } from './x64-decode';
 
@@ -60,6 +61,8 @@ export class InprocRecorder {
   private readonly hookAt = new Map<bigint, InlineHook>();
   /** The int3 in each stub (taken when its API is armed) → the API and where its original code runs from. */
   readonly breaks = new Map<bigint, { api: string; original: bigint }>();
+  /** The int3 each stub executes after a failed call when its API is fail-armed → the API. */
+  readonly failBreaks = new Map<bigint, string>();
   /** APIs that could not be hooked inline, and why (they stay on breakpoints). */
   readonly skipped: { api: string; reason: string }[] = [];
   registration?: Registration;
@@ -85,7 +88,7 @@ export class InprocRecorder {
     const slots = options.slots ?? 262144;
     const ring = BigInt(winExtra.VirtualAllocEx(process.handle, 0n, ringBytes(slots), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
     if (ring === 0n) return undefined;
-    const stubs = buildStubs(apis.length, ring);
+    const stubs = buildStubs(apis.map((api) => (HOOKS.get(api)?.errorInResult ? 'nonzero' : 'minus-one')), ring);
     const layout = codeLayout(stubs.code.length, apis.length);
     const code = allocateNear(process, ws2, layout.size);
     if (code === undefined) return undefined;
@@ -109,6 +112,7 @@ export class InprocRecorder {
       const hook = { api, entry, saved: bytes.subarray(0, moved.moved), trampoline };
       patches.push({ hook, jump: Buffer.concat([jump, Buffer.alloc(moved.moved - PATCH_LENGTH, 0xcc)]) });
       recorder.breaks.set(stub + BigInt(STUB_BREAK_OFFSET), { api, original: trampoline });
+      recorder.failBreaks.set(code + BigInt(stubs.failBreaks[id]), api);
     });
     if (patches.length === 0) return undefined;
     // Unwind data: one RUNTIME_FUNCTION per stub, from its prologue to its end (before it, the stack is untouched).
@@ -153,12 +157,21 @@ export class InprocRecorder {
     if (id >= 0) write(this.process, this.ring + BigInt(ARMED_OFFSET + id), Buffer.from([armed ? 1 : 0]));
   }
 
+  /** Arms or disarms the stop after a failed call: armed, a failing call stops after its return is recorded. */
+  setFailArmed(api: string, armed: boolean): void {
+    const id = this.apis.indexOf(api);
+    if (id >= 0) write(this.process, this.ring + BigInt(FAIL_ARMED_OFFSET + id), Buffer.from([armed ? 1 : 0]));
+  }
+
   /**
    * Puts the entry points back and disarms every stub. The stubs, trampolines and ring stay: a thread inside a hooked
    * call (a blocking recv) still returns through its stub.
    */
   uninstall(): void {
-    for (const api of this.apis) this.setArmed(api, false);
+    for (const api of this.apis) {
+      this.setArmed(api, false);
+      this.setFailArmed(api, false);
+    }
     for (const hook of this.hooks.values()) write(this.process, hook.entry, hook.saved);
     this.hooks.clear();
     this.hookAt.clear();

@@ -11,6 +11,7 @@
  *     0x0C u32 mask      slots - 1
  *     0x10 u64 original[MAX_APIS]  the saved pointers the stubs call/jump through (index = API id)
  *     0x210 u8 armed[MAX_APIS]     non-zero: the stub executes int3 first (a breakpoint on that API)
+ *     0x250 u8 failArmed[MAX_APIS] non-zero: the stub executes int3 after a call that failed (its return recorded)
  *   records (slots x 64 bytes), slot = seq & mask
  *
  * Record (64 bytes, 8 qwords). The stamp is written LAST by the stub: stamp = seq + 1, so a zeroed slot reads as empty
@@ -35,8 +36,10 @@ export const HEAD_OFFSET = 0x00;
 export const ORIGINALS_OFFSET = 0x10;
 /** One byte per API: non-zero makes its stub stop (int3) instead of recording, for a breakpoint on it. */
 export const ARMED_OFFSET = ORIGINALS_OFFSET + 8 * MAX_APIS;
+/** One byte per API: non-zero makes its stub stop (int3) after a failed call, for a stop on a finding's failure. */
+export const FAIL_ARMED_OFFSET = ARMED_OFFSET + MAX_APIS;
 /** Header size, rounded to a cache line so records do not share one with it. */
-export const RING_HEADER_SIZE = Math.ceil((ARMED_OFFSET + MAX_APIS) / 64) * 64;
+export const RING_HEADER_SIZE = Math.ceil((FAIL_ARMED_OFFSET + MAX_APIS) / 64) * 64;
 
 export const KIND_CALL = 0;
 export const KIND_RETURN = 1;

@@ -26,7 +26,7 @@ export function inprocessFunctions(dll: string): ReadonlySet<string> | undefined
  * Ring, stubs and inline hooks for the hooked register-only APIs. The hooked entry points lose their int3 (the stubs
  * record those calls; an armed stub stops instead). `stopped` is the thread held at this event.
  */
-export function installRecorder(process: TracedProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: ReadonlySet<string>, ringSlots?: number): void {
+export function installRecorder(process: TracedProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, ringSlots?: number): void {
   const apis = REGISTER_ONLY_APIS.filter((api) => hooked.has(api) && process.ws2Exports.has(api));
   const threadInside = (address: bigint, length: number): boolean =>
     [...process.threads.values()].some((t) => {
@@ -40,7 +40,8 @@ export function installRecorder(process: TracedProcess, stopped: TracedThread, h
     const address = process.ws2Exports.get(api) as bigint;
     process.forget(address);
     process.entries.delete(address);
-    if (armed.has(api)) process.recorder?.setArmed(api, true);
+    if (armed.entries.has(api)) process.recorder?.setArmed(api, true);
+    if (armed.failures.has(api)) process.recorder?.setFailArmed(api, true);
   }
 }
 

@@ -17,7 +17,10 @@
  * Timestamps are rdtsc (shared by processes on one machine; see ring.ts tscToQpc for the conversion).
  */
 
-import { ARMED_OFFSET, KIND_CALL, KIND_RETURN, ORIGINALS_OFFSET, RING_HEADER_SIZE, MAX_APIS } from './ring';
+import { ARMED_OFFSET, FAIL_ARMED_OFFSET, KIND_CALL, KIND_RETURN, ORIGINALS_OFFSET, RING_HEADER_SIZE, MAX_APIS } from './ring';
+
+/** How an API reports failure in RAX: SOCKET_ERROR / INVALID_SOCKET (low 32 bits all ones), or a non-zero error code. */
+export type FailureTest = 'minus-one' | 'nonzero';
 
 /** Offset in each stub of the int3 an armed API executes (registers and stack are still as at the API's entry). */
 export const STUB_BREAK_OFFSET = 20;
@@ -73,7 +76,7 @@ function stampHead(a: Asm, api: number, kind: number): void {
  * The call+return stub for API `api` (index into the originals table at header+ORIGINALS_OFFSET).
  * `header` is the absolute address of the ring header in the debuggee.
  */
-export function callReturnStub(api: number, header: bigint): Buffer {
+export function callReturnStub(api: number, header: bigint, failure: FailureTest = 'minus-one'): { code: Buffer; failBreakOffset: number } {
   if (api < 0 || api >= MAX_APIS) throw new Error(`api id out of range: ${api}`);
   const a = new Asm();
   // ---- armed: stop here, before anything moved (the debugger then runs the original itself)
@@ -138,9 +141,15 @@ export function callReturnStub(api: number, header: bigint): Buffer {
   a.op(0x49, 0x89, 0x03); // mov [r11], rax           ; commit stamp
   a.op(0x65, 0x89, 0x0c, 0x25, ...a.u32(0x68)); // mov gs:[0x68], ecx   ; last error written back
   a.op(0x48, 0x8b, 0x44, 0x24, 0x40); // mov rax, [rsp+0x40]
+  // ---- a stop after a failed call (its return is recorded): r10 still holds the header
+  a.op(0x41, 0x80, 0xba, ...a.u32(FAIL_ARMED_OFFSET + api), 0x00); // cmp byte [r10+failArmed+api], 0
+  if (failure === 'minus-one') a.op(0x74, 0x06, 0x83, 0xf8, 0xff, 0x75, 0x01); // je +6; cmp eax, -1; jne +1
+  else a.op(0x74, 0x05, 0x85, 0xc0, 0x74, 0x01); // je +5; test eax, eax; je +1
+  const failBreakOffset = a.length;
+  a.op(0xcc); // int3
   a.op(0x48, 0x83, 0xc4, 0x58); // add rsp, 0x58
   a.op(0xc3); // ret
-  return a.done();
+  return { code: a.done(), failBreakOffset };
 }
 
 /**
@@ -199,19 +208,21 @@ export function relativeJump(from: bigint, to: bigint): Buffer | undefined {
 }
 
 /** Stubs are placed at 16-byte aligned offsets; returns the padded code block and each stub's offset. */
-export function buildStubs(apiCount: number, header: bigint): { code: Buffer; offsets: number[]; lengths: number[] } {
+export function buildStubs(failures: readonly FailureTest[], header: bigint): { code: Buffer; offsets: number[]; lengths: number[]; failBreaks: number[] } {
   const parts: Buffer[] = [];
   const offsets: number[] = [];
   const lengths: number[] = [];
+  const failBreaks: number[] = [];
   let at = 0;
-  for (let i = 0; i < apiCount; i++) {
-    const s = callReturnStub(i, header);
+  for (let i = 0; i < failures.length; i++) {
+    const { code: s, failBreakOffset } = callReturnStub(i, header, failures[i]);
     offsets.push(at);
     lengths.push(s.length);
+    failBreaks.push(at + failBreakOffset);
     const padded = Buffer.alloc((s.length + 15) & ~15, 0xcc);
     s.copy(padded);
     parts.push(padded);
     at += padded.length;
   }
-  return { code: Buffer.concat(parts), offsets, lengths };
+  return { code: Buffer.concat(parts), offsets, lengths, failBreaks };
 }
