@@ -108,7 +108,9 @@ export class InprocRecorder {
       if (!jump) return void recorder.skipped.push({ api, reason: 'the stubs are more than 2 GB away' });
       // A thread preempted inside the instructions the patch covers would resume in the middle of the jmp.
       if (options.threadInside?.(entry + 1n, moved.moved - 1)) return void recorder.skipped.push({ api, reason: 'a thread is inside its first instructions' });
-      Buffer.concat([Buffer.from(moved.code), absoluteJump(entry + BigInt(moved.moved))]).copy(image, layout.trampolines + id * TRAMPOLINE_SIZE);
+      const trampolineCode = Buffer.concat([Buffer.from(moved.code), absoluteJump(entry + BigInt(moved.moved))]);
+      if (trampolineCode.length > TRAMPOLINE_SIZE) return void recorder.skipped.push({ api, reason: `its first instructions need ${trampolineCode.length} bytes moved` });
+      trampolineCode.copy(image, layout.trampolines + id * TRAMPOLINE_SIZE);
       const hook = { api, entry, saved: bytes.subarray(0, moved.moved), trampoline };
       patches.push({ hook, jump: Buffer.concat([jump, Buffer.alloc(moved.moved - PATCH_LENGTH, 0xcc)]) });
       recorder.breaks.set(stub + BigInt(STUB_BREAK_OFFSET), { api, original: trampoline });
