@@ -38,11 +38,18 @@ class Agent {
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
-    this.engine = new CaptureEngine({ record: (e) => this.record(e), flush: () => this.writer.flush() }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
+    this.engine = new CaptureEngine({ record: (e, timeNs) => this.record(e, timeNs), now: () => this.now(), flush: () => this.writer.flush() }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
       capture: config.capture,
       ringSlots: config.ringSlots,
       breakpointApis: [...(config.stopOn ?? []), ...(config.stopOnReturn ?? [])],
     });
+  }
+
+  private lastTimeNs = 0;
+
+  /** The trace clock: nanoseconds since the recording started. */
+  now(): number {
+    return Number(process.hrtime.bigint() - this.start);
   }
 
   private outgoing: string[] = [];
@@ -66,9 +73,15 @@ class Agent {
     this.outgoing = [];
   }
 
-  /** Queues the event for the trace file (flushed before the programs go on: see run and hold) and the client. */
-  record(unstamped: UnstampedEvent): number {
-    const event = { seq: ++this.seq, timeNs: Number(process.hrtime.bigint() - this.start), ...unstamped } as TraceEvent;
+  /**
+   * Queues the event for the trace file (flushed before the programs go on: see run and hold) and the client.
+   * `timeNs`: when it happened (a call recorded in the process), kept within the trace's order: times never go back.
+   */
+  record(unstamped: UnstampedEvent, timeNs?: number): number {
+    const now = this.now();
+    const at = Math.max(this.lastTimeNs, timeNs === undefined ? now : Math.min(now, Math.round(timeNs)));
+    this.lastTimeNs = at;
+    const event = { seq: ++this.seq, timeNs: at, ...unstamped } as TraceEvent;
     const json = this.writer.queue(event);
     this.outgoing.push(`{"t":"event","e":${json}}`);
     this.flushTimer ??= setTimeout(() => this.flush(), 10);

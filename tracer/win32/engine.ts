@@ -12,6 +12,7 @@ import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
 import { drainRings } from './inproc/events';
 import { ADD_FUNCTION_TABLE, EXIT_FUNCTIONS, borrowThread, captureSetup, inprocessFunctions, installRecorder, returnBorrowedThread } from './inproc/setup';
+import { TscClock } from './inproc/tsc';
 import { settlePendingEvents } from './settle';
 import { type TracedThread, TracedProcess } from './traced-process';
 
@@ -19,8 +20,10 @@ type WithoutStamp<T> = T extends unknown ? Omit<T, 'seq' | 'timeNs'> : never;
 export type UnstampedEvent = WithoutStamp<TraceEvent>;
 
 export interface EngineSink {
-  /** Records one event and returns the seq it was given. */
-  record(event: UnstampedEvent): number;
+  /** Records one event and returns the seq it was given; `timeNs`: when it happened, if not now (trace time). */
+  record(event: UnstampedEvent, timeNs?: number): number;
+  /** The trace clock now (nanoseconds since the recording started). */
+  now?(): number;
   /** Makes what was recorded durable: called before a debug event is continued (the programs go on). */
   flush?(): void;
 }
@@ -72,6 +75,7 @@ export class CaptureEngine {
     this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
     this.hookedNames = new Set(this.hooked.keys());
     this.inprocess = options.capture === 'inprocess';
+    this.clock = this.inprocess ? new TscClock() : undefined;
     this.breakpointApis = new Set(options.breakpointApis ?? []);
   }
 
@@ -84,12 +88,14 @@ export class CaptureEngine {
   /** Drains every process's in-process ring into the trace (the agent calls this now and then, too). */
   drain(): void {
     if (!this.inprocess) return;
-    drainRings(this.processes.values(), (e) => {
-      const seq = this.sink.record(e);
+    this.clock?.sample(this.sink.now?.() ?? 0);
+    const clock = (tsc: bigint) => this.clock?.toNs(tsc);
+    drainRings(this.processes.values(), (e, timeNs) => {
+      const seq = this.sink.record(e, timeNs);
       // A failed call whose stub is about to stop: its return event is what the stop is about.
       if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && this.failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
       return seq;
-    });
+    }, clock);
   }
 
   /**
@@ -107,6 +113,8 @@ export class CaptureEngine {
     }
   }
 
+  /** Maps the stubs' TSC stamps to trace time (in-process capture). */
+  private readonly clock?: TscClock;
   /** APIs whose in-process stubs stop after a failed call. */
   private failureApis = new Set<string>();
   /** Per "pid:tid": the last failed return drained for a fail-armed API. */

@@ -9,9 +9,12 @@ import { HOOKS, outcome } from '../hooks';
 import type { TracedProcess } from '../traced-process';
 import type { InprocRecorder } from './recorder';
 
+/** Records an event, at the trace time given (the call's own time, from its TSC) when known. */
+type RecordEvent = (event: UnstampedEvent, timeNs?: number) => number;
+
 interface Item {
   readonly tsc: bigint;
-  emit(record: (event: UnstampedEvent) => number): void;
+  emit(record: RecordEvent): void;
 }
 
 /** Per process: ring seq (low 32 bits) of a call already in the trace → its trace seq, until its return comes. */
@@ -82,10 +85,10 @@ function itemsOf(process: TracedProcess, recorder: InprocRecorder): Item[] {
   return items;
 }
 
-/** Drains every process's ring and records what it held, in timestamp order across processes. */
-export function drainRings(processes: Iterable<TracedProcess>, record: (event: UnstampedEvent) => number): void {
+/** Drains every process's ring and records what it held, in timestamp order, each at its call's time when `clock` knows it. */
+export function drainRings(processes: Iterable<TracedProcess>, record: RecordEvent, clock?: (tsc: bigint) => number | undefined): void {
   const items: Item[] = [];
   for (const process of processes) if (process.recorder) items.push(...itemsOf(process, process.recorder));
   items.sort((a, b) => (a.tsc < b.tsc ? -1 : a.tsc > b.tsc ? 1 : 0));
-  for (const item of items) item.emit(record);
+  for (const item of items) item.emit((event) => record(event, item.tsc === 0n ? undefined : clock?.(item.tsc)));
 }
