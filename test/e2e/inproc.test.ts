@@ -46,10 +46,12 @@ describe('in-process capture: stubs record register-only calls in the process, t
     it(`${sample}: the same findings as with breakpoints`, async () => {
       const breakpoints = await record(`${sample}-breakpoints`, [{ program: sampleExe(sample) }]);
       const inprocess = await record(`${sample}-inprocess`, [{ program: sampleExe(sample) }], { capture: 'inprocess' });
-      assert.equal(inprocess.end.agentExitCode, 0, inprocess.end.error);
+      const outputs = `\n--- breakpoints:\n${breakpoints.stdout}\n--- inprocess:\n${inprocess.stdout}`;
+      assert.equal(breakpoints.end.agentExitCode, 0, `breakpoints: ${breakpoints.end.error}${outputs}`);
+      assert.equal(inprocess.end.agentExitCode, 0, `inprocess: ${inprocess.end.error}${outputs}`);
       // The stubs change nothing the programs can see: they exit as they do under breakpoints.
-      assert.deepEqual(exitCodes(inprocess.events), exitCodes(breakpoints.events));
-      assert.deepEqual(problems(inprocess.events), problems(breakpoints.events));
+      assert.deepEqual(exitCodes(inprocess.events), exitCodes(breakpoints.events), outputs);
+      assert.deepEqual(problems(inprocess.events), problems(breakpoints.events), outputs);
     });
   }
 

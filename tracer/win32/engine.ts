@@ -10,9 +10,8 @@ import { type HookSpec, HOOKS, outcome } from './hooks';
 import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP, TRAP_FLAG } from './layouts';
 import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
-import { drainRings } from './inproc/events';
 import { ADD_FUNCTION_TABLE, EXIT_FUNCTIONS, borrowThread, captureSetup, inprocessFunctions, installRecorder, returnBorrowedThread } from './inproc/setup';
-import { TscClock } from './inproc/tsc';
+import { RingDrain } from './inproc/drain';
 import { settlePendingEvents } from './settle';
 import { type TracedThread, TracedProcess } from './traced-process';
 
@@ -75,7 +74,7 @@ export class CaptureEngine {
     this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
     this.hookedNames = new Set(this.hooked.keys());
     this.inprocess = options.capture === 'inprocess';
-    this.clock = this.inprocess ? new TscClock() : undefined;
+    this.rings = this.inprocess ? new RingDrain(sink) : undefined;
     this.breakpointApis = new Set(options.breakpointApis ?? []);
   }
 
@@ -87,15 +86,7 @@ export class CaptureEngine {
 
   /** Drains every process's in-process ring into the trace (the agent calls this now and then, too). */
   drain(): void {
-    if (!this.inprocess) return;
-    this.clock?.sample(this.sink.now?.() ?? 0);
-    const clock = (tsc: bigint) => this.clock?.toNs(tsc);
-    drainRings(this.processes.values(), (e, timeNs) => {
-      const seq = this.sink.record(e, timeNs);
-      // A failed call whose stub is about to stop: its return event is what the stop is about.
-      if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && this.failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
-      return seq;
-    }, clock);
+    this.rings?.drain(this.processes.values());
   }
 
   /**
@@ -105,6 +96,7 @@ export class CaptureEngine {
   setBreakpointApis(apis: readonly string[], failures: readonly string[] = []): void {
     this.breakpointApis = new Set(apis);
     this.failureApis = new Set(failures);
+    if (this.rings) this.rings.failureApis = this.failureApis;
     for (const process of this.processes.values()) {
       for (const api of process.recorder?.hooked() ?? []) {
         process.recorder?.setArmed(api, this.breakpointApis.has(api));
@@ -113,12 +105,10 @@ export class CaptureEngine {
     }
   }
 
-  /** Maps the stubs' TSC stamps to trace time (in-process capture). */
-  private readonly clock?: TscClock;
+  /** In-process capture: the rings' drain. */
+  private readonly rings?: RingDrain;
   /** APIs whose in-process stubs stop after a failed call. */
-  private failureApis = new Set<string>();
-  /** Per "pid:tid": the last failed return drained for a fail-armed API. */
-  private readonly failedReturns = new Map<string, ApiReturnEvent>();
+  private failureApis: ReadonlySet<string> = new Set();
 
   /** The thunk that registered the stubs' unwind data has returned: the borrowed thread goes on with its call. */
   private async onThunkReturned(process: TracedProcess, thread: TracedThread): Promise<number> {
@@ -378,9 +368,7 @@ export class CaptureEngine {
    */
   private async onFailedCall(process: TracedProcess, thread: TracedThread, address: bigint): Promise<number> {
     this.drain();
-    const key = `${process.pid}:${thread.tid}`;
-    const returned = this.failedReturns.get(key);
-    this.failedReturns.delete(key);
+    const returned = this.rings?.takeFailedReturn(process.pid, thread.tid);
     const context = process.getContext(thread);
     if (context) this.resumeAt(process, thread, address + 1n, false, context);
     const reason = returned && !this.stopping ? this.control.shouldStop(returned) : undefined;
