@@ -47,13 +47,7 @@ int main(int argc, char **argv)
     child_t child = spawn_child("target");
     wsa_start();
     struct sockaddr_in addr;
-    int len = sizeof addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    SOCKET listener = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    if (listener == INVALID_SOCKET || bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(listener, 1) != 0 || getsockname(listener, (struct sockaddr *)&addr, &len) != 0)
-        die("listener failed: %d", WSAGetLastError());
+    SOCKET listener = loopback_listen(&addr);
 
     /* The provider hands out its AcceptEx through the listening socket (mswsock.h's WSAID_ACCEPTEX: no -lmswsock). */
     GUID guid = WSAID_ACCEPTEX;
@@ -84,7 +78,7 @@ int main(int argc, char **argv)
     /* "the socket ... does not inherit the properties of the listening socket until SO_UPDATE_ACCEPT_CONTEXT is set". */
     if (setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&listener, sizeof listener) != 0) die("SO_UPDATE_ACCEPT_CONTEXT failed: %d", WSAGetLastError());
     struct sockaddr_in remote;
-    len = sizeof remote;
+    int len = sizeof remote;
     say("SO_UPDATE_ACCEPT_CONTEXT set; getpeername returned %d", getpeername(s, (struct sockaddr *)&remote, &len));
 
     DWORD pid = request_pid(&child.ch); /* 2-4 */

@@ -58,18 +58,24 @@ void wsa_start(void)
     if (rc != 0) die("WSAStartup failed: %d", rc);
 }
 
+SOCKET loopback_listen(struct sockaddr_in *addr)
+{
+    int len = sizeof *addr;
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (l == INVALID_SOCKET) die("listener socket failed: %d", WSAGetLastError());
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr->sin_port = 0;
+    if (bind(l, (struct sockaddr *)addr, sizeof *addr) != 0 || listen(l, 1) != 0 || getsockname(l, (struct sockaddr *)addr, &len) != 0)
+        die("listener failed: %d", WSAGetLastError());
+    return l;
+}
+
 SOCKET loopback_connect(SOCKET client, SOCKET *listener)
 {
     struct sockaddr_in addr;
-    int len = sizeof addr;
-    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    if (l == INVALID_SOCKET) die("listener socket failed: %d", WSAGetLastError());
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(l, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(l, 1) != 0 || getsockname(l, (struct sockaddr *)&addr, &len) != 0)
-        die("listener failed: %d", WSAGetLastError());
+    SOCKET l = loopback_listen(&addr);
     /* Step 1 of the handoff table: WSASocket (by the caller), then connect. */
     if (connect(client, (struct sockaddr *)&addr, sizeof addr) != 0) die("connect failed: %d", WSAGetLastError());
     SOCKET peer = accept(l, NULL, NULL);

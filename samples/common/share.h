@@ -19,6 +19,9 @@ const char *wsa_error_name(int code);
 /* WSAStartup(2.2), or die. */
 void wsa_start(void);
 
+/* A TCP socket listening on 127.0.0.1 at a free port (backlog 1); `addr` gets its address. */
+SOCKET loopback_listen(struct sockaddr_in *addr);
+
 /*
  * Connects `client` (created by the caller, with socket() or WSASocketW) to a loopback listener and
  * returns the accepted end, the "peer" that stays in the source process and talks to whoever holds `client`.
