@@ -86,7 +86,7 @@ export class CaptureEngine {
 
   /** Drains every process's in-process ring into the trace (the agent calls this now and then, too). */
   drain(): void {
-    this.rings?.drain(this.processes.values());
+    this.rings?.drain(this.processes.values(), this.failureApis);
   }
 
   /**
@@ -96,7 +96,6 @@ export class CaptureEngine {
   setBreakpointApis(apis: readonly string[], failures: readonly string[] = []): void {
     this.breakpointApis = new Set(apis);
     this.failureApis = new Set(failures);
-    if (this.rings) this.rings.failureApis = this.failureApis;
     for (const process of this.processes.values()) {
       for (const api of process.recorder?.hooked() ?? []) {
         process.recorder?.setArmed(api, this.breakpointApis.has(api));
@@ -216,8 +215,7 @@ export class CaptureEngine {
   private onLoadDll(pid: number, base: bigint): void {
     const process = this.processes.get(pid);
     if (!process) return;
-    const wanted = new Set(this.hooked.keys());
-    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? wanted : this.inprocess ? inprocessFunctions(dll.toLowerCase()) : undefined));
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? this.hookedNames : this.inprocess ? inprocessFunctions(dll.toLowerCase()) : undefined));
     const name = (image?.name ?? '').toLowerCase();
     const module = { name, base, size: image?.sizeOfImage ?? 0 };
     process.modules.push(module);

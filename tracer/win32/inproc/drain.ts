@@ -11,15 +11,13 @@ import { TscClock } from './tsc';
 
 export class RingDrain {
   private readonly clock = new TscClock();
-  /** APIs whose stubs stop after a failed call. */
-  failureApis: ReadonlySet<string> = new Set();
   /** Per "pid:tid": the last failed return drained for a fail-armed API. */
   private readonly failedReturns = new Map<string, ApiReturnEvent>();
 
   constructor(private readonly sink: EngineSink) {}
 
-  /** Drains every process's ring into the sink, in TSC order across processes. */
-  drain(processes: Iterable<TracedProcess>): void {
+  /** Drains every process's ring into the sink, in TSC order across processes. `failureApis`: fail-armed APIs. */
+  drain(processes: Iterable<TracedProcess>, failureApis: ReadonlySet<string>): void {
     this.clock.sample(this.sink.now?.() ?? 0);
     const timeOf = (tsc: bigint) => this.clock.toNs(tsc);
     drainRings(
@@ -27,7 +25,7 @@ export class RingDrain {
       (e, timeNs) => {
         const seq = this.sink.record(e, timeNs);
         // A failed call whose stub is about to stop: its return event is what the stop is about.
-        if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && this.failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
+        if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
         return seq;
       },
       timeOf,
