@@ -60,7 +60,11 @@ class Agent {
    * round trip to the Wine server: one per event would double the cost of a hooked call).
    */
   send(message: AgentMessage, now = message.t !== 'event'): void {
-    this.outgoing.push(JSON.stringify(message));
+    this.enqueue(JSON.stringify(message), now);
+  }
+
+  private enqueue(line: string, now: boolean): void {
+    this.outgoing.push(line);
     if (now) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), 10);
   }
@@ -82,9 +86,8 @@ class Agent {
     const at = Math.max(this.lastTimeNs, timeNs === undefined ? now : Math.min(now, Math.round(timeNs)));
     this.lastTimeNs = at;
     const event = { seq: ++this.seq, timeNs: at, ...unstamped } as TraceEvent;
-    const json = this.writer.queue(event);
-    this.outgoing.push(`{"t":"event","e":${json}}`);
-    this.flushTimer ??= setTimeout(() => this.flush(), 10);
+    // The trace line's JSON is the message's payload: an event is serialised once.
+    this.enqueue(`{"t":"event","e":${this.writer.queue(event)}}`, false);
     return event.seq;
   }
 
