@@ -113,10 +113,12 @@ export class TracedProcess {
     return this.originals.has(address);
   }
 
-  /** Drops an int3 from the books without writing: its bytes now belong to an inline hook. */
+  /**
+   * Drops an int3 from the books without writing: its bytes now belong to an inline hook. Its original byte is kept:
+   * a thread that hit the int3 before the hook went in is still put back on that instruction at a detach.
+   */
   forget(address: bigint): void {
     this.armed.delete(address);
-    this.originals.delete(address);
   }
 
   /** Removes every int3 (before a detach). */
