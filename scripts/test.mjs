@@ -29,10 +29,11 @@ try {
   npx('eslint', ['.']);
   log('build');
   ensureBuilt();
+  // Before the unit tests: the x64 decoder's test reads Wine's own DLLs.
+  const env = await prepareEndToEnd();
   log('unit tests');
   nodeTest(suite('test/unit'));
   log('end-to-end tests: real programs under the tracer, and the debug adapter over DAP');
-  const env = await prepareEndToEnd();
   run(process.execPath, [join(root, 'scripts', 'build-samples.mjs')]);
   nodeTest([...suite('test/e2e'), ...suite('test/dap')], env);
   log('extension-host tests: the suite inside the real VS Code extension host (VS Code server + headless Chromium)');
