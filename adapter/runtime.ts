@@ -26,13 +26,34 @@ export interface RuntimeStop {
 }
 
 type Direction = 'forward' | 'backward';
-/** What ends a movement besides breakpoints and filters: any hooked event, or one of a thread. */
-type StepTarget = { tid?: number } | undefined;
+/**
+ * What ends a movement besides breakpoints and filters: any hooked event, or one of a thread. A thread step whose
+ * thread ends (forward) or begins (backward) on the way goes on to the next hooked event of any thread, as a debugger
+ * steps out of a thread that exits: `tid` becomes undefined and `leftThread` remembers which one ended.
+ */
+type StepTarget = { tid?: number; leftThread?: number } | undefined;
 
 /** Events between checkpoints: stepping back replays at most this many; memory holds length / interval snapshots. */
 const CHECKPOINT_INTERVAL = 4096;
 /** Calls printed to the console per movement; more are summarised. */
 const PRINT_LIMIT = 500;
+
+const EMPTY_MODEL = new ShareModel();
+
+/** A call or return of the program's own (Winsock's calls to itself are not stops). */
+function isHookedEvent(event: TraceEvent): event is ApiEvent {
+  return event.kind === 'api' && !event.internal;
+}
+
+/** The last event of thread `tid` of process `pid`: its exit, or its process's (the debug API reports no exit of the last thread). */
+function endsThread(event: TraceEvent, tid: number, pid: number | undefined): boolean {
+  return (event.kind === 'thread-exit' && event.tid === tid) || (event.kind === 'process-exit' && event.pid === pid);
+}
+
+/** The first event of thread `tid`. */
+function beginsThread(event: TraceEvent, tid: number): boolean {
+  return event.kind === 'thread-start' && event.tid === tid;
+}
 
 /** Events: 'stopped' (RuntimeStop), 'output' (text, category), 'end' (CaptureEnd | undefined). */
 export class TraceRuntime extends EventEmitter {
@@ -45,6 +66,11 @@ export class TraceRuntime extends EventEmitter {
   private printed = 0;
   /** Console lines of the current movement, sent as one output when it ends. */
   private consoleLines: string[] = [];
+  /**
+   * Output of the launch's first run, held with the cursor it was written at: a run that stops nowhere ends at the
+   * first handoff, and the Debug Console then shows only what came before it.
+   */
+  private held?: { index: number; text: string; category: string }[];
   private lastStop?: RuntimeStop;
   private liveStep: StepTarget | 'continue' = 'continue';
   private pendingFinding?: Finding[];
@@ -62,8 +88,13 @@ export class TraceRuntime extends EventEmitter {
     return this.source.live;
   }
 
+  /** Before the source started (a pause or a threads request that came first) the model is empty. */
   get model(): ShareModel {
-    return this.behind ?? this.timeline.forward;
+    return this.behind ?? this.timeline?.forward ?? EMPTY_MODEL;
+  }
+
+  get started(): boolean {
+    return this.timeline !== undefined;
   }
 
   get cursor(): number {
@@ -71,11 +102,16 @@ export class TraceRuntime extends EventEmitter {
   }
 
   get length(): number {
-    return this.timeline.length;
+    return this.timeline?.length ?? 0;
   }
 
   event(index = this.cursor): TraceEvent | undefined {
-    return index >= 0 && index < this.timeline.length ? this.timeline.at(index) : undefined;
+    return index >= 0 && index < this.length ? this.timeline.at(index) : undefined;
+  }
+
+  /** Index of the event with this seq, or of the last event before it (-1 if none). */
+  indexOfSeq(seq: number): number {
+    return this.timeline?.indexOfSeq(seq) ?? -1;
   }
 
   /** The entry event of the call an api event belongs to. */
@@ -103,10 +139,21 @@ export class TraceRuntime extends EventEmitter {
       this.moveTo(Math.max(0, this.timeline.indexOfSeq(startAtSeq)));
       this.emitStop('goto', `Replaying from event ${startAtSeq}`);
     } else if (stopOnEntry) {
-      const first = this.findForward(0, (e) => e.kind === 'api' && !e.internal);
-      this.moveTo(first ?? 0);
-      this.emitStop('entry', 'Stopped at the first hooked call');
-    } else await this.replay('forward', undefined);
+      this.stopAtFirstCall('entry', 'Stopped at the first hooked call');
+    } else {
+      try {
+        await this.replay('forward', undefined, true);
+      } finally {
+        if (this.held) this.release();
+      }
+    }
+  }
+
+  /** The cursor on the recording's first hooked call (the earliest place a stop can show a call). */
+  private stopAtFirstCall(reason: StopReason, description: string, text?: string): void {
+    const first = this.findForward(0, isHookedEvent);
+    this.moveTo(first ?? 0);
+    this.emitStop(reason, description, text);
   }
 
   /** After a change of breakpoints or filters: tell a live agent where to hold the programs. */
@@ -135,6 +182,7 @@ export class TraceRuntime extends EventEmitter {
   }
 
   pause(): void {
+    if (!this.started) return;
     if (this.live) this.source.pause();
     else this.pauseRequested = true;
   }
@@ -162,38 +210,72 @@ export class TraceRuntime extends EventEmitter {
     }
   }
 
-  private async replay(direction: Direction, target: StepTarget): Promise<void> {
+  /** `first`: the launch's run; a recording with nothing to stop at then stops at its first handoff or hooked call. */
+  private async replay(direction: Direction, target: StepTarget, first = false): Promise<void> {
     this.pauseRequested = false;
     this.printed = 0;
-    if (direction === 'forward') await this.runForward(target);
-    else this.runBackward(target);
+    if (first) this.held = [];
+    if (direction === 'forward') await this.runForward(target ? { ...target } : undefined, first);
+    else this.runBackward(target ? { ...target } : undefined);
   }
 
-  private async runForward(target: StepTarget): Promise<void> {
+  private async runForward(target: StepTarget, first = false): Promise<void> {
     let moved = 0;
+    const origin = this.cursor;
+    const pid = target?.tid === undefined ? undefined : this.processOfThread(target.tid);
     while (this.position < this.timeline.length) {
       const event = this.advance();
       if (this.checkStop(event, target, 'forward')) return;
+      if (target?.tid !== undefined && endsThread(event, target.tid, pid)) {
+        // The thread ended with no hooked call left: the step is one of any thread from where it began.
+        target = { leftThread: target.tid };
+        this.moveTo(origin);
+        this.consoleLines = [];
+        this.printed = 0;
+      }
       // Let a pause request in: a long run over a large recording yields now and then.
       if (++moved % 20000 === 0) {
         await new Promise((resolve) => setImmediate(resolve));
         if (this.pauseRequested) return this.emitStop('pause', 'Paused');
       }
     }
+    if (first) return this.stopAtFirstHandoff();
     this.emitStop('step', 'End of the recording', 'The recording ends here: step back or reverse-continue to go on.');
   }
 
+  /** The process a running thread belongs to, as of the cursor. */
+  private processOfThread(tid: number): number | undefined {
+    return this.model.running().find((p) => p.threads.includes(tid))?.pid;
+  }
+
+  /** A recording that raised nothing the filters stop at: its first export of a socket, else its first hooked call. */
+  private stopAtFirstHandoff(): void {
+    const text = 'Nothing in this recording stops the replay (no breakpoint hit, no finding of the enabled filters).';
+    const exported = this.findForward(0, (e) => isHookedEvent(e) && e.kind === 'api' && e.phase === 'call' && e.api.startsWith('WSADuplicateSocket'));
+    const at = exported ?? this.findForward(0, isHookedEvent) ?? 0;
+    this.flushConsole();
+    this.release(at);
+    if (exported === undefined) return this.stopAtFirstCall('entry', 'No finding: stopped at the first hooked call', text);
+    this.moveTo(exported);
+    this.emitStop('entry', 'No finding: stopped at the first handoff', text);
+  }
+
   private runBackward(target: StepTarget): void {
-    for (let index = this.cursor - 1; index >= 0; index--) {
+    const origin = this.cursor;
+    for (let index = origin - 1; index >= 0; index--) {
       const event = this.timeline.at(index);
       if (this.wouldStop(event, target, 'backward')) {
         this.moveTo(index);
         this.checkStop(event, target, 'backward');
         return;
       }
+      if (target?.tid !== undefined && beginsThread(event, target.tid)) {
+        // The thread began with no hooked call before: the step is one of any thread from where it began.
+        target = { leftThread: target.tid };
+        index = origin;
+      }
     }
-    this.moveTo(0);
-    this.emitStop('step', 'Start of the recording', 'The recording starts here.');
+    this.stopAtFirstCall('step', 'Start of the recording', 'The recording starts here: step or continue to go on.');
   }
 
   /** Applies the next event; the cursor moves onto it. */
@@ -231,7 +313,7 @@ export class TraceRuntime extends EventEmitter {
 
   /** Would the cursor stop on this event (without side effects: used while scanning backwards)? */
   private wouldStop(event: TraceEvent, target: StepTarget, direction: Direction): boolean {
-    if (event.kind === 'api' && !event.internal) {
+    if (isHookedEvent(event)) {
       if (target && (target.tid === undefined || target.tid === event.tid)) return true;
       if (this.breakpoints.atCall(event, direction === 'forward').stopIds.length > 0) return true;
     }
@@ -248,13 +330,15 @@ export class TraceRuntime extends EventEmitter {
     if (event.kind !== 'api' || event.internal) return false;
     const hit = this.breakpoints.atCall(event, direction === 'forward');
     // Queued with the calls printed so far, so the Debug Console keeps the order of events.
-    for (const line of hit.logs) this.consoleLines.push(`${line}\n`);
+    for (const line of hit.logs) this.consoleLine(`${line}\n`);
     if (hit.stopIds.length > 0) {
       this.emitStop('function breakpoint', `Breakpoint at ${event.api}`, undefined, { breakpointIds: hit.stopIds }, event);
       return true;
     }
     if (target && (target.tid === undefined || target.tid === event.tid)) {
-      this.emitStop('step', event.phase === 'call' ? `Entering ${event.api}` : `Returned from ${event.api}`, undefined, {}, event);
+      const where = event.phase === 'call' ? `Entering ${event.api}` : `Returned from ${event.api}`;
+      const left = target.leftThread === undefined ? undefined : `Thread ${target.leftThread} makes no more hooked calls this way: the step went on in thread ${event.tid}.`;
+      this.emitStop('step', where, left, {}, event);
       return true;
     }
     return false;
@@ -268,7 +352,7 @@ export class TraceRuntime extends EventEmitter {
 
   private flushConsole(): void {
     if (this.consoleLines.length === 0) return;
-    this.emit('output', this.consoleLines.join(''), 'console');
+    this.send(this.consoleLines.join(''), 'console');
     this.consoleLines = [];
   }
 
@@ -278,33 +362,57 @@ export class TraceRuntime extends EventEmitter {
    */
   private emitStop(reason: StopReason, description: string, text?: string, extra: Partial<RuntimeStop> = {}, at?: TraceEvent): void {
     this.flushConsole();
+    if (this.held) this.release();
     const index = at ? this.timeline.indexOfSeq(at.seq) : this.cursor;
     this.lastStop = { reason, index, tid: this.threadAt(index), description, text, ...extra };
     this.emit('stopped', this.lastStop);
   }
 
-  /** The thread of the event at `index`, or of the latest one before it with a thread (a process exit or output has none). */
+  /**
+   * The thread a stop at `index` shows: that of the latest hooked call at or before it (a thread-exit or a process
+   * exit has no call to show), else of the latest event with a thread.
+   */
   private threadAt(index: number): number {
+    let withThread: number | undefined;
     for (let i = index, scanned = 0; i >= 0 && scanned < 100_000; i--, scanned++) {
       const e = this.event(i);
-      if (e && 'tid' in e) return e.tid;
+      if (e && isHookedEvent(e)) return e.tid;
+      if (withThread === undefined && e && 'tid' in e) withThread = e.tid;
     }
-    return this.lastStop?.tid ?? 0;
+    return withThread ?? this.lastStop?.tid ?? 0;
+  }
+
+  /** A Debug Console line, sent with the others at the next stop (or held with its cursor on the first run). */
+  private consoleLine(text: string): void {
+    if (this.held) this.held.push({ index: this.cursor, text, category: 'console' });
+    else this.consoleLines.push(text);
+  }
+
+  private send(text: string, category: string): void {
+    if (this.held) this.held.push({ index: this.cursor, text, category });
+    else this.emit('output', text, category);
+  }
+
+  /** Releases the held output written up to `index` (all of it by default). */
+  private release(index = Number.MAX_SAFE_INTEGER): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const h of held) if (h.index <= index) this.emit('output', h.text, h.category);
   }
 
   /** Each hooked call, as the cursor passes its return, goes to the Debug Console. */
   private print(event: TraceEvent): void {
     if (event.kind === 'output') {
       this.flushConsole();
-      this.emit('output', event.text, event.stream);
+      this.send(event.text, event.stream);
       return;
     }
     if (event.kind !== 'api' || event.phase !== 'return') return;
     const call = this.callOf(event);
     if (!call || call.internal) return;
     this.printed++;
-    if (this.printed <= PRINT_LIMIT) this.consoleLines.push(`#${call.seq} pid ${call.pid} tid ${call.tid}  ${formatCall(call, event)}\n`);
-    else if (this.printed === PRINT_LIMIT + 1) this.consoleLines.push(`… (more calls not printed)\n`);
+    if (this.printed <= PRINT_LIMIT) this.consoleLine(`#${call.seq} pid ${call.pid} tid ${call.tid}  ${formatCall(call, event)}\n`);
+    else if (this.printed === PRINT_LIMIT + 1) this.consoleLine(`… (more calls not printed)\n`);
   }
 
   // ---- Live sessions: the agent holds the programs; the runtime decides whether a hold is a stop. ----

@@ -13,12 +13,13 @@ import { EXPORT_FORMATS, renderExport, type ExportFormat } from '../tracer/expor
 import { modelOf, RULES } from '../tracer/model';
 import { readTraceFile } from '../tracer/trace/reader';
 import type { ApiCallEvent, ApiReturnEvent } from '../tracer/trace/schema';
-import { formatArgs, formatCall } from '../tracer/export/format';
 import { callConditionScope, compileExpression } from './condition';
 import { callScope, currentSocketId, descriptorsScope, findingsScope, handoffsScope, socketScope, threadName, type VarNode } from './presenter';
 import { type RuntimeStop, TraceRuntime } from './runtime';
 import { type EventSource, LiveSource, RecordingSource } from './source';
-import { callerLine } from './symbols';
+import { CallFrames } from './frames';
+import { LocalFiles } from './local-files';
+import { sessionEndReport } from './session-end';
 import { sharedSocketsOverview } from './overview';
 import { version } from '../package.json';
 
@@ -44,16 +45,20 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   capture?: 'breakpoints' | 'inprocess';
   /** Replay: start with the cursor on the event with this seq. */
   startAt?: number;
+  /** Recorded path prefix → local folder, for recordings made elsewhere (as cppdbg's sourceFileMap). */
+  sourceFileMap?: Record<string, string>;
+  /** Folders searched by file name for recorded images and sources (default: the trace's folder). */
+  searchPaths?: string[];
 }
 
-/** Frames: the hooked call, and its caller below it. */
+/** Frames: the index of the call event whose scopes they show. */
 interface FrameInfo {
   index: number;
-  caller: boolean;
 }
 
 export class SockshareSession extends LoggingDebugSession {
   private runtime?: TraceRuntime;
+  private callFrames?: CallFrames;
   private readonly variables = new Handles<() => VarNode[]>();
   private readonly frames = new Map<number, FrameInfo>();
   private nextFrame = 1;
@@ -106,8 +111,12 @@ export class SockshareSession extends LoggingDebugSession {
     this.runtime = runtime;
     runtime.on('stopped', (stop: RuntimeStop) => this.onStopped(stop));
     runtime.on('output', (text: string, category: string) => this.sendEvent(new OutputEvent(text, category === 'console' ? 'console' : category)));
+    this.callFrames = new CallFrames(runtime, new LocalFiles({ sourceFileMap: args.sourceFileMap, searchPaths: args.searchPaths }, source.live ? undefined : source.traceFile), (line) =>
+      this.sendEvent(new OutputEvent(`sockshare: ${line}\n`, 'console')),
+    );
     runtime.on('end', (end?: { agentExitCode: number | null; error?: string }) => {
       if (end?.error) this.sendEvent(new OutputEvent(`sockshare: ${end.error}\n`, 'stderr'));
+      if (source.live) this.sendEvent(new OutputEvent(sessionEndReport(source.traceFile, runtime.model), 'console'));
       this.sendEvent(new ExitedEvent(end?.agentExitCode ?? 0));
       this.sendEvent(new TerminatedEvent());
     });
@@ -232,22 +241,26 @@ export class SockshareSession extends LoggingDebugSession {
     const index = this.threadEventIndex(args.threadId);
     const frames: StackFrame[] = [];
     const at = index === undefined ? undefined : this.callAt(index);
-    if (index !== undefined && at) {
-      const id = this.nextFrame++;
-      this.frames.set(id, { index, caller: false });
-      frames.push(new StackFrame(id, at.ret ? formatCall(at.call, at.ret) : `${at.call.api}(${formatArgs(at.call)})`));
-      const callerId = this.nextFrame++;
-      this.frames.set(callerId, { index, caller: true });
-      const caller = new StackFrame(callerId, `${at.call.caller.module}+0x${at.call.caller.offset.toString(16)}`);
-      const image = this.runtime?.model.process(at.call.pid)?.image;
-      const line = image && image.toLowerCase().endsWith(at.call.caller.module) ? callerLine(image, at.call.caller.offset) : undefined;
-      if (line) {
-        caller.source = new Source(line.file.split(/[\\/]/).pop() ?? line.file, line.file);
-        caller.line = line.line;
+    const runtime = this.runtime;
+    if (index !== undefined && at && runtime && this.callFrames) {
+      const callIndex = at.call === runtime.event(index) ? index : runtime.indexOfSeq(at.call.seq);
+      for (const view of this.callFrames.frames(callIndex, at.call, at.ret)) {
+        const id = this.nextFrame++;
+        this.frames.set(id, { index });
+        const source = view.source.path ? new Source(view.source.name, view.source.path) : new Source(view.source.name, undefined, view.source.sourceReference, 'sockshare', 'sockshare-call');
+        frames.push(new StackFrame(id, view.name, source, view.line, 1));
       }
-      frames.push(caller);
     }
     response.body = { stackFrames: frames, totalFrames: frames.length };
+    this.sendResponse(response);
+  }
+
+  /** The call-in-context documents of frames with no file on this machine. */
+  protected override sourceRequest(response: DebugProtocol.SourceResponse, args: DebugProtocol.SourceArguments): void {
+    const reference = args.source?.sourceReference ?? args.sourceReference;
+    const content = reference ? this.callFrames?.content(reference) : undefined;
+    if (content === undefined) return this.sendErrorResponse(response, { id: 1006, format: `no document with reference ${reference} in this session`, showUser: false });
+    response.body = { content, mimeType: 'text/plain' };
     this.sendResponse(response);
   }
 

@@ -1,6 +1,7 @@
 /**
  * Caller frames as source lines: a module+offset from the trace, mapped through the executable's DWARF line table
- * (mingw's -g) with addr2line. Only where the executable is on this machine and addr2line is installed.
+ * (mingw's -g) with addr2line. Only where the executable is on this machine (adapter/local-files finds it) and addr2line
+ * is installed.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -13,13 +14,6 @@ export interface SourceLine {
 
 const ADDR2LINE = ['x86_64-w64-mingw32-addr2line', 'addr2line'];
 const cache = new Map<string, SourceLine | null>();
-
-/** A Windows path under Wine (Z:\work\x.exe) as the host path it maps to (/work/x.exe). */
-export function hostPath(windowsPath: string): string {
-  if (process.platform === 'win32') return windowsPath;
-  const m = /^[zZ]:(\\.*)$/.exec(windowsPath);
-  return m ? m[1].replace(/\\/g, '/') : windowsPath;
-}
 
 /** The preferred load address a PE32+ file was linked for (ASLR may move it; offsets are relative to it). */
 function imageBase(file: string): bigint | undefined {
@@ -36,9 +30,8 @@ function imageBase(file: string): bigint | undefined {
   }
 }
 
-/** The source line of the call instruction before a return address at `offset` in `module`, or undefined. */
-export function callerLine(modulePath: string, offset: number): SourceLine | undefined {
-  const file = hostPath(modulePath);
+/** The source line (as the DWARF names it) of the call instruction before a return address at `offset` in the local executable `file`. */
+export function callerLine(file: string, offset: number): SourceLine | undefined {
   const key = `${file}:${offset}`;
   const known = cache.get(key);
   if (known !== undefined) return known ?? undefined;

@@ -118,33 +118,28 @@ describe('replay: stopping on entry, threads and stack', () => {
       const { frames } = await scopesAt(client, H.sourceTid);
       assert.equal(frames.length, 2);
       assert.equal(frames[0].name, `WSADuplicateSocketW(s=0x2c, dwProcessId=${H.target})`);
-      assert.equal(frames[0].source, undefined);
+      // No file on this machine for the hooked call itself: a document of the call in context, by reference.
+      assert.ok(frames[0].source?.sourceReference);
+      const doc = (await client.sourceRequest({ source: frames[0].source, sourceReference: frames[0].source.sourceReference })).body.content;
+      assert.match(doc.split('\n')[frames[0].line - 1], new RegExp(`^→ #${H.duplicate} +WSADuplicateSocketW\\(s=0x2c, dwProcessId=${H.target}\\) = 0`));
       assert.equal(frames[1].name, 'handoff.exe+0x17b4');
       // The other thread's stack is its own latest hooked call.
       const other = (await client.stackTraceRequest({ threadId: H.targetTid })).body.stackFrames;
       assert.equal(other[0].name, 'WSAStartup(wVersionRequested=0x202, lpWSAData=0x21f570) = 0');
     }));
 
-  test('the caller frame has the source file and line of the call when the recorded -g executable is on this machine', TIMEOUT, async (t) => {
-    // The recording names Z:\work\main\samples\handoff\handoff.exe: Wine's drive Z: is the Linux root.
-    const image = (JSON.parse(readFileSync(HANDOFF, 'utf8').split('\n')[1]) as { image: string }).image;
-    const recorded = process.platform === 'win32' ? image : image.replace(/^[zZ]:/, '').replace(/\\/g, '/');
-    await withClient(async (client) => {
-      await replay(client, HANDOFF, {}, { functionBreakpoints: [{ name: 'WSADuplicateSocketW' }] });
+  test('the caller frame has the source file and line of the call, the -g executable found by name in the search paths', TIMEOUT, () =>
+    withClient(async (client) => {
+      // The recording names Z:\work\main\samples\handoff\handoff.exe; wherever this checkout is, its samples folder has it.
+      await replay(client, HANDOFF, { searchPaths: [SAMPLES] }, { functionBreakpoints: [{ name: 'WSADuplicateSocketW' }] });
       const { frames } = await scopesAt(client, H.sourceTid);
       const caller = frames[1];
-      if (!existsSync(recorded)) {
-        assert.equal(caller.source, undefined, 'no executable, no source line');
-        t.diagnostic(`${recorded} is not on this machine (${SAMPLE_BUILD} builds it): only the absence of a line is checked`);
-        return;
-      }
-      assert.ok(caller.source?.path, `a source for ${caller.name} (addr2line from mingw-w64 reads ${recorded})`);
+      assert.ok(caller.source?.path, `a source for ${caller.name} (addr2line from mingw-w64 reads the ${SAMPLE_BUILD} build)`);
       assert.equal(caller.source.name, 'handoff.c');
       assert.ok(existsSync(caller.source.path), caller.source.path);
       const line = readFileSync(caller.source.path, 'utf8').split('\n')[caller.line - 1];
       assert.match(line, /WSADuplicateSocketW\(s, pid, &info\)/, `line ${caller.line} of ${caller.source.path} is the call`);
-    });
-  });
+    }));
 });
 
 describe('replay: scopes', () => {
@@ -372,7 +367,9 @@ describe('replay: function breakpoints', () => {
     }).then(() =>
       withClient(async (client) => {
         const stop = await replay(client, HANDOFF, {}, { functionBreakpoints: [{ name: 'WSADuplicateSocketW', condition: 's == 0x99' }] });
-        assert.equal(stop.body.description, 'End of the recording');
+        assert.equal(stop.body.description, 'No finding: stopped at the first handoff');
+        const end = await nextStop(client, () => client.continueRequest({ threadId: stop.body.threadId ?? 0 }));
+        assert.equal(end.body.description, 'End of the recording', 'the breakpoint does not stop on the way either');
       }),
     ));
 
@@ -422,7 +419,9 @@ describe('replay: function breakpoints', () => {
       const outputs = collectOutput(client);
       // DAP's FunctionBreakpoint has no logMessage (VS Code sends none): the adapter takes it as an extra property.
       const logpoint = { name: 'WSADuplicateSocketW', logMessage: 'duplicating {s} for pid {dwProcessId} ({api})' } as DebugProtocol.FunctionBreakpoint;
-      const stop = await replay(client, fixtures.severalDuplicates, {}, { functionBreakpoints: [logpoint] });
+      const first = await replay(client, fixtures.severalDuplicates, {}, { functionBreakpoints: [logpoint] });
+      assert.equal(first.body.description, 'No finding: stopped at the first handoff');
+      const stop = await nextStop(client, () => client.continueRequest({ threadId: first.body.threadId ?? 0 }));
       assert.equal(stop.body.description, 'End of the recording');
       const console = outputText(outputs, 'console').split('\n');
       const logs = console.filter((line) => line.startsWith('duplicating '));
@@ -473,9 +472,12 @@ describe('replay: exception filters', () => {
       assert.equal((await nextStop(client, () => client.continueRequest({ threadId: E.targetTid }))).body.description, 'End of the recording');
     }));
 
-  test('with the filter off, continue runs to the end of the recording', TIMEOUT, () =>
+  test('with the filter off, the launch stops at the first handoff and continue runs to the end of the recording', TIMEOUT, () =>
     withClient(async (client) => {
-      const stop = await replay(client, EVENT_SELECT, {}, { filters: [] });
+      const first = await replay(client, EVENT_SELECT, {}, { filters: [] });
+      assert.equal(first.body.reason, 'entry');
+      assert.equal(first.body.description, 'No finding: stopped at the first handoff');
+      const stop = await nextStop(client, () => client.continueRequest({ threadId: first.body.threadId ?? 0 }));
       assert.equal(stop.body.reason, 'step');
       assert.equal(stop.body.description, 'End of the recording');
     }));
@@ -562,7 +564,10 @@ describe('replay: stepping forward and back', () => {
   test('continue to the end stops with "End of the recording" on a listed thread; each hooked call passed goes to the Debug Console', TIMEOUT, () =>
     withClient(async (client) => {
       const outputs = collectOutput(client);
-      const stop = await replay(client, HANDOFF);
+      const first = await replay(client, HANDOFF);
+      assert.equal(first.body.description, 'No finding: stopped at the first handoff');
+      assert.ok(!/#25 pid/.test(outputText(outputs, 'console')), 'the launch printed only the calls before the handoff');
+      const stop = await nextStop(client, () => client.continueRequest({ threadId: first.body.threadId ?? 0 }));
       assert.equal(stop.body.reason, 'step');
       assert.equal(stop.body.description, 'End of the recording');
       assert.match(stop.body.text ?? '', /step back or reverse-continue/);
