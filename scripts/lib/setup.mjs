@@ -33,8 +33,10 @@ export function ensureDebianPackages(packages) {
   if (process.getuid?.() !== 0) throw new Error(`missing Debian packages: ${missing.join(' ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`);
   log(`installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  run('apt-get', ['update', '-q'], { env });
-  run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { env });
+  // Another install on the machine holds dpkg's lock for a while: wait for it rather than fail.
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  run('apt-get', [...lock, 'update', '-q'], { env });
+  run('apt-get', [...lock, 'install', '-y', '-q', '--no-install-recommends', ...missing], { env });
 }
 
 export function ensureBuilt() {
