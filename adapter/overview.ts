@@ -3,18 +3,24 @@
  * registration, pending handoffs, recent findings. Plain JSON (it crosses DAP as a custom response).
  */
 
-import { socketLabel, type ShareModel } from '../tracer/model';
-import { findingsScope, socketScope, type VarNode } from './presenter';
+import { plural, socketLabel, type Finding, type ShareModel } from '../tracer/model';
+import { socketScope, type VarNode } from './presenter';
 
 export interface OverviewNode {
   label: string;
   description?: string;
   /** A finding's severity, for an icon. */
   severity?: string;
-  /** The event to move a replay to when the node is chosen. */
+  /**
+   * The event to move a replay to when the node is chosen: one at which what the node shows exists (a socket's
+   * creating call has returned, an export has returned, a finding has been raised).
+   */
   seq?: number;
   children?: OverviewNode[];
 }
+
+/** Recent errors and warnings the view lists, newest first. */
+const RECENT_FINDINGS = 50;
 
 function plain(node: VarNode, depth: number): OverviewNode {
   return { label: node.name, description: node.value, ...(node.children && depth > 0 ? { children: node.children().map((c) => plain(c, depth - 1)) } : {}) };
@@ -27,21 +33,35 @@ export function sharedSocketsOverview(model: ShareModel): OverviewNode[] {
     const registration = s.registration ? `, ${s.registration.kind} by pid ${s.registration.pid}` : '';
     return {
       label: socketLabel(s),
-      description: `${holders.length} descriptor${holders.length === 1 ? '' : 's'} in ${pids.size} process${pids.size === 1 ? '' : 'es'}${registration}`,
-      seq: s.created.seq,
+      description: `${plural(holders.length, 'descriptor')} in ${plural(pids.size, 'process', 'processes')}${registration}`,
+      // The socket exists once its creating call returned (at the call's entry the replay would show it not open yet).
+      seq: s.created.returnSeq,
       children: socketScope(model, s.id).map((n) => plain(n, 2)),
     };
   });
-  const pending = model.pendingHandoffs().map((h) => ({ label: h.id, description: `exported by ${model.processLabel(h.sourcePid)} for ${model.processLabel(h.targetPid)} at event ${h.exportCall.seq}, not imported yet`, seq: h.exportCall.seq }));
-  const findings = model.findings().filter((f) => f.severity !== 'info');
-  const recent = findingsScope(model)
-    .filter((n) => !n.name.startsWith('info') && !n.name.startsWith('earlier'))
-    .slice(-50)
-    .reverse()
-    .map((n) => plain(n, 1));
+  const pending = model.pendingHandoffs().map((h) => ({ label: h.id, description: `exported by ${model.processLabel(h.sourcePid)} for ${model.processLabel(h.targetPid)} at event ${h.exportCall.seq}, not imported yet`, seq: h.exportCall.returnSeq }));
+  const serious = model.findings().filter((f) => f.severity !== 'info');
+  const errors = serious.filter((f) => f.severity === 'error').length;
   return [
     { label: 'Sockets', description: `${sockets.length} open`, children: sockets },
     { label: 'Pending handoffs', description: String(pending.length), children: pending },
-    { label: 'Findings', description: `${findings.filter((f) => f.severity === 'error').length} errors, ${findings.filter((f) => f.severity === 'warning').length} warnings`, children: recent.map((n, i) => ({ ...n, severity: findings[findings.length - 1 - i]?.severity })) },
+    { label: 'Findings', description: `${plural(errors, 'error')}, ${plural(serious.length - errors, 'warning')}`, children: findingNodes(model, serious) },
   ];
+}
+
+/** The newest errors and warnings first, each moving a replay to the event that raised it. */
+function findingNodes(model: ShareModel, serious: readonly Finding[]): OverviewNode[] {
+  return serious.slice(-RECENT_FINDINGS).reverse().map((f) => ({
+    label: `${f.severity} ${f.rule}`,
+    description: f.message,
+    severity: f.severity,
+    seq: f.seq,
+    children: [
+      { label: 'message', description: f.message },
+      { label: 'raised at', description: `event ${f.seq}`, seq: f.seq },
+      { label: 'events', description: f.events.join(', ') },
+      ...(f.socketLabel ? [{ label: 'socket', description: f.socketLabel }] : []),
+      { label: 'processes', description: f.pids.map((pid) => model.processLabel(pid)).join(', ') || 'none' },
+    ],
+  }));
 }

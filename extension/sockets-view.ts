@@ -31,8 +31,10 @@ export class SharedSocketsView implements vscode.TreeDataProvider<OverviewNode> 
   getTreeItem(node: OverviewNode): vscode.TreeItem {
     const item = new vscode.TreeItem(node.label, node.children?.length ? (node.label === 'Sockets' || node.label === 'Findings' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed) : vscode.TreeItemCollapsibleState.None);
     item.description = node.description;
-    item.tooltip = node.description ? `${node.label}: ${node.description}` : node.label;
+    const text = node.description ? `${node.label}: ${node.description}` : node.label;
+    item.tooltip = node.seq === undefined ? text : `${text}\n\nChoose it to move the replay to event ${node.seq}.`;
     if (node.severity) item.iconPath = new vscode.ThemeIcon(node.severity === 'error' ? 'error' : node.severity === 'warning' ? 'warning' : 'info');
+    // The adapter gives each entry the event at which it exists (overview.ts), and a replay moves there.
     if (node.seq !== undefined) item.command = { command: 'sockshare.gotoEvent', title: 'Go to event', arguments: [node.seq] };
     return item;
   }

@@ -146,6 +146,41 @@ describe('sockshare summary', () => {
   });
 });
 
+describe('counts in check and summary agree in number', () => {
+  /** One error (a WSADuplicateSocket that fails) and one warning (FIONBIO set through the imported descriptor). */
+  function oneErrorOneWarning(): string {
+    const trace = new TraceBuilder();
+    const source = trace.start(SOURCE, 'C:\\samples\\source.exe');
+    const target = trace.start(TARGET, 'C:\\samples\\target.exe', SOURCE);
+    source.startup();
+    target.startup();
+    const info = tcpProtocolInfo(0x51);
+    source.socket(S);
+    source.call('bind', { s: S, name: '127.0.0.1:0', namelen: 16 }, { result: 0 });
+    source.call('listen', { s: S, backlog: 1 }, { result: 0 });
+    source.duplicate(S, TARGET, info);
+    target.importSocket(T, info);
+    target.call('ioctlsocket', { s: T, cmd: 0x8004667e, argp: '0x5ffe00', value: 1 }, { result: 0 });
+    source.duplicate(S, 999, null, 10022);
+    return write('one-each.jsonl', trace.toJsonl());
+  }
+
+  test('check and summary print "1 error, 1 warning", never "1 errors"', async () => {
+    const file = oneErrorOneWarning();
+    const check = await run('check', file);
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /^1 error, 1 warning, \d+ info/m);
+    const summary = await run('summary', file);
+    assert.match(summary.stdout, /^Findings: 1 error, 1 warning, \d+ info$/m);
+    for (const text of [check.stdout, summary.stdout]) assert.doesNotMatch(text, /\b1 (errors|warnings|events|records)\b/);
+  });
+
+  test('summary says a listener bound to port 0 got its port from the system, not port 0', async () => {
+    const summary = await run('summary', oneErrorOneWarning());
+    assert.match(summary.stdout, /socket #1 \(TCP 127\.0\.0\.1:0 listening, port chosen by the system\)/);
+  });
+});
+
 describe('sockshare export', () => {
   for (const format of ['perfetto', 'markdown', 'html']) {
     test(`writes the ${format} export to the -o file`, async () => {

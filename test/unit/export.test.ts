@@ -156,10 +156,10 @@ describe('Markdown report', () => {
     const { header, events, model, duplicate, imported } = tenStep();
     const markdown = renderMarkdown(header, events, model);
     assert.ok(markdown.includes('| Source: source.exe (pid 364) | IPC | Target: target.exe (pid 512) |'));
-    const exportRow = rowWith(markdown, `#${duplicate} `);
+    const exportRow = rowWith(markdown, `#${duplicate} \``);
     assert.equal(exportRow[0], `#${duplicate} \`WSADuplicateSocketW(s=0x1a4, dwProcessId=512) = 0\``);
     assert.deepEqual(exportRow.slice(1), ['', '']);
-    const importRow = rowWith(markdown, `#${imported} `);
+    const importRow = rowWith(markdown, `#${imported} \``);
     assert.equal(importRow[0], '');
     assert.equal(importRow[1], `==> WSAPROTOCOL_INFO (export #${duplicate} → import #${imported})`);
     assert.match(importRow[2], /^#\d+ `WSASocketW\(af=FROM_PROTOCOL_INFO, .*dwFlags=WSA_FLAG_OVERLAPPED\) = 0x2b8`$/);
@@ -280,7 +280,7 @@ describe('HTML report and lane diagram', () => {
     assert.ok(!html.includes('<b>'));
     assert.ok(html.includes('C:\\apps\\&lt;b&gt;source.exe'));
     const tags = new Set([...html.matchAll(/<\/?([a-zA-Z][\w-]*)/g)].map((m) => m[1].toLowerCase()));
-    const known = ['html', 'head', 'meta', 'title', 'style', 'body', 'h1', 'h2', 'h3', 'section', 'dl', 'dt', 'dd', 'ul', 'li', 'span', 'code', 'p', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'div', 'svg', 'defs', 'marker', 'path', 'g', 'rect', 'text'];
+    const known = ['html', 'head', 'meta', 'title', 'style', 'body', 'h1', 'h2', 'h3', 'section', 'dl', 'dt', 'dd', 'ul', 'li', 'span', 'code', 'p', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'div', 'details', 'summary', 'svg', 'defs', 'marker', 'path', 'g', 'rect', 'text'];
     assert.deepEqual([...tags].filter((t) => !known.includes(t)), []);
   });
 });

@@ -8,8 +8,8 @@ import type { ApiCallEvent, ApiReturnEvent, ArgValue, TraceEvent, TraceHeader } 
 import { isProtocolInfo } from '../trace/schema';
 import {
   AF_NAMES, FD_FLAGS, IOCTL_NAMES, IPPROTO_NAMES, LEVEL_NAMES, SHUTDOWN_NAMES, SOCK_NAMES, WSA_FLAGS,
-  baseName, errorName, flagNames, handleLabel, hex, nameOf, optionName, socketLabel,
-  type Finding, type ProcessRole, type Severity, type ShareModel,
+  baseName, errorName, flagNames, handleLabel, hex, nameOf, optionName, plural, socketLabel,
+  type Finding, type Handoff, type ProcessRole, type Severity, type ShareModel,
 } from '../model';
 
 // ---- Calls and their returns ----
@@ -152,6 +152,8 @@ export interface Lane {
   readonly role: ProcessRole;
   /** "Source: source.exe (pid 364)" */
   readonly title: string;
+  /** The image's file name ("source.exe"), when the trace saw the process start. */
+  readonly image?: string;
 }
 
 /** Columns left of the IPC column (the exporting processes) and right of it (targets and the rest). */
@@ -170,7 +172,8 @@ export function planLanes(model: ShareModel, calls: readonly HookedCall[]): Lane
   const pids = [...new Set([...started.filter((pid) => calling.has(pid)), ...calling])];
   const lanes = pids.map((pid): Lane => {
     const role = model.role(pid);
-    return { pid, role, title: `${roleTitle(role)}: ${processTitle(model, pid)}` };
+    const image = model.process(pid)?.image;
+    return { pid, role, title: `${roleTitle(role)}: ${processTitle(model, pid)}`, image: image === undefined ? undefined : baseName(image) };
   });
   const isSource = (lane: Lane) => lane.role === 'source' || lane.role === 'source+target';
   const left = lanes.filter(isSource);
@@ -238,9 +241,9 @@ export interface FindingGroup {
   readonly findings: readonly Finding[];
 }
 
-/** Findings by socket, sockets in creation order, findings without a socket last. */
-export function findingGroups(model: ShareModel): FindingGroup[] {
-  const findings = model.findings();
+/** Findings by socket, sockets in creation order, findings without a socket last; only those `include` keeps. */
+export function findingGroups(model: ShareModel, include: (f: Finding) => boolean = () => true): FindingGroup[] {
+  const findings = model.findings().filter(include);
   const groups: FindingGroup[] = model.sockets()
     .map((s) => ({ title: socketLabel(s), socketId: s.id, findings: findings.filter((f) => f.socketId === s.id) }))
     .filter((g) => g.findings.length > 0);
@@ -248,6 +251,27 @@ export function findingGroups(model: ShareModel): FindingGroup[] {
   const rest = findings.filter((f) => f.socketId === undefined || !known.has(f.socketId));
   if (rest.length > 0) groups.push({ title: 'Not about one socket', findings: rest });
   return groups;
+}
+
+export function isInfo(f: Finding): boolean {
+  return f.severity === 'info';
+}
+
+/** The info findings by rule, the most frequent rule first (a trace closes many sockets: they should not bury the rest). */
+export function infoByRule(model: ShareModel): { readonly rule: string; readonly findings: readonly Finding[] }[] {
+  const byRule = new Map<string, Finding[]>();
+  for (const f of model.findings()) {
+    if (!isInfo(f)) continue;
+    const list = byRule.get(f.rule);
+    if (list) list.push(f);
+    else byRule.set(f.rule, [f]);
+  }
+  return [...byRule].map(([rule, findings]) => ({ rule, findings })).sort((a, b) => b.findings.length - a.findings.length);
+}
+
+/** "39 socket-closed, 2 descriptor-closed" */
+export function ruleCounts(groups: readonly { readonly rule: string; readonly findings: readonly Finding[] }[]): string {
+  return groups.map((g) => `${g.findings.length} ${g.rule}`).join(', ');
 }
 
 /** "1 error, 1 warning, 2 info" */
@@ -276,7 +300,7 @@ export function traceFacts(header: TraceHeader, events: readonly TraceEvent[], m
   ];
   for (const [key, value] of Object.entries(header.capture ?? {})) facts.push([`Capture ${key}`, typeof value === 'string' ? value : JSON.stringify(value)]);
   const calls = programCalls(events).length;
-  facts.push(['Events', `${events.length} (${calls} program calls)`]);
+  facts.push(['Events', `${events.length} (${plural(calls, 'program call')})`]);
   facts.push(['Processes', String(model.processes().length)]);
   facts.push(['Handoffs', String(model.handoffs().length)]);
   facts.push(['Findings', severitySummary(model.findings())]);
@@ -289,6 +313,47 @@ export interface ProcessRow {
   readonly role: ProcessRole;
   /** The exit code, or "running" when the trace ended before the process did. */
   readonly exit: string;
+}
+
+/** One handoff as the reports list it: who exported what for whom, and what became of it. */
+export interface HandoffRow {
+  readonly id: string;
+  readonly exportSeq: number;
+  /** "source.exe (pid 364), descriptor 0x1a4" */
+  readonly source: string;
+  readonly target: string;
+  readonly socket: string;
+  /** "#17 by target.exe (pid 512): descriptor 0x2b8", "#17 by other.exe (pid 777): failed (WSAEINVAL)", or "none" */
+  readonly imports: string;
+  readonly status: string;
+}
+
+export function handoffRows(model: ShareModel): HandoffRow[] {
+  return model.handoffs().map((h) => {
+    const socket = h.socketId === undefined ? undefined : model.socket(h.socketId);
+    const imports = h.imports.map((i) => {
+      const by = `#${i.call.seq} by ${processTitle(model, i.call.pid)}`;
+      if (!i.ok) return `${by}: failed${i.error === undefined ? '' : ` (${errorName(i.error)})`}`;
+      const d = i.descriptorId === undefined ? undefined : model.descriptor(i.descriptorId);
+      return d ? `${by}: descriptor ${handleLabel(d.handle)}` : by;
+    });
+    return {
+      id: h.id,
+      exportSeq: h.exportCall.seq,
+      source: `${processTitle(model, h.sourcePid)}, descriptor ${handleLabel(h.sourceHandle)}`,
+      target: processTitle(model, h.targetPid),
+      socket: socket ? socketLabel(socket) : 'not traced',
+      imports: imports.length > 0 ? imports.join('; ') : 'none',
+      status: handoffStatus(h),
+    };
+  });
+}
+
+function handoffStatus(h: Handoff): string {
+  if (h.settled === 'never-imported') return 'never imported';
+  if (h.settled === 'source-kept-open') return 'imported; the source kept its descriptor open';
+  if (h.imports.some((i) => i.ok && i.call.pid === h.targetPid)) return 'imported';
+  return h.imports.length > 0 ? 'not imported by its target' : 'not imported yet';
 }
 
 export function processRows(model: ShareModel): ProcessRow[] {

@@ -5,7 +5,7 @@
 
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import type { Finding, ShareModel } from '../model';
-import { escapeXml, findingGroups, processRows, seqList, traceFacts } from './format';
+import { escapeXml, findingGroups, handoffRows, infoByRule, isInfo, processRows, ruleCounts, seqList, traceFacts } from './format';
 import { renderLaneSvg } from './lanes';
 
 const STYLE = `
@@ -27,6 +27,10 @@ table { border-collapse: collapse; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .7rem; text-align: left; }
 th { background: #f6f8fa; }
 .diagram { overflow-x: auto; }
+details.info-findings { margin-top: 1rem; }
+details.info-findings summary { cursor: pointer; font-weight: 600; color: #57606a; }
+details.info-findings details { margin: .3rem 0 .3rem 1rem; }
+details.info-findings details summary { font-weight: 400; }
 `;
 
 export function renderHtml(header: TraceHeader, events: TraceEvent[], model: ShareModel): string {
@@ -42,6 +46,7 @@ export function renderHtml(header: TraceHeader, events: TraceEvent[], model: Sha
     '<h1>sockshare trace report</h1>',
     factsSection(header, events, model),
     findingsSection(model),
+    handoffsSection(model),
     processesSection(model),
     '<section id="lanes">',
     '<h2>Lanes</h2>',
@@ -58,12 +63,32 @@ function factsSection(header: TraceHeader, events: TraceEvent[], model: ShareMod
   return `<section id="trace"><h2>Trace</h2><dl class="facts">${rows.join('')}</dl></section>`;
 }
 
+/**
+ * Errors and warnings by socket, in full; the info findings (a descriptor or socket closed, a call failed) counted per
+ * rule in a collapsed block, so a trace that closes many sockets does not bury what needs attention.
+ */
 function findingsSection(model: ShareModel): string {
-  const groups = findingGroups(model);
-  const body = groups.length === 0
-    ? '<p>No findings.</p>'
+  const groups = findingGroups(model, (f) => !isInfo(f));
+  const info = infoByRule(model);
+  const serious = groups.length === 0
+    ? `<p>${info.length === 0 ? 'No findings.' : 'No errors or warnings.'}</p>`
     : groups.map((g) => `<h3>${escapeXml(g.title)}</h3><ul class="findings">${g.findings.map(findingItem).join('')}</ul>`).join('\n');
-  return `<section id="findings"><h2>Findings</h2>\n${body}\n</section>`;
+  return `<section id="findings"><h2>Findings</h2>\n${serious}\n${infoBlock(info)}</section>`;
+}
+
+function infoBlock(info: ReturnType<typeof infoByRule>): string {
+  if (info.length === 0) return '';
+  const total = info.reduce((n, g) => n + g.findings.length, 0);
+  const rules = info.map((g) => `<details data-rule="${escapeXml(g.rule)}"><summary><code>${escapeXml(g.rule)}</code> (${g.findings.length})</summary><ul class="findings">${g.findings.map(findingItem).join('')}</ul></details>`);
+  return `<details class="info-findings"><summary>${total} info: ${escapeXml(ruleCounts(info))}</summary>${rules.join('')}</details>\n`;
+}
+
+function handoffsSection(model: ShareModel): string {
+  const rows = handoffRows(model).map((h) => `<tr data-export-seq="${h.exportSeq}"><td>${escapeXml(h.id)}</td><td>#${h.exportSeq}</td><td>${escapeXml(h.source)}</td><td>${escapeXml(h.target)}</td><td>${escapeXml(h.socket)}</td><td>${escapeXml(h.imports)}</td><td>${escapeXml(h.status)}</td></tr>`);
+  const body = rows.length === 0
+    ? '<p>No handoffs.</p>'
+    : `<table><thead><tr><th>handoff</th><th>export</th><th>source</th><th>for</th><th>socket</th><th>imports</th><th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<section id="handoffs"><h2>Handoffs</h2>${body}</section>`;
 }
 
 function findingItem(finding: Finding): string {

@@ -8,7 +8,7 @@ import type { TraceEvent } from '../trace/schema';
 import type { Finding, Registration, ShareModel } from '../model';
 import {
   escapeXml, findingMarks, findingsByCall, formatArgs, formatCall, formatResult, handoffLinks, planLanes,
-  processRows, programCalls, truncate, worstSeverity, type HandoffLink, type HookedCall, type Lane,
+  processRows, programCalls, roleTitle, truncate, worstSeverity, type HandoffLink, type HookedCall, type Lane,
 } from './format';
 
 const LANE_WIDTH = 300;
@@ -17,8 +17,13 @@ const BOX_MARGIN = 14;
 const BOX_WIDTH = LANE_WIDTH - 2 * BOX_MARGIN;
 const BOX_HEIGHT = 52;
 const ROW_HEIGHT = 62;
-const HEADER_HEIGHT = 54;
+/** The lane header: a title line, the image name (wrapped over as many lines as it needs), a note line. */
+const HEADER_TOP = 20;
+const HEADER_LINE = 15;
+const HEADER_BOTTOM = 34;
 const FOOTER_HEIGHT = 12;
+/** Characters of the lane title font that fit across a lane. */
+const LANE_TITLE_CHARS = 38;
 /** Characters of monospace text that fit in a box line. */
 const BOX_CHARS = 39;
 
@@ -27,6 +32,7 @@ const STYLE = `
 .sockshare-lanes .lane { fill: #f6f8fa; stroke: #d0d7de; }
 .sockshare-lanes .lane.ipc { fill: #ffffff; stroke-dasharray: 4 4; }
 .sockshare-lanes .lane-title { font-weight: 600; }
+.sockshare-lanes .lane-image { font-family: ui-monospace, Consolas, monospace; font-size: 11px; }
 .sockshare-lanes .lane-note { fill: #57606a; font-size: 11px; }
 .sockshare-lanes .call { cursor: pointer; }
 .sockshare-lanes .call rect { fill: #ffffff; stroke: #8c959f; }
@@ -63,13 +69,15 @@ export function renderLaneSvg(events: TraceEvent[], model: ShareModel): string {
   }
   const columns = layoutColumns(model, calls);
   const columnOf = new Map(columns.filter((c) => c.lane).map((c) => [c.lane?.pid, c]));
+  const imageLines = Math.max(0, ...columns.map((c) => (c.lane ? laneImageLines(c.lane).length : 0)));
+  const headerHeight = HEADER_TOP + imageLines * HEADER_LINE + HEADER_BOTTOM;
   const boxes = new Map<number, Box>();
   calls.forEach(({ call }, row) => {
     const column = columnOf.get(call.pid) ?? columns[columns.length - 1];
-    boxes.set(call.seq, { x: column.x + BOX_MARGIN, y: HEADER_HEIGHT + row * ROW_HEIGHT + (ROW_HEIGHT - BOX_HEIGHT) / 2, column });
+    boxes.set(call.seq, { x: column.x + BOX_MARGIN, y: headerHeight + row * ROW_HEIGHT + (ROW_HEIGHT - BOX_HEIGHT) / 2, column });
   });
   const width = columns.reduce((sum, c) => sum + c.width, 0);
-  const height = HEADER_HEIGHT + calls.length * ROW_HEIGHT + FOOTER_HEIGHT;
+  const height = headerHeight + calls.length * ROW_HEIGHT + FOOTER_HEIGHT;
   const marks = findingsByCall(calls, model.findings());
   const cancelled = cancelledRegistrations(model);
   const exits = new Map(processRows(model).map((p) => [p.pid, p.exit]));
@@ -77,7 +85,7 @@ export function renderLaneSvg(events: TraceEvent[], model: ShareModel): string {
     `<svg xmlns="http://www.w3.org/2000/svg" class="sockshare-lanes" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="Shared-socket lane diagram">`,
     `<style>${STYLE}</style>`,
     '<defs><marker id="sockshare-arrowhead" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>',
-    ...columns.map((c) => laneBackground(c, height, exits)),
+    ...columns.map((c) => laneBackground(c, height, imageLines, exits)),
     ...calls.map((hooked) => callBox(hooked, boxes.get(hooked.call.seq) as Box, marks.get(hooked.call.seq) ?? [], cancelled.get(hooked.call.seq))),
     ...handoffLinks(model).map((link) => handoffArrow(link, boxes)),
     '</svg>',
@@ -104,17 +112,41 @@ function cancelledRegistrations(model: ShareModel): Map<number, Registration> {
   return new Map(model.sockets().flatMap((s) => s.cancelledRegistrations.map((r) => [r.call.seq, r] as const)));
 }
 
-function laneBackground(column: Column, height: number, exits: Map<number, string>): string {
+/** The image name over as many lines as it takes, broken after a path separator, "-", "_", "." or a space where one falls. */
+function laneImageLines(lane: Lane): string[] {
+  return lane.image ? wrapText(lane.image, LANE_TITLE_CHARS) : [];
+}
+
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    const window = rest.slice(0, width);
+    const breakAt = Math.max(...[' ', '-', '_', '.', '\\', '/'].map((c) => window.lastIndexOf(c)));
+    const cut = breakAt >= width / 2 ? breakAt + 1 : width;
+    lines.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest) lines.push(rest);
+  return lines;
+}
+
+/** The lane's header in full: "Source: pid 320", the image name (wrapped, never cut), and how the process ended. */
+function laneBackground(column: Column, height: number, imageLines: number, exits: Map<number, string>): string {
   const { x, width, lane } = column;
   const center = x + width / 2;
-  const title = lane ? truncate(lane.title, 40) : 'IPC';
+  const title = lane ? `${roleTitle(lane.role)}: pid ${lane.pid}` : 'IPC';
   const exit = lane ? exits.get(lane.pid) : undefined;
   const note = lane ? (exit === undefined ? '' : exit === 'running' ? 'still running at the end' : `exit code ${exit}`) : 'WSAPROTOCOL_INFO';
+  const image = lane ? laneImageLines(lane) : [];
+  const noteY = HEADER_TOP + imageLines * HEADER_LINE + 18;
   return [
     `<g class="lane-group"${lane ? ` data-pid="${lane.pid}"` : ''}>`,
     `<rect class="lane${lane ? '' : ' ipc'}" x="${x}" y="0" width="${width}" height="${height}"/>`,
-    `<text class="lane-title" x="${center}" y="20" text-anchor="middle">${escapeXml(title)}${lane ? `<title>${escapeXml(lane.title)}</title>` : ''}</text>`,
-    `<text class="lane-note" x="${center}" y="38" text-anchor="middle">${escapeXml(note)}</text>`,
+    lane ? `<title>${escapeXml(lane.title)}</title>` : '',
+    `<text class="lane-title" x="${center}" y="${HEADER_TOP}" text-anchor="middle">${escapeXml(title)}</text>`,
+    ...image.map((line, i) => `<text class="lane-image" x="${center}" y="${HEADER_TOP + (i + 1) * HEADER_LINE}" text-anchor="middle">${escapeXml(line)}</text>`),
+    `<text class="lane-note" x="${center}" y="${noteY}" text-anchor="middle">${escapeXml(note)}</text>`,
     '</g>',
   ].join('');
 }

@@ -6,8 +6,8 @@
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import type { Finding, ShareModel } from '../model';
 import {
-  escapeMarkdown, findingGroups, findingMarks, findingsByCall, formatCall, handoffLinks, markdownCell, markdownCode, planLanes,
-  processRows, programCalls, seqList, traceFacts, type HandoffLink, type HookedCall,
+  escapeMarkdown, findingGroups, findingMarks, findingsByCall, formatCall, handoffLinks, handoffRows, infoByRule, isInfo, markdownCell,
+  markdownCode, planLanes, processRows, programCalls, ruleCounts, seqList, traceFacts, type HandoffLink, type HookedCall,
 } from './format';
 
 export function renderMarkdown(header: TraceHeader, events: TraceEvent[], model: ShareModel): string {
@@ -20,6 +20,10 @@ export function renderMarkdown(header: TraceHeader, events: TraceEvent[], model:
     '## Findings',
     '',
     ...findingsSection(model),
+    '## Handoffs',
+    '',
+    ...handoffsTable(model),
+    '',
     '## Processes',
     '',
     ...processesTable(model),
@@ -31,10 +35,35 @@ export function renderMarkdown(header: TraceHeader, events: TraceEvent[], model:
   return lines.join('\n') + '\n';
 }
 
+/** Errors and warnings by socket; the info findings counted per rule in a collapsed block (GitHub renders <details>). */
 function findingsSection(model: ShareModel): string[] {
-  const groups = findingGroups(model);
-  if (groups.length === 0) return ['No findings.', ''];
-  return groups.flatMap((group) => [`### ${escapeMarkdown(group.title)}`, '', ...group.findings.map(findingItem), '']);
+  const groups = findingGroups(model, (f) => !isInfo(f));
+  const info = infoByRule(model);
+  const serious = groups.length === 0
+    ? [info.length === 0 ? 'No findings.' : 'No errors or warnings.', '']
+    : groups.flatMap((group) => [`### ${escapeMarkdown(group.title)}`, '', ...group.findings.map(findingItem), '']);
+  if (info.length === 0) return serious;
+  const total = info.reduce((n, g) => n + g.findings.length, 0);
+  return [
+    ...serious,
+    '<details>',
+    `<summary>${total} info: ${ruleCounts(info)}</summary>`,
+    '',
+    ...info.flatMap((g) => g.findings.map(findingItem)),
+    '',
+    '</details>',
+    '',
+  ];
+}
+
+function handoffsTable(model: ShareModel): string[] {
+  const rows = handoffRows(model);
+  if (rows.length === 0) return ['No handoffs.'];
+  return [
+    '| handoff | export | source | for | socket | imports | status |',
+    '| --- | ---: | --- | --- | --- | --- | --- |',
+    ...rows.map((h) => tableRow([h.id, `#${h.exportSeq}`, escapeMarkdown(h.source), escapeMarkdown(h.target), escapeMarkdown(h.socket), escapeMarkdown(h.imports), h.status])),
+  ];
 }
 
 function findingItem(finding: Finding): string {

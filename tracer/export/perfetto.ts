@@ -1,12 +1,13 @@
 /**
  * Chrome / Perfetto JSON trace: a track per process and thread, a slice per hooked call, instants for process
- * start/exit and findings, and a flow arrow from each WSADuplicateSocket slice to each WSASocket slice importing it.
+ * start/exit, findings and program output, and a flow arrow from each WSADuplicateSocket slice to each WSASocket slice
+ * importing it.
  * Open the file in ui.perfetto.dev or chrome://tracing.
  */
 
-import type { TraceEvent } from '../trace/schema';
+import type { OutputEvent, TraceEvent } from '../trace/schema';
 import { baseName, errorName, type Finding, type ShareModel } from '../model';
-import { formatCall, pairCalls, type HookedCall } from './format';
+import { formatCall, pairCalls, truncate, type HookedCall } from './format';
 
 /** One entry of "traceEvents" (Trace Event Format, JSON object form). */
 export interface PerfettoEvent {
@@ -41,6 +42,7 @@ export function renderPerfetto(events: TraceEvent[], model: ShareModel): string 
   }
   out.push(...handoffFlows(model, slices));
   out.push(...lifecycleInstants(events, tracks));
+  out.push(...outputInstants(events, tracks));
   const bySeq = new Map(events.map((e) => [e.seq, e]));
   for (const finding of model.findings()) {
     const instant = findingInstant(finding, bySeq, tracks);
@@ -53,9 +55,18 @@ function micros(timeNs: number): number {
   return timeNs / 1000;
 }
 
+/**
+ * The track for output no traced process can be named for (the programs share the console: the trace records pid 0).
+ * Windows gives no process pid 0 (the System Idle Process), so it cannot clash with a traced one.
+ */
+const OUTPUT_TRACK_PID = 0;
+const OUTPUT_TRACK_NAME = 'program output';
+
 interface Tracks {
   /** Threads of each process, in order of first appearance. */
   threads: Map<number, number[]>;
+  /** Output written where no traced process can be named: it goes on the "program output" track. */
+  sharedOutput: boolean;
   /** Where a process's calls end when it dies mid-call: its exit, else its last event. */
   endNs: Map<number, number>;
   images: Map<number, string>;
@@ -66,7 +77,13 @@ function collectTracks(events: readonly TraceEvent[]): Tracks {
   const lastNs = new Map<number, number>();
   const exitNs = new Map<number, number>();
   const images = new Map<number, string>();
+  const traced = new Set(events.filter((e) => e.kind !== 'output').map((e) => e.pid));
+  let sharedOutput = false;
   for (const e of events) {
+    if (e.kind === 'output' && !traced.has(e.pid)) {
+      sharedOutput = true;
+      continue;
+    }
     if (!threads.has(e.pid)) threads.set(e.pid, []);
     lastNs.set(e.pid, Math.max(lastNs.get(e.pid) ?? 0, e.timeNs));
     if (e.kind === 'process-start') images.set(e.pid, e.image);
@@ -77,7 +94,7 @@ function collectTracks(events: readonly TraceEvent[]): Tracks {
     }
   }
   const endNs = new Map([...lastNs, ...exitNs]);
-  return { threads, endNs, images };
+  return { threads, sharedOutput, endNs, images };
 }
 
 /** The thread process-wide instants go on: the process's first thread (or the pid itself when none was seen). */
@@ -94,6 +111,12 @@ function trackMetadata(tracks: Tracks, model: ShareModel): PerfettoEvent[] {
     meta.push({ name: 'process_name', ph: 'M', pid, tid: mainThread(tracks, pid), args: { name } });
     meta.push({ name: 'process_sort_index', ph: 'M', pid, tid: mainThread(tracks, pid), args: { sort_index: order++ } });
     for (const tid of tids) meta.push({ name: 'thread_name', ph: 'M', pid, tid, args: { name: `thread ${tid}` } });
+  }
+  if (tracks.sharedOutput) {
+    const at = { ph: 'M' as const, pid: OUTPUT_TRACK_PID, tid: OUTPUT_TRACK_PID };
+    meta.push({ ...at, name: 'process_name', args: { name: OUTPUT_TRACK_NAME } });
+    meta.push({ ...at, name: 'process_sort_index', args: { sort_index: order } });
+    meta.push({ ...at, name: 'thread_name', args: { name: 'stdout and stderr of the traced programs (one console)' } });
   }
   return meta;
 }
@@ -159,6 +182,29 @@ function lifecycleInstants(events: readonly TraceEvent[], tracks: Tracks): Perfe
     if (e.kind === 'process-exit') instants.push({ ...at, name: 'process exit', args: { seq: e.seq, exitCode: e.exitCode } });
   }
   return instants;
+}
+
+/**
+ * What the programs wrote, an instant per output event named by its first line: on the writing process's track when
+ * the trace names it, else on the "program output" track.
+ */
+function outputInstants(events: readonly TraceEvent[], tracks: Tracks): PerfettoEvent[] {
+  return events
+    .filter((e): e is OutputEvent => e.kind === 'output')
+    .map((e) => {
+      const own = tracks.threads.has(e.pid);
+      const firstLine = e.text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+      return {
+        name: truncate(`${e.stream}: ${firstLine.trim()}`, 80),
+        cat: 'output',
+        ph: 'i',
+        s: 't',
+        pid: own ? e.pid : OUTPUT_TRACK_PID,
+        tid: own ? mainThread(tracks, e.pid) : OUTPUT_TRACK_PID,
+        ts: micros(e.timeNs),
+        args: { seq: e.seq, stream: e.stream, text: e.text },
+      };
+    });
 }
 
 /** A finding as an instant on the thread of its last event (the process's first thread for a process event). */

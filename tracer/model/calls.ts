@@ -1,7 +1,7 @@
 /** What each hooked Winsock call does to the model: socket lifetime, registrations and shared state. */
 
 import { CallContext, isNullPointer, toNumber } from './context';
-import { descriptorLabel, handleLabel, processLabel, socketLabel } from './describe';
+import { andList, descriptorLabel, handleLabel, processLabel, socketLabel } from './describe';
 import { duplicateSocket, importSocket, isImport } from './handoff';
 import { notASocket, receive, transmit, waitTimedOut } from './symptoms';
 import { addDescriptor, closeDescriptor, createSocket, otherProcessHolders, raise, updateSocket } from './ops';
@@ -25,6 +25,7 @@ const HANDLERS: Record<string, Handler> = {
   ioctlsocket: (ctx) => ioctl(ctx, ctx.num('cmd'), ctx.arg('value')),
   WSAIoctl: (ctx) => ioctl(ctx, ctx.num('dwIoControlCode'), ctx.arg('inValue')),
   shutdown: shutdownCall,
+  // Bound to port 0, the socket gets a port the system chooses; the label says so (describe: isSystemChosenPort).
   bind: (ctx) => onSocket(ctx, (s) => ({ phase: s.phase === 'created' ? 'bound' : s.phase, localAddress: str(ctx.arg('name')) })),
   listen: (ctx) => onSocket(ctx, () => ({ phase: 'listening' })),
   connect: connectCall,
@@ -118,17 +119,37 @@ function onSocket(ctx: CallContext, change: (s: SocketState, d: DescriptorState)
   if (patch) updateSocket(ctx.state, socket, patch);
 }
 
-/** All state of a shared socket is held in common: a change through one descriptor reaches every process holding one. */
-function sharedStateChanged(ctx: CallContext, d: DescriptorState, socket: SocketState, what: string): void {
-  const others = otherProcessHolders(ctx.state, socket, ctx.pid);
-  if (others.length === 0) return;
-  const holders = others.map((o) => descriptorLabel(ctx.state, o)).join(', ');
-  raise(ctx.state, 'shared-state-changed', `${what} through ${descriptorLabel(ctx.state, d)} changes ${socketLabel(socket)} for every descriptor, also for ${holders}: all state of a shared socket is held in common.`, [...ctx.events, ...others.map((o) => o.created.seq)], { socketId: socket.id, pids: [ctx.pid, ...others.map((o) => o.pid)] });
+/** A change to a shared socket, worded for the shared-state-changed finding. */
+interface SharedChange {
+  /** What the caller did: "set socket #1 (TCP …) non-blocking with ioctlsocket(FIONBIO=1) through its descriptor 0x2b8". */
+  readonly did: (socket: string, through: string) => string;
+  /** Which state is held in common: "the blocking mode is". */
+  readonly shared: string;
+  /** What the other holders now see: "is non-blocking too" (one holder) or "are non-blocking too". */
+  readonly seen: (many: boolean) => string;
 }
 
-function setNonBlocking(ctx: CallContext, d: DescriptorState, socket: SocketState, nonBlocking: boolean, why: string): SocketState {
+/**
+ * All state of a shared socket is held in common (WSADuplicateSocket: "all of the state information associated with a
+ * socket is held in common across all the descriptors"): a change through one descriptor reaches every process holding one.
+ */
+function sharedStateChanged(ctx: CallContext, d: DescriptorState, socket: SocketState, change: SharedChange): void {
+  const others = otherProcessHolders(ctx.state, socket, ctx.pid);
+  if (others.length === 0) return;
+  const holders = andList(others.map((o) => descriptorLabel(ctx.state, o)));
+  const message = `${processLabel(ctx.state, ctx.pid)} ${change.did(socketLabel(socket), `through its descriptor ${handleLabel(d.handle)}`)}; ${change.shared} shared by every descriptor of the socket, so ${holders} ${change.seen(others.length > 1)}.`;
+  raise(ctx.state, 'shared-state-changed', message, [...ctx.events, ...others.map((o) => o.created.seq)], { socketId: socket.id, pids: [ctx.pid, ...others.map((o) => o.pid)] });
+}
+
+/** `how` is the call that changed the mode: "ioctlsocket(FIONBIO=1)"; `implied` when the call sets it as a side effect. */
+function setNonBlocking(ctx: CallContext, d: DescriptorState, socket: SocketState, nonBlocking: boolean, how: string, implied = false): SocketState {
   if (socket.nonBlocking === nonBlocking) return socket;
-  sharedStateChanged(ctx, d, socket, `${why} puts the socket in ${nonBlocking ? 'non-blocking' : 'blocking'} mode`);
+  const mode = nonBlocking ? 'non-blocking' : 'blocking';
+  sharedStateChanged(ctx, d, socket, {
+    did: (label, through) => (implied ? `called ${how} ${through}, which sets ${label} ${mode}` : `set ${label} ${mode} with ${how} ${through}`),
+    shared: 'the blocking mode is',
+    seen: (many) => `${many ? 'are' : 'is'} ${mode} too`,
+  });
   return updateSocket(ctx.state, socket, { nonBlocking, nonBlockingSetBy: ctx.ref });
 }
 
@@ -156,14 +177,17 @@ function register(ctx: CallContext, kind: Registration['kind']): void {
         ? { kind, call: ctx.ref, descriptorId: d.id, pid: ctx.pid, handle: d.handle, mask, event: str(ctx.arg('hEventObject')) }
         : { kind, call: ctx.ref, descriptorId: d.id, pid: ctx.pid, handle: d.handle, mask, window: str(ctx.arg('hWnd')), message: ctx.num('wMsg') };
   socket = updateSocket(state, socket, { registration, cancelledRegistrations: cancelled });
-  setNonBlocking(ctx, d, socket, true, kind);
+  setNonBlocking(ctx, d, socket, true, kind, true);
 }
 
 function ioctl(ctx: CallContext, command: number, argument: unknown): void {
   const d = ctx.descriptor();
   const socket = d && ctx.socketOf(d);
   if (!d || !socket || !ctx.ok) return;
-  if (command === FIONBIO) setNonBlocking(ctx, d, socket, toNumber(argument as number) !== 0, `${ctx.call.api}(FIONBIO)`);
+  if (command === FIONBIO) {
+    const on = toNumber(argument as number) !== 0;
+    setNonBlocking(ctx, d, socket, on, `${ctx.call.api}(FIONBIO=${on ? 1 : 0})`);
+  }
   else if (command === SIO_SET_QOS || command === SIO_SET_GROUP_QOS) updateSocket(ctx.state, socket, { qos: true });
 }
 
@@ -180,8 +204,13 @@ function setOption(ctx: CallContext): void {
   const options = socket.options as OptionValue[];
   if (previous) options.splice(options.indexOf(previous), 1);
   options.push(option);
-  const next = socket;
-  if (!previous || previous.value !== value) sharedStateChanged(ctx, d, next, `setsockopt(${optionName(level, optname)} = ${value ?? '?'})`);
+  if (previous && previous.value === value) return;
+  const setting = `${optionName(level, optname)} = ${value ?? '?'}`;
+  sharedStateChanged(ctx, d, socket, {
+    did: (label, through) => `set ${setting} on ${label} with setsockopt ${through}`,
+    shared: 'socket options are',
+    seen: (many) => `${many ? 'see' : 'sees'} ${setting} too`,
+  });
 }
 
 function shutdownCall(ctx: CallContext): void {
@@ -194,7 +223,13 @@ function shutdownCall(ctx: CallContext): void {
     shutdownSend: socket.shutdownSend || how === SD_SEND || how === SD_BOTH,
     shutdownBy: ctx.ref,
   });
-  sharedStateChanged(ctx, d, next, `shutdown(${nameOf(SHUTDOWN_NAMES, how)})`);
+  const direction = how === SD_RECEIVE ? 'receiving' : how === SD_SEND ? 'sending' : 'sending and receiving';
+  const lost = how === SD_RECEIVE ? 'receive' : how === SD_SEND ? 'send' : 'send or receive';
+  sharedStateChanged(ctx, d, next, {
+    did: (label, through) => `shut down ${label} for ${direction} with shutdown(${nameOf(SHUTDOWN_NAMES, how)}) ${through}`,
+    shared: 'the shutdown state is',
+    seen: () => `can no longer ${lost} through it either`,
+  });
 }
 
 function connectCall(ctx: CallContext): void {

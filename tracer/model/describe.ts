@@ -30,11 +30,31 @@ export function socketKindLabel(s: Pick<SocketState, 'af' | 'type' | 'protocol'>
   return `${nameOf(AF_NAMES, s.af)} ${nameOf(SOCK_NAMES, s.type)} ${nameOf(IPPROTO_NAMES, s.protocol)}`;
 }
 
-/** "socket #3 (TCP 127.0.0.1:5000 -> 127.0.0.1:6000)" */
+/**
+ * A socket bound to port 0 gets a port the system picks at bind time (or at listen/connect); only getsockname tells
+ * which, and the trace does not record it. So "127.0.0.1:0" is what bind asked for, not the port in use.
+ */
+export function isSystemChosenPort(address: string | undefined): boolean {
+  return address !== undefined && /:0$/.test(address);
+}
+
+/** "127.0.0.1:5000", or "127.0.0.1:0 (port chosen by the system)" for a socket bound to port 0. */
+export function localAddressLabel(s: Pick<SocketState, 'localAddress'>): string | undefined {
+  if (s.localAddress === undefined) return undefined;
+  return isSystemChosenPort(s.localAddress) ? `${s.localAddress} (port chosen by the system)` : s.localAddress;
+}
+
+/** "socket #3 (TCP 127.0.0.1:5000 -> 127.0.0.1:6000)", "socket #1 (TCP 127.0.0.1:0 listening, port chosen by the system)" */
 export function socketLabel(s: SocketState): string {
   const ends = s.remoteAddress ? `${s.localAddress ?? '?'} -> ${s.remoteAddress}` : (s.localAddress ?? '');
   const state = s.phase === 'listening' ? ' listening' : '';
-  return `socket #${s.id.slice(1)} (${socketKindLabel(s)}${ends ? ' ' + ends : ''}${state})`;
+  const port = isSystemChosenPort(s.localAddress) ? ', port chosen by the system' : '';
+  return `socket #${s.id.slice(1)} (${socketKindLabel(s)}${ends ? ' ' + ends : ''}${state}${port})`;
+}
+
+/** "a", "a and b", "a, b and c" */
+export function andList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
 export function plural(n: number, one: string, many = one + 's'): string {

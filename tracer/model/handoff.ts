@@ -39,7 +39,7 @@ export function duplicateSocket(ctx: CallContext): void {
     raise(state, 'qos-socket-duplicated', `${ctx.where} duplicated ${socketLabel(socket)}, which is QOS-enabled: WSADuplicateSocket cannot be used on a QOS-enabled socket.`, [...ctx.events, socket.created.seq], { socketId: socket.id, pids: [ctx.pid] });
   }
   if (!ctx.ok) {
-    raise(state, 'duplicate-failed', `${ctx.where} failed to duplicate descriptor ${handleLabel(handle)} for pid ${targetPid}: ${ctx.errorText()}${duplicateHint(ctx, targetPid)}`, ctx.events, { socketId: socket?.id, pids: [ctx.pid] });
+    raise(state, 'duplicate-failed', `${ctx.where} failed to duplicate descriptor ${handleLabel(handle)} for ${processLabel(state, targetPid)}: ${ctx.errorText()}${duplicateHint(ctx, targetPid)}`, ctx.events, { socketId: socket?.id, pids: [ctx.pid] });
     return;
   }
   const info = ctx.ret.out?.protocolInfo;
@@ -73,10 +73,10 @@ function markRole(state: ModelState, pid: number, role: { exported?: true; impor
 function duplicateHint(ctx: CallContext, targetPid: number): string {
   const { state } = ctx;
   if (ctx.error === 10022 && (targetPid === 0 || !state.processes.has(targetPid) || state.processes.get(targetPid)?.exitSeq !== undefined)) {
-    return ` (dwProcessId ${targetPid} is not a running process in this trace).`;
+    return ` dwProcessId ${targetPid} is not a running process in this trace.`;
   }
-  if (ctx.error === 10093) return ' (this process had no successful WSAStartup before the call).';
-  if (ctx.error === 10038) return ' (that value is not an open socket descriptor in this process).';
+  if (ctx.error === 10093) return ' This process had no successful WSAStartup before the call.';
+  if (ctx.error === 10038) return ' That value is not an open socket descriptor in this process.';
   return '';
 }
 
@@ -152,7 +152,7 @@ export function settleNeverImported(state: ModelState, targetPid: number | undef
     raise(state, 'handoff-never-imported', `${processLabel(state, handoff.sourcePid)} duplicated ${what} for ${processLabel(state, handoff.targetPid)} (event ${handoff.exportCall.seq}), but ${why} without importing it: the duplicate leaks in the target and keeps the socket open.${instead ? ' ' + instead + '.' : ''}`, [handoff.exportCall.seq, ...handoff.imports.map((i) => i.call.seq), ...events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid] });
     // The target's exit releases the leaked duplicate: with no other holder, the socket closes now.
     if (socket && targetPid !== undefined && openDescriptors(state, socket).length === 0 && pendingHandoffs(state, socket).length === 0) {
-      closeSocket(state, socket, `${processLabel(state, targetPid)} exited holding the never-imported duplicate, the last reference`, [handoff.exportCall.seq, ...events], [targetPid]);
+      closeSocket(state, socket, (label) => `${processLabel(state, targetPid)} exited holding the duplicate of ${label} it never imported, the socket's last reference, so the socket closes.`, [handoff.exportCall.seq, ...events], [targetPid]);
     }
   }
 }

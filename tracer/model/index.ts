@@ -4,4 +4,4 @@ export * from './model';
 export * from './timeline';
 export * from './winsock';
 export { protocolInfoKey } from './handoff';
-export { socketLabel, processLabel, descriptorLabel, handleLabel, socketKindLabel, baseName } from './describe';
+export { socketLabel, processLabel, descriptorLabel, handleLabel, socketKindLabel, baseName, localAddressLabel, isSystemChosenPort, plural } from './describe';

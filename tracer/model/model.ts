@@ -6,7 +6,7 @@
 import type { ApiCallEvent, ApiReturnEvent, TraceEvent } from '../trace/schema';
 import { applyCall } from './calls';
 import { CallContext } from './context';
-import { processLabel } from './describe';
+import { plural, processLabel } from './describe';
 import { settleNeverImported } from './handoff';
 import { closeDescriptor, raise } from './ops';
 import { ModelState } from './state';
@@ -40,7 +40,7 @@ export class ShareModel {
         return this.updateProcess(event.pid, (p) => ({ threads: p.threads.filter((t) => t !== event.tid) }));
       case 'records-lost':
         state.recordsLost += event.count;
-        raise(state, 'records-lost', `The capture lost ${event.count} records in ${processLabel(state, event.pid)}: findings about this process may be incomplete.`, [event.seq], { pids: [event.pid] });
+        raise(state, 'records-lost', `The capture lost ${plural(event.count, 'record')} in ${processLabel(state, event.pid)}: findings about this process may be incomplete.`, [event.seq], { pids: [event.pid] });
         return;
       case 'api':
         if (event.phase === 'call') state.pendingCalls.set(event.seq, event);

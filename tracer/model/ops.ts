@@ -1,6 +1,6 @@
 /** The model's state changes that several calls share: creating and closing descriptors, raising findings. */
 
-import { descriptorLabel, processLabel, socketLabel } from './describe';
+import { andList, descriptorLabel, handleLabel, processLabel, socketLabel } from './describe';
 import { ruleInfo } from './rules';
 import type { ModelState, Mutable } from './state';
 import type { CallRef, DescriptorOrigin, DescriptorState, Finding, Handoff, RuleId, Severity, SocketState } from './types';
@@ -116,25 +116,36 @@ export function closeDescriptor(
   if (!socket) return;
   // A registration made through the closed descriptor ends with it.
   if (socket.registration?.descriptorId === d.id) socket = updateSocket(state, socket, { registration: null });
-  const how = by === 'closesocket' ? 'closesocket on' : by === 'process-exit' ? 'process exit closed' : 'WSACleanup closed';
+  const closing = closingText(state, d, by);
   settleSourceKeptOpen(state, closed, socket, events);
   const remaining = openDescriptors(state, socket);
   const pending = pendingHandoffs(state, socket);
   if (remaining.length > 0 || pending.length > 0) {
-    const holders = [
+    const holders = andList([
       ...remaining.map((r) => descriptorLabel(state, r)),
       ...pending.map((h) => `the duplicate exported for ${processLabel(state, h.targetPid)}, not yet imported`),
-    ].join(', ');
+    ]);
     raise(
       state,
       'descriptor-closed',
-      `${how} ${descriptorLabel(state, d)} deallocated that descriptor only: ${socketLabel(socket)} stays open, held by ${holders}.`,
+      `${closing}. Only that descriptor is deallocated: ${socketLabel(socket)} stays open, held by ${holders}.`,
       [...events, d.created.seq],
       { socketId: socket.id, pids: [d.pid, ...remaining.map((r) => r.pid), ...pending.map((h) => h.targetPid)] },
     );
     return;
   }
-  closeSocket(state, socket, `${how} ${descriptorLabel(state, d)}, its last descriptor`, [...events, d.created.seq], [d.pid]);
+  closeSocket(state, socket, (label) => `${closing}, the last descriptor of ${label}, so the socket closes.`, [...events, d.created.seq], [d.pid]);
+}
+
+/** "source.exe (pid 364) closed its descriptor 0x1a4 with closesocket", "target.exe (pid 512) exited, which closed its descriptor 0x2b8" */
+function closingText(state: ModelState, d: DescriptorState, by: NonNullable<DescriptorState['closedBy']>, what = 'descriptor'): string {
+  const who = processLabel(state, d.pid);
+  const handle = handleLabel(d.handle);
+  switch (by) {
+    case 'closesocket': return `${who} closed its ${what} ${handle} with closesocket`;
+    case 'process-exit': return `${who} exited, which closed its ${what} ${handle}`;
+    case 'WSACleanup': return `${who} called WSACleanup for the last time, which closed its ${what} ${handle}`;
+  }
 }
 
 /** Handoffs of this socket exported and not yet imported or settled: their duplicate keeps the socket open. */
@@ -148,9 +159,9 @@ export function pendingHandoffs(state: ModelState, socket: SocketState): Handoff
 }
 
 /** The underlying socket closes: no descriptor and no pending duplicate holds it any more. */
-export function closeSocket(state: ModelState, socket: SocketState, cause: string, events: number[], pids: number[]): void {
+export function closeSocket(state: ModelState, socket: SocketState, message: (label: string) => string, events: number[], pids: number[]): void {
   const closed = updateSocket(state, socket, { closedSeq: state.seq, registration: null });
-  raise(state, 'socket-closed', `${cause}: ${socketLabel(closed)} closes.`, events, { socketId: socket.id, pids });
+  raise(state, 'socket-closed', message(socketLabel(closed)), events, { socketId: socket.id, pids });
   state.archiveSocket(closed);
 }
 
@@ -168,7 +179,7 @@ function settleSourceKeptOpen(state: ModelState, closed: DescriptorState, socket
   raise(
     state,
     'source-kept-open',
-    `${processLabel(state, closed.pid)} closed its imported ${descriptorLabel(state, closed)}, but the source still holds ${descriptorLabel(state, source)}: ${socketLabel(socket)} stays open and the connection does not end. The source should call closesocket after the handoff (step 10).`,
+    `${closingText(state, closed, closed.closedBy ?? 'closesocket', 'imported descriptor')}, but the source still holds ${descriptorLabel(state, source)}: ${socketLabel(socket)} stays open and the connection does not end. The source should call closesocket after the handoff (step 10).`,
     [handoff.exportCall.seq, closed.created.seq, ...events, source.created.seq],
     { socketId: socket.id, pids: [handoff.sourcePid, closed.pid] },
   );
