@@ -1,9 +1,55 @@
 // The real-browser end-to-end test: the packaged .vsix installed into the VS Code server (code-server's), the samples
-// folder open in headless Chromium, a recording replayed with F5 from its editor, the Variables view showing the
-// Socket scope with both processes' descriptors, the handoff diagram opened; screenshots under test-output/screenshots.
+// folder open in headless Chromium, a recording replayed with F5 from its editor: the stopped thread's top frame
+// focused with its source open and the Call scope in Variables, the Socket scope with both processes' descriptors, the
+// handoff diagram; then a recording whose images are on no machine (moved away) replayed the same way. Screenshots
+// under test-output/screenshots.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { log, packageVersion, root, run } from './lib/setup.mjs';
+
+/** A copy of a recording as if made on another machine: its images in a folder and under a name found nowhere here. */
+function movedAwayCopy(trace) {
+  const dir = join(root, 'test-output', 'browser');
+  mkdirSync(dir, { recursive: true });
+  const text = readFileSync(trace, 'utf8').split('\n').map((line) => {
+    if (!line.includes('"process-start"') && !line.includes('event-select-cancel.exe')) return line;
+    const e = JSON.parse(line);
+    if (e.kind === 'process-start') {
+      e.image = 'C:\\builds\\elsewhere\\moved-away.exe';
+      e.commandLine = e.commandLine.replace(/"?[^"]*event-select-cancel\.exe"?/, '"C:\\builds\\elsewhere\\moved-away.exe"');
+    }
+    if (e.caller?.module === 'event-select-cancel.exe') e.caller.module = 'moved-away.exe';
+    return JSON.stringify(e);
+  });
+  const file = join(dir, 'moved-away.sockshare.jsonl');
+  writeFileSync(file, text.join('\n'));
+  return file;
+}
+
+/** File: Open File... in the web workbench is a quick input taking a path (the simple file dialog): type it, Enter. */
+async function openFileByPath(wb, page, path) {
+  await wb.press(page, 'F1');
+  const input = page.locator(wb.SELECTORS.quickInputBox);
+  await input.waitFor({ state: 'visible', timeout: 30_000 });
+  await input.fill('>File: Open File...');
+  await page.locator(wb.SELECTORS.quickInputRows).filter({ hasText: /^File: Open File\.\.\./ }).first().click();
+  // The dialog's box starts with the workspace folder's path: replace it with the file's.
+  await page.waitForFunction((selector) => globalThis.document.querySelector(selector)?.value.startsWith('/'), wb.SELECTORS.quickInputBox, { timeout: 30_000 });
+  await input.fill(path);
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+}
+
+/** The stop's top frame is the focused row of the Call Stack, its document is open, and Variables shows the Call scope. */
+async function assertTopFrameFocused(wb, page, frameText, documentText, screenshotName) {
+  await wb.waitForText(page, '.pane-body.debug-call-stack .monaco-list-row.focused, .pane-body.debug-call-stack .monaco-list-row.selected', frameText, { timeout: 30_000 });
+  await wb.waitForText(page, '.tabs-container', documentText, { timeout: 30_000 });
+  await wb.waitForText(page, '.editor-instance .view-lines', /→\s#\d+/, { timeout: 30_000 });
+  await wb.waitForVariables(page, /^Call$/, { timeout: 30_000 });
+  await wb.waitForVariables(page, 'lNetworkEvents', { timeout: 30_000 });
+  return wb.screenshot(page, screenshotName);
+}
 
 async function main() {
   run(process.execPath, [join(root, 'scripts', 'package.mjs')]);
@@ -36,6 +82,8 @@ async function main() {
     await wb.waitForDebugToolbar(page, { timeout: 60_000 });
     // The "Event registration cancelled" filter is on by default: the replay stops at the target's WSAEventSelect.
     await wb.waitForCallStack(page, 'WSAEventSelect', { timeout: 60_000 });
+    const focused = await assertTopFrameFocused(wb, page, 'WSAEventSelect', 'WSAEventSelect · pid', 'replay-top-frame.png');
+    log(`the top frame is focused, its source open, Variables shows the Call scope (${relative(root, focused)})`);
     await page.locator('.debug-view-content .monaco-list-row', { hasText: /^Socket$/ }).first().click();
     await wb.waitForVariables(page, 'descriptors', { timeout: 30_000 });
     await page.locator('.debug-view-content .monaco-list-row', { hasText: /^descriptors/ }).first().click();
@@ -54,6 +102,20 @@ async function main() {
     if (drawn === 0) throw new Error(`the handoff diagram drew no call boxes (frames: ${page.frames().map((f) => f.url()).join(', ')})`);
     log(`the handoff diagram shows ${drawn} call boxes`);
     const diagram = await wb.screenshot(page, 'handoff-diagram.png');
+
+    // A recording made elsewhere: its images are nowhere on this machine, and every frame still opens.
+    await wb.press(page, 'Shift+F5');
+    await wb.waitForDebugEnd(page, { timeout: 30_000 });
+    const moved = movedAwayCopy(join(root, 'samples', 'traces', 'event-select-cancel.sockshare.jsonl'));
+    await openFileByPath(wb, page, moved);
+    await wb.waitForText(page, '.tabs-container', 'moved-away.sockshare.jsonl', { timeout: 30_000 });
+    await wb.pressF5(page);
+    await wb.waitForDebugToolbar(page, { timeout: 60_000 });
+    await wb.waitForCallStack(page, 'moved-away.exe+0x', { timeout: 60_000 });
+    const absent = await assertTopFrameFocused(wb, page, 'WSAEventSelect', 'WSAEventSelect · pid', 'replay-images-absent.png');
+    await page.locator('.pane-body.debug-call-stack .monaco-list-row', { hasText: 'moved-away.exe+0x' }).first().click();
+    await wb.waitForText(page, '.editor-instance .view-lines', /moved-away\.exe\sis\snot\son\sthis\smachine/, { timeout: 30_000 });
+    log(`a recording whose images are absent replays with every frame open (${relative(root, absent)})`);
     log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots ${relative(root, variables)}, ${relative(root, diagram)}`);
   } catch (error) {
     await wb.screenshot(page, 'browser-failure.png').catch(() => {});
