@@ -4,7 +4,7 @@
  */
 
 import {
-  FD_FLAGS, baseName, describeError, errorName, flagNames, handleLabel, hex, optionName, socketLabel, WSA_FLAGS,
+  FD_FLAGS, baseName, describeError, localAddressLabel, errorName, flagNames, handleLabel, hex, optionName, socketLabel, WSA_FLAGS,
   type CallRef, type DescriptorState, type Finding, type Handoff, type ImportAttempt, type Registration, type ShareModel, type SocketState,
 } from '../tracer/model';
 import { isProtocolInfo, type ApiCallEvent, type ApiReturnEvent, type ArgValue } from '../tracer/trace/schema';
@@ -169,13 +169,14 @@ export function socketScope(model: ShareModel, socketId: string): VarNode[] {
   const descriptors = model.descriptorsOf(s);
   const open = descriptors.filter((d) => d.closedSeq === undefined).length;
   const stateChildren: VarNode[] = [{ name: 'phase', value: s.phase }];
-  if (s.localAddress) stateChildren.push({ name: 'local address', value: s.localAddress });
+  const local = localAddressLabel(s);
+  if (local) stateChildren.push({ name: 'local address', value: local });
   if (s.remoteAddress) stateChildren.push({ name: 'remote address', value: s.remoteAddress });
   const from = s.acceptedFrom ? model.socket(s.acceptedFrom) : undefined;
   if (from) stateChildren.push({ name: 'accepted from', value: socketLabel(from) });
   stateChildren.push({ name: 'created', value: `${callLabel(model, s.created)}${s.originUnknown ? ' (first seen through an import; its source was not traced)' : ''}` });
   stateChildren.push({ name: 'flags', value: flagNames(WSA_FLAGS, s.flags) });
-  const ends = s.remoteAddress ? `${s.localAddress ?? '?'} -> ${s.remoteAddress}` : (s.localAddress ?? '');
+  const ends = s.remoteAddress ? `${s.localAddress ?? '?'} -> ${s.remoteAddress}` : (local ?? '');
   return [
     { name: 'label', value: socketLabel(s) },
     { name: 'state', value: ends ? `${s.phase}, ${ends}` : s.phase, children: () => stateChildren },
