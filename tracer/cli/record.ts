@@ -1,9 +1,9 @@
 /** `sockshare record`: runs programs under the tracer agent, prints each hooked call, then checks the trace. */
 
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { LiveCapture, type StopInfo } from '../capture/live';
+import { PreflightError, checkProgram, checkTraceOutput } from '../capture/preflight';
 import { type RuntimeKind, RuntimeError, resolveRuntime } from '../capture/runtime';
 import { formatCall } from '../export/format';
 import type { ApiCallEvent, TraceEvent } from '../trace/schema';
@@ -94,9 +94,46 @@ function stopPrompt(capture: LiveCapture, io: CliIo): (stop: StopInfo) => void {
   };
 }
 
+/** Exit codes of a run ended by a signal (128 + the signal's number, as shells report it). */
+const EXIT_INTERRUPTED: Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+/** Refuses, before anything starts, programs the tracer cannot start and a --out it cannot write. */
+function preflight(programs: string[], out: string): void {
+  try {
+    for (const p of programs) checkProgram(p);
+    checkTraceOutput(out, '--out');
+  } catch (error) {
+    if (error instanceof PreflightError) throw new InputError(`record: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Ctrl+C (SIGINT), SIGTERM and SIGHUP end the run: the programs are killed, the trace is kept. A second signal
+ * kills the agent at once. Returns the signal that ended the run (if any) and a function that removes the handlers.
+ */
+function handleSignals(capture: LiveCapture, io: CliIo): { signal: () => keyof typeof EXIT_INTERRUPTED | undefined; remove: () => void } {
+  let first: keyof typeof EXIT_INTERRUPTED | undefined;
+  const handlers = (Object.keys(EXIT_INTERRUPTED) as (keyof typeof EXIT_INTERRUPTED)[]).map((name) => {
+    const handler = () => {
+      if (first === undefined) {
+        first = name;
+        io.stderr.write(`\nsockshare: ${name === 'SIGINT' ? 'Ctrl+C' : name}: stopping the traced programs; the trace is kept (Ctrl+C again kills the tracer)\n`);
+        capture.stop();
+      } else {
+        io.stderr.write('\nsockshare: killing the tracer\n');
+        capture.killAgent();
+      }
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  return { signal: () => first, remove: () => handlers.forEach(([name, handler]) => process.off(name, handler)) };
+}
+
 export async function runRecord(options: RecordOptions, io: CliIo): Promise<number> {
   const programs = [options.program, ...(options.target ? [options.target] : [])].map((p) => resolve(p));
-  for (const p of programs) if (!existsSync(p)) throw new InputError(`record: cannot start ${p}: no such file`);
+  preflight(programs, options.out);
   let runtime;
   try {
     runtime = resolveRuntime(options.runtime);
@@ -119,25 +156,29 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
   const printer = new CallPrinter(io);
   capture.on('event', (e: TraceEvent) => printer.onEvent(e));
   if (options.stopOn.length > 0) capture.on('stopped', stopPrompt(capture, io));
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts++;
-    io.stderr.write(interrupts === 1 ? '\nsockshare: stopping the traced programs; the trace is kept (Ctrl+C again kills the tracer)\n' : '\nsockshare: killing the tracer\n');
-    if (interrupts === 1) capture.stop();
-    else capture.killAgent();
-  };
-  process.on('SIGINT', onInterrupt);
+  const signals = handleSignals(capture, io);
   try {
     await capture.start();
     const end = await capture.finished;
-    if (end.error) io.stderr.write(`sockshare: ${end.error}\n`);
+    const signal = signals.signal();
+    if (end.error && !signal) io.stderr.write(`sockshare: ${end.error}\n`);
     io.stderr.write(`sockshare: recorded ${end.events} events to ${options.out}\n\n`);
+    if (signal) {
+      if (end.events > 0) await runCheck(options.out, { json: false, verbose: false }, io);
+      io.stderr.write(`sockshare: interrupted (${signal}): the traced programs were killed; the trace so far is in ${options.out}\n`);
+      return EXIT_INTERRUPTED[signal];
+    }
     if (end.events === 0) return EXIT_USAGE;
   } catch (error) {
     capture.killAgent();
+    const signal = signals.signal();
+    if (signal) {
+      io.stderr.write(`sockshare: interrupted (${signal}) while the tracer started: nothing was recorded\n`);
+      return EXIT_INTERRUPTED[signal];
+    }
     throw new InputError(`record: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
-    process.off('SIGINT', onInterrupt);
+    signals.remove();
   }
   return runCheck(options.out, { json: false, verbose: false }, io);
 }

@@ -15,6 +15,10 @@ import { type OutputPipe, launchUnderDebugger } from './launch';
 
 /** How long a pause waits for a hooked call before breaking into the program. */
 const BREAK_IN_DELAY_MS = 300;
+/** How long a launched program may take to show up (its CREATE_PROCESS_DEBUG_EVENT); a cold Wine start takes ~0.5 s. */
+const LAUNCH_EVENT_TIMEOUT_MS = 30_000;
+/** After a kill, how long the loop waits for the programs' exit events before it ends anyway. */
+const KILL_GRACE_MS = 3000;
 
 class Agent {
   private seq = 0;
@@ -32,9 +36,18 @@ class Agent {
   private entryPending: boolean;
   private release?: () => void;
   private detached = false;
+  private processesStarted = 0;
+  /** Set by a kill: the loop ends by then even if an exit event never comes. */
+  private killDeadline?: number;
+  /** Why the loop ended early (a launched program never appeared). */
+  failure?: string;
 
   constructor(private readonly config: AgentConfig) {
-    this.writer = TraceWriter.create(config.traceFile, config.header);
+    try {
+      this.writer = TraceWriter.create(config.traceFile, config.header);
+    } catch (error) {
+      throw new Error(`cannot write the trace file ${config.traceFile}: ${error instanceof Error ? error.message : String(error)}`);
+    }
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
@@ -86,6 +99,7 @@ class Agent {
     const at = Math.max(this.lastTimeNs, timeNs === undefined ? now : Math.min(now, Math.round(timeNs)));
     this.lastTimeNs = at;
     const event = { seq: ++this.seq, timeNs: at, ...unstamped } as TraceEvent;
+    if (event.kind === 'process-start') this.processesStarted++;
     // The trace line's JSON is the message's payload: an event is serialised once.
     this.enqueue(`{"t":"event","e":${this.writer.queue(event)}}`, false);
     return event.seq;
@@ -153,6 +167,7 @@ class Agent {
         return;
       case 'kill':
         this.engine.kill();
+        this.killDeadline ??= Date.now() + KILL_GRACE_MS;
         return this.resume();
     }
   }
@@ -191,10 +206,29 @@ class Agent {
     this.client = undefined;
   }
 
+  /** Nothing launched was recorded: the trace file would hold its header alone. */
+  abandonTrace(): void {
+    this.writer.close();
+    if (this.seq === 0) rmSync(this.config.traceFile, { force: true });
+  }
+
+  /** Ends the loop early: a kill whose exit events did not come, or a launched program that never appeared. */
+  private giveUp(launchedAt: number): boolean {
+    const now = Date.now();
+    if (this.killDeadline !== undefined && now > this.killDeadline) return true;
+    if (this.processesStarted < this.config.launches.length && now - launchedAt > LAUNCH_EVENT_TIMEOUT_MS) {
+      this.failure = `a launched program did not start under the debugger within ${LAUNCH_EVENT_TIMEOUT_MS / 1000} s (no CREATE_PROCESS_DEBUG_EVENT)`;
+      this.engine.kill();
+      return true;
+    }
+    return false;
+  }
+
   async run(): Promise<void> {
     let lastTurn = Date.now();
+    const launchedAt = lastTurn;
     let handled = false;
-    while (this.engine.live && !this.detached) {
+    while (this.engine.live && !this.detached && !this.giveUp(launchedAt)) {
       handled = await this.engine.step(handled ? 0 : 10);
       this.pumpOutput();
       if (!handled || Date.now() - lastTurn >= 5) {
@@ -214,6 +248,7 @@ class Agent {
     this.pumpOutput(true);
     for (const pipe of this.pipes) pipe.close();
     this.writer.close();
+    if (this.failure) this.send({ t: 'error', message: this.failure });
     this.send({ t: 'end', events: this.seq, stats: this.engine.stats });
   }
 }
@@ -279,13 +314,15 @@ async function main(): Promise<void> {
   try {
     agent.launch();
   } catch (error) {
+    // Programs already launched die with the agent (kill-on-exit); a trace with no event is not left behind.
+    agent.abandonTrace();
     agent.send({ t: 'error', message: error instanceof Error ? error.message : String(error) });
     await new Promise<void>((resolve) => client.end(() => resolve()));
     process.exit(2);
   }
   await agent.run();
   await new Promise<void>((resolve) => client.end(() => resolve()));
-  process.exit(0);
+  process.exit(agent.failure ? 2 : 0);
 }
 
 main().catch((error) => {

@@ -107,6 +107,13 @@ export function launchUnderDebugger(spec: LaunchSpec): { pid: number; output: Ou
     win.CloseHandle(stderr.read);
     throw new Error(failure);
   }
+  // Wine hands a file that is not a PE image (a Linux program) to the Linux side: CreateProcessW succeeds but gives
+  // no process handle, and no debug event ever comes for it.
+  if (toHandle(info.hProcess) === 0n) {
+    win.CloseHandle(stdout.read);
+    win.CloseHandle(stderr.read);
+    throw new Error(`cannot start ${spec.program}: not a Windows executable (CreateProcessW gave no process handle: Wine ran it as a Linux program, outside the debugger)`);
+  }
   // The debug events carry their own process and thread handles.
   win.CloseHandle(toHandle(info.hProcess));
   win.CloseHandle(toHandle(info.hThread));
@@ -116,9 +123,27 @@ export function launchUnderDebugger(spec: LaunchSpec): { pid: number; output: Ou
 /** sizeof(STARTUPINFOW) on x64. */
 const STARTUPINFO_SIZE = 104;
 
+/** CreateProcessW's failures, by Win32 error code: what the code means for the program given. */
+const LAUNCH_ERRORS: Record<number, [name: string, meaning: string]> = {
+  2: ['ERROR_FILE_NOT_FOUND', 'no such file'],
+  3: ['ERROR_PATH_NOT_FOUND', 'no such file (a folder on its path is missing)'],
+  5: ['ERROR_ACCESS_DENIED', 'access denied (a directory, or a file that may not be read or executed)'],
+  // Wine 8 answers a directory with this.
+  6: ['ERROR_INVALID_HANDLE', 'the file cannot be opened as a program (a directory?)'],
+  8: ['ERROR_NOT_ENOUGH_MEMORY', 'not enough memory'],
+  11: ['ERROR_BAD_FORMAT', 'not a Windows executable'],
+  50: ['ERROR_NOT_SUPPORTED', 'not supported: a 32-bit program cannot be debugged by this 64-bit tracer'],
+  123: ['ERROR_INVALID_NAME', 'the path is not a valid file name'],
+  129: ['ERROR_CHILD_NOT_COMPLETE', 'not a Windows program (it needs another subsystem)'],
+  191: ['ERROR_INVALID_EXE_SIGNATURE', 'not a Windows executable'],
+  193: ['ERROR_BAD_EXE_FORMAT', 'not a Windows executable, or a damaged one'],
+  216: ['ERROR_EXE_MACHINE_TYPE_MISMATCH', 'not a Windows executable for this machine (wrong architecture)'],
+  267: ['ERROR_DIRECTORY', 'it is a directory, not a program'],
+  740: ['ERROR_ELEVATION_REQUIRED', 'the program asks to run as administrator'],
+  14001: ['ERROR_SXS_CANT_GEN_ACTCTX', 'its side-by-side configuration (manifest) is wrong'],
+};
+
 function launchError(program: string, code: number): string {
-  if (code === 2 || code === 3) return `cannot start ${program}: no such file (Win32 error ${code})`;
-  if (code === 193 || code === 216) return `cannot start ${program}: not a Windows executable for this machine (Win32 error ${code})`;
-  if (code === 5) return `cannot start ${program}: access denied (Win32 error 5)`;
-  return `cannot start ${program}: CreateProcessW failed (Win32 error ${code})`;
+  const [name, meaning] = LAUNCH_ERRORS[code] ?? ['', 'CreateProcessW failed'];
+  return `cannot start ${program}: ${meaning} (CreateProcessW: Win32 error ${code}${name ? ` ${name}` : ''})`;
 }

@@ -1,4 +1,7 @@
-/** Reading a loaded PE image (a DLL mapped in a debuggee): its size, its own name and its export table. */
+/**
+ * Reading PE images: a loaded one (a DLL mapped in a debuggee: its size, its own name and its export table), and an
+ * executable file's headers (is it a program this tracer can start).
+ */
 
 /** Reads `length` bytes at a relative virtual address of the image. */
 export type ImageReader = (rva: number, length: number) => Buffer;
@@ -60,4 +63,49 @@ export function readImageExports(read: ImageReader, wanted: (dllName: string) =>
     functions.set(exported, rva);
   }
   return { name, sizeOfImage, functions };
+}
+
+/** IMAGE_FILE_HEADER.Machine values worth naming in a message. */
+const MACHINE_NAMES: Record<number, string> = {
+  0x014c: '32-bit x86',
+  0x8664: 'x64',
+  0xaa64: 'ARM64',
+  0x01c4: '32-bit ARM',
+  0x0200: 'Itanium',
+};
+export const IMAGE_FILE_MACHINE_AMD64 = 0x8664;
+const PE32_MAGIC = 0x10b;
+/** IMAGE_FILE_HEADER.Characteristics: the image is a DLL, not a program CreateProcess can start. */
+const IMAGE_FILE_DLL = 0x2000;
+/** Enough of a file's start for the DOS header, and NT headers within the first 4 KB (where linkers put them). */
+export const IMAGE_HEADER_PROBE_BYTES = 4096;
+
+/** What a file's first bytes say about it as a program to start. */
+export type ImageKind =
+  | { kind: 'pe'; machine: number; machineName: string; pe32Plus: boolean; dll: boolean; subsystem: number }
+  | { kind: 'not-pe'; what: string };
+
+/** Names the machine of an IMAGE_FILE_HEADER (e.g. "32-bit x86", or "machine 0x1234"). */
+export function machineName(machine: number): string {
+  return MACHINE_NAMES[machine] ?? `machine 0x${machine.toString(16)}`;
+}
+
+/**
+ * Reads the headers of an executable file from its first bytes (at least the DOS header and the NT headers'
+ * start): "MZ", e_lfanew at 0x3c, "PE\0\0", IMAGE_FILE_HEADER (Machine, Characteristics), OptionalHeader.Magic.
+ */
+export function classifyImage(head: Buffer): ImageKind {
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46) return { kind: 'not-pe', what: 'a Linux (ELF) program' };
+  if (head.length >= 2 && head.toString('latin1', 0, 2) === '#!') return { kind: 'not-pe', what: 'a script (#!)' };
+  if (head.length < 2 || head.readUInt16LE(0) !== 0x5a4d) return { kind: 'not-pe', what: head.length === 0 ? 'an empty file' : 'no MZ header' };
+  if (head.length < 0x40) return { kind: 'not-pe', what: 'an MZ file cut short (no complete DOS header)' };
+  const nt = head.readUInt32LE(0x3c);
+  // Signature (4) + IMAGE_FILE_HEADER (20) + OptionalHeader.Magic (2) .. Subsystem at optional + 68 (both formats).
+  if (nt + 24 + 70 > head.length) return { kind: 'not-pe', what: 'an MZ file with no PE header in reach (a DOS program, or cut short)' };
+  if (head.readUInt32LE(nt) !== IMAGE_NT_SIGNATURE) return { kind: 'not-pe', what: 'an MZ file with no PE signature (a DOS or 16-bit program)' };
+  const machine = head.readUInt16LE(nt + 4);
+  const characteristics = head.readUInt16LE(nt + 22);
+  const magic = head.readUInt16LE(nt + 24);
+  if (magic !== PE32_MAGIC && magic !== PE32_PLUS_MAGIC) return { kind: 'not-pe', what: `a PE file with an unknown optional-header magic 0x${magic.toString(16)}` };
+  return { kind: 'pe', machine, machineName: machineName(machine), pe32Plus: magic === PE32_PLUS_MAGIC, dll: (characteristics & IMAGE_FILE_DLL) !== 0, subsystem: head.readUInt16LE(nt + 24 + 68) };
 }
