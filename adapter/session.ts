@@ -3,11 +3,12 @@
  * the runtime moves the cursor, the model answers, the presenter shapes the answers into variables.
  */
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CapabilitiesEvent, ExitedEvent, Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { checkProgram, checkTraceOutput } from '../tracer/capture/preflight';
 import { type RuntimeKind, RuntimeError, resolveRuntime, type WineSettings } from '../tracer/capture/runtime';
 import { EXPORT_FORMATS, renderExport, type ExportFormat } from '../tracer/export';
 import { modelOf, RULES } from '../tracer/model';
@@ -141,6 +142,8 @@ export class SockshareSession extends LoggingDebugSession {
     }
     const programs = [args.program, ...(args.target ? [args.target] : [])].map((p) => resolve(args.cwd ?? '.', p));
     for (const p of programs) if (!existsSync(p)) throw new Error(`launch: "program" ${p} does not exist`);
+    // Not a Windows x64 program (a Linux one, a directory, a 32-bit PE): refused here, before any agent starts.
+    for (const p of programs) checkProgram(p);
     if (args.runtime && !['auto', 'windows', 'wine'].includes(args.runtime)) throw new Error(`launch: "runtime" must be auto, windows or wine, not "${args.runtime}"`);
     let runtime;
     try {
@@ -150,6 +153,9 @@ export class SockshareSession extends LoggingDebugSession {
       throw error;
     }
     const traceFile = resolve(args.trace ?? join(tmpdir(), `sockshare-${Date.now()}.sockshare.jsonl`));
+    // A recordings folder named in the configuration (e.g. the workspace's .sockshare/) is made on first use.
+    mkdirSync(dirname(traceFile), { recursive: true });
+    checkTraceOutput(traceFile, 'launch: "trace"');
     return new LiveSource({
       runtime,
       launches: [

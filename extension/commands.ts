@@ -1,4 +1,7 @@
-/** The extension's commands: record a program pair, open a trace for replay, export, the handoff diagram. */
+/**
+ * The extension's commands: record a program pair, open a trace for replay, export, the handoff diagram, get the
+ * Windows runtime for live tracing.
+ */
 
 import { readFile, writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
@@ -8,6 +11,8 @@ import { parseTraceText } from '../tracer/trace/reader';
 import { DEBUG_TYPE, liveConfiguration, replayConfiguration } from './configuration';
 import { showHandoffDiagram } from './diagram';
 
+export { setupWindowsRuntimeCommand } from './win-runtime';
+
 const EXTENSIONS: Record<ExportFormat, string> = { perfetto: 'json', markdown: 'md', html: 'html' };
 
 function sockshareSession(): vscode.DebugSession | undefined {
@@ -15,11 +20,33 @@ function sockshareSession(): vscode.DebugSession | undefined {
   return session?.type === DEBUG_TYPE ? session : undefined;
 }
 
-async function pickTrace(title: string): Promise<string | undefined> {
-  const editor = vscode.window.activeTextEditor;
-  if (editor?.document.uri.path.endsWith('.sockshare.jsonl')) return editor.document.uri.fsPath;
+function activeTrace(): vscode.Uri | undefined {
+  const uri = vscode.window.activeTextEditor?.document.uri;
+  return uri?.path.endsWith('.sockshare.jsonl') ? uri : undefined;
+}
+
+async function chooseTraceFile(title: string): Promise<string | undefined> {
   const picked = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { 'sockshare traces': ['jsonl'] } });
   return picked?.[0]?.fsPath;
+}
+
+/** The active trace editor's file, or one the user picks. */
+async function pickTrace(title: string): Promise<string | undefined> {
+  return activeTrace()?.fsPath ?? chooseTraceFile(title);
+}
+
+export const CHOOSE_ANOTHER_TRACE = 'Choose another trace…';
+
+/** Asks: the active trace editor's file (first) or another trace; with no trace editor active, the file dialog. */
+async function askForTrace(title: string): Promise<string | undefined> {
+  const active = activeTrace();
+  if (!active) return chooseTraceFile(title);
+  const name = active.path.split('/').pop() ?? active.fsPath;
+  const replayActive = { label: `Replay ${name} (the active editor)`, description: vscode.workspace.asRelativePath(active), file: active.fsPath };
+  const other = { label: CHOOSE_ANOTHER_TRACE, file: undefined };
+  const picked = await vscode.window.showQuickPick([replayActive, other], { title });
+  if (!picked) return undefined;
+  return picked.file ?? chooseTraceFile(title);
 }
 
 /** The trace of the current session, or one the user picks. */
@@ -44,7 +71,7 @@ export async function recordCommand(): Promise<void> {
 }
 
 export async function openTraceCommand(uri?: vscode.Uri): Promise<void> {
-  const trace = uri?.fsPath ?? (await pickTrace('sockshare: the trace to replay'));
+  const trace = uri?.fsPath ?? (await askForTrace('sockshare: the trace to replay'));
   if (trace) await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], replayConfiguration(trace));
 }
 

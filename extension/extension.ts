@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { DEBUG_TYPE, SockshareConfigurationProvider } from './configuration';
+import { type SavedRecording, SETUP_COMMAND, watchLiveSessions } from './live-launch';
 import { SharedSocketsView } from './sockets-view';
 
 // Loaded when first needed, from their own bundles: activation stays cheap (the language client, the debug
@@ -26,11 +27,21 @@ let client: LanguageClient | undefined;
 /** How long activation took (ms), for the tests' activation-time measurement. */
 export let activationMs = 0;
 
-export function activate(context: vscode.ExtensionContext): { activationMs: number } {
+/** What activate returns: the activation time, and each recording a live session saved (for tests and other extensions). */
+export interface SockshareApi {
+  activationMs: number;
+  onDidSaveRecording: vscode.Event<SavedRecording>;
+}
+
+export function activate(context: vscode.ExtensionContext): SockshareApi {
   const started = performance.now();
   const view = new SharedSocketsView();
+  const saved = new vscode.EventEmitter<SavedRecording>();
   context.subscriptions.push(
-    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new SockshareConfigurationProvider()),
+    saved,
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new SockshareConfigurationProvider(context.globalStorageUri.fsPath, context.extension.packageJSON)),
+    watchLiveSessions((recording) => saved.fire(recording)),
+    vscode.commands.registerCommand(SETUP_COMMAND, () => commands().setupWindowsRuntimeCommand(context)),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, { createDebugAdapterDescriptor: () => new vscode.DebugAdapterInlineImplementation(new (adapter().SockshareSession)()) }),
     vscode.window.registerTreeDataProvider('sockshare.sharedSockets', view),
     vscode.commands.registerCommand('sockshare.record', () => commands().recordCommand()),
@@ -53,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): { activationMs: numb
   setTimeout(() => vscode.workspace.textDocuments.forEach(startClientFor), 0);
   context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(startClientFor));
   activationMs = performance.now() - started;
-  return { activationMs };
+  return { activationMs, onDidSaveRecording: saved.event };
 }
 
 export function deactivate(): Promise<void> | undefined {

