@@ -133,6 +133,7 @@ export class TraceRuntime extends EventEmitter {
       this.source.on('stopped', (stop: StopInfo) => this.onLiveStop(stop));
       this.source.on('end', (end: CaptureEnd) => this.onEnd(end));
       this.applyLiveStops();
+      if (this.pauseRequested) this.source.pause();
       return;
     }
     if (startAtSeq !== undefined) {
@@ -182,9 +183,9 @@ export class TraceRuntime extends EventEmitter {
   }
 
   pause(): void {
-    if (!this.started) return;
-    if (this.live) this.source.pause();
-    else this.pauseRequested = true;
+    // Before the source started (the agent still starting) the pause waits for it.
+    if (!this.started || !this.live) this.pauseRequested = true;
+    else this.source.pause();
   }
 
   /** Moves a recording's cursor to the event with this seq (the handoff diagram's boxes). */

@@ -177,6 +177,25 @@ describe('live: the samples under the tracer', () => {
       await within(exited, STOP_MS, 'exited');
     }));
 
+  test('pause sent while the agent is still starting (before any event) stops the programs at their next hooked call', TIMEOUT, () =>
+    withLive(async ({ client, outputs }) => {
+      const initialized = client.waitForEvent('initialized');
+      const stopped = client.waitForEvent('stopped', STOP_MS) as Promise<DebugProtocol.StoppedEvent>;
+      const launched = client.launch({ type: 'sockshare', request: 'launch', name: 'live early pause', program: sampleExe('handoff'), trace: join(dir, 'live-early-pause.sockshare.jsonl') });
+      launched.catch(() => undefined);
+      await initialized;
+      await client.configurationDoneRequest();
+      // Asked before the launch answered: the threads and the pause must not fail on a model that has no events yet.
+      assert.deepEqual((await client.threadsRequest()).body.threads, []);
+      await client.pauseRequest({ threadId: 0 });
+      const stop = await stopped;
+      assert.equal(stop.body.reason, 'pause');
+      const { frame } = await scopesAt(client, stop.body.threadId ?? 0);
+      assert.ok(frame.source, 'the paused thread\'s frame has a source');
+      assert.doesNotMatch(outputText(outputs, 'stderr'), /TypeError/);
+      await within(launched, STOP_MS, 'launch');
+    }));
+
   test('disconnect with terminateDebuggee false answers at once and the session ends with exited and terminated', TIMEOUT, () =>
     withLive(async ({ client, exited, terminated }) => {
       await launchAndStop(client, { type: 'sockshare', request: 'launch', name: 'live detach', program: sampleExe('handoff'), stopOnEntry: true, trace: join(dir, 'live-detach-1.sockshare.jsonl') }, {}, STOP_MS);
