@@ -10,6 +10,7 @@ import { formatCall } from '../tracer/export/format';
 import type { ApiCallEvent, ApiEvent, TraceEvent } from '../tracer/trace/schema';
 import type { CaptureEnd, StopInfo } from '../tracer/capture/live';
 import { Breakpoints } from './breakpoints';
+import { ConsoleOutput } from './console-output';
 import type { EventSource } from './source';
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'exception' | 'pause' | 'goto';
@@ -35,8 +36,6 @@ type StepTarget = { tid?: number; leftThread?: number } | undefined;
 
 /** Events between checkpoints: stepping back replays at most this many; memory holds length / interval snapshots. */
 const CHECKPOINT_INTERVAL = 4096;
-/** Calls printed to the console per movement; more are summarised. */
-const PRINT_LIMIT = 500;
 
 const EMPTY_MODEL = new ShareModel();
 
@@ -63,14 +62,8 @@ export class TraceRuntime extends EventEmitter {
   /** The model when the cursor is behind the frontier; at the frontier the timeline's forward model is used. */
   private behind?: ShareModel;
   private pauseRequested = false;
-  private printed = 0;
-  /** Console lines of the current movement, sent as one output when it ends. */
-  private consoleLines: string[] = [];
-  /**
-   * Output of the launch's first run, held with the cursor it was written at: a run that stops nowhere ends at the
-   * first handoff, and the Debug Console then shows only what came before it.
-   */
-  private held?: { index: number; text: string; category: string }[];
+  /** The Debug Console's lines of the current movement, and the held output of the launch's first run. */
+  private readonly console = new ConsoleOutput((text, category) => this.emit('output', text, category), () => this.cursor);
   private lastStop?: RuntimeStop;
   private liveStep: StepTarget | 'continue' = 'continue';
   private pendingFinding?: Finding[];
@@ -145,7 +138,7 @@ export class TraceRuntime extends EventEmitter {
       try {
         await this.replay('forward', undefined, true);
       } finally {
-        if (this.held) this.release();
+        if (this.console.holding) this.console.release();
       }
     }
   }
@@ -214,8 +207,8 @@ export class TraceRuntime extends EventEmitter {
   /** `first`: the launch's run; a recording with nothing to stop at then stops at its first handoff or hooked call. */
   private async replay(direction: Direction, target: StepTarget, first = false): Promise<void> {
     this.pauseRequested = false;
-    this.printed = 0;
-    if (first) this.held = [];
+    // The first run holds its output: if it stops nowhere, it ends at the first handoff with what came before it.
+    this.console.startMovement(first);
     if (direction === 'forward') await this.runForward(target ? { ...target } : undefined, first);
     else this.runBackward(target ? { ...target } : undefined);
   }
@@ -231,8 +224,7 @@ export class TraceRuntime extends EventEmitter {
         // The thread ended with no hooked call left: the step is one of any thread from where it began.
         target = { leftThread: target.tid };
         this.moveTo(origin);
-        this.consoleLines = [];
-        this.printed = 0;
+        this.console.restart();
       }
       // Let a pause request in: a long run over a large recording yields now and then.
       if (++moved % 20000 === 0) {
@@ -254,8 +246,8 @@ export class TraceRuntime extends EventEmitter {
     const text = 'Nothing in this recording stops the replay (no breakpoint hit, no finding of the enabled filters).';
     const exported = this.findForward(0, (e) => isHookedEvent(e) && e.kind === 'api' && e.phase === 'call' && e.api.startsWith('WSADuplicateSocket'));
     const at = exported ?? this.findForward(0, isHookedEvent) ?? 0;
-    this.flushConsole();
-    this.release(at);
+    this.console.flush();
+    this.console.release(at);
     if (exported === undefined) return this.stopAtFirstCall('entry', 'No finding: stopped at the first hooked call', text);
     this.moveTo(exported);
     this.emitStop('entry', 'No finding: stopped at the first handoff', text);
@@ -331,7 +323,7 @@ export class TraceRuntime extends EventEmitter {
     if (event.kind !== 'api' || event.internal) return false;
     const hit = this.breakpoints.atCall(event, direction === 'forward');
     // Queued with the calls printed so far, so the Debug Console keeps the order of events.
-    for (const line of hit.logs) this.consoleLine(`${line}\n`);
+    for (const line of hit.logs) this.console.line(`${line}\n`);
     if (hit.stopIds.length > 0) {
       this.emitStop('function breakpoint', `Breakpoint at ${event.api}`, undefined, { breakpointIds: hit.stopIds }, event);
       return true;
@@ -351,19 +343,13 @@ export class TraceRuntime extends EventEmitter {
     this.emitStop('exception', `${kind}: ${first.rule} (events ${first.events.join(', ')})`, findings.map((f) => `${f.rule}: ${f.message}`).join('\n'), { findings }, event);
   }
 
-  private flushConsole(): void {
-    if (this.consoleLines.length === 0) return;
-    this.send(this.consoleLines.join(''), 'console');
-    this.consoleLines = [];
-  }
-
   /**
    * Stops at `at` (default: the event at the cursor). Live, the cursor may have moved past the held call (output
    * streamed after it), so callers name the event the stop is about.
    */
   private emitStop(reason: StopReason, description: string, text?: string, extra: Partial<RuntimeStop> = {}, at?: TraceEvent): void {
-    this.flushConsole();
-    if (this.held) this.release();
+    this.console.flush();
+    if (this.console.holding) this.console.release();
     const index = at ? this.timeline.indexOfSeq(at.seq) : this.cursor;
     this.lastStop = { reason, index, tid: this.threadAt(index), description, text, ...extra };
     this.emit('stopped', this.lastStop);
@@ -383,37 +369,13 @@ export class TraceRuntime extends EventEmitter {
     return withThread ?? this.lastStop?.tid ?? 0;
   }
 
-  /** A Debug Console line, sent with the others at the next stop (or held with its cursor on the first run). */
-  private consoleLine(text: string): void {
-    if (this.held) this.held.push({ index: this.cursor, text, category: 'console' });
-    else this.consoleLines.push(text);
-  }
-
-  private send(text: string, category: string): void {
-    if (this.held) this.held.push({ index: this.cursor, text, category });
-    else this.emit('output', text, category);
-  }
-
-  /** Releases the held output written up to `index` (all of it by default). */
-  private release(index = Number.MAX_SAFE_INTEGER): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const h of held) if (h.index <= index) this.emit('output', h.text, h.category);
-  }
-
   /** Each hooked call, as the cursor passes its return, goes to the Debug Console. */
   private print(event: TraceEvent): void {
-    if (event.kind === 'output') {
-      this.flushConsole();
-      this.send(event.text, event.stream);
-      return;
-    }
+    if (event.kind === 'output') return this.console.program(event.text, event.stream);
     if (event.kind !== 'api' || event.phase !== 'return') return;
     const call = this.callOf(event);
     if (!call || call.internal) return;
-    this.printed++;
-    if (this.printed <= PRINT_LIMIT) this.consoleLine(`#${call.seq} pid ${call.pid} tid ${call.tid}  ${formatCall(call, event)}\n`);
-    else if (this.printed === PRINT_LIMIT + 1) this.consoleLine(`… (more calls not printed)\n`);
+    this.console.call(`#${call.seq} pid ${call.pid} tid ${call.tid}  ${formatCall(call, event)}`);
   }
 
   // ---- Live sessions: the agent holds the programs; the runtime decides whether a hold is a stop. ----
@@ -430,8 +392,8 @@ export class TraceRuntime extends EventEmitter {
         }
       }
     }
-    this.flushConsole();
-    this.printed = 0;
+    this.console.flush();
+    this.console.startMovement();
   }
 
   private onLiveStop(stop: StopInfo): void {

@@ -140,11 +140,11 @@ export class SockshareSession extends LoggingDebugSession {
       if (!existsSync(trace)) throw new Error(`launch: the recording "${trace}" does not exist`);
       return new RecordingSource(trace);
     }
+    if (args.runtime && !['auto', 'windows', 'wine'].includes(args.runtime)) throw new Error(`launch: "runtime" must be auto, windows or wine, not "${args.runtime}"`);
     const programs = [args.program, ...(args.target ? [args.target] : [])].map((p) => resolve(args.cwd ?? '.', p));
     for (const p of programs) if (!existsSync(p)) throw new Error(`launch: "program" ${p} does not exist`);
     // Not a Windows x64 program (a Linux one, a directory, a 32-bit PE): refused here, before any agent starts.
     for (const p of programs) checkProgram(p);
-    if (args.runtime && !['auto', 'windows', 'wine'].includes(args.runtime)) throw new Error(`launch: "runtime" must be auto, windows or wine, not "${args.runtime}"`);
     let runtime;
     try {
       runtime = resolveRuntime(args.runtime ?? 'auto', args.wine);
