@@ -1,12 +1,12 @@
 /**
  * Recordings replayed on a machine that is not the one they were made on: the images they name are absent (or
  * elsewhere), and every frame must still have a source the editor can open; multi-threaded recordings step from
- * start to end and back. The recordings: the bundled ones, and fresh ones made here under the tracer (a -g C sample
- * and Node's cluster), copied with their image paths moved to a folder that does not exist.
+ * start to end and back. The recordings: the bundled ones, and fresh ones made here under the tracer (every C sample in
+ * both capture modes, and Node's cluster), copied with their image paths moved to a folder that does not exist.
  */
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
@@ -46,11 +46,19 @@ function recordedRoot(trace: string): string {
 
 const recordings: { name: string; file: string }[] = [];
 
+/** The C samples, as the e2e suite records them (each with its expected.json). */
+const C_SAMPLES = readdirSync(SAMPLES).filter((name) => existsSync(join(SAMPLES, name, `${name}.c`)) && existsSync(join(SAMPLES, name, 'expected.json')));
+
 before(async () => {
   for (const f of readdirSync(RECORDINGS).filter((f) => f.endsWith('.sockshare.jsonl'))) recordings.push({ name: `bundled ${f}`, file: join(RECORDINGS, f) });
-  const sample = await record('anywhere-event-select-cancel', [{ program: sampleExe('event-select-cancel'), args: [] }]);
-  assert.equal(sample.end.agentExitCode, 0, sample.end.error);
-  recordings.push({ name: 'recorded event-select-cancel', file: sample.traceFile });
+  // Every sample the e2e suite records, in both capture modes, recorded here so the test needs nothing of another run.
+  for (const sample of C_SAMPLES) {
+    for (const capture of ['breakpoints', 'inprocess'] as const) {
+      const made = await record(`anywhere-${sample}-${capture}`, [{ program: sampleExe(sample), args: [] }], { capture });
+      assert.equal(made.end.agentExitCode, 0, `${sample} (${capture}): ${made.end.error ?? ''}`);
+      recordings.push({ name: `recorded ${sample} (${capture})`, file: made.traceFile });
+    }
+  }
   const cluster = await record('anywhere-node-cluster', [{ program: windowsNode(), args: [wineWindowsPath(join(SAMPLES, 'node-cluster', 'main.js'))] }]);
   assert.equal(cluster.end.agentExitCode, 0, cluster.end.error);
   recordings.push({ name: 'recorded node-cluster', file: cluster.traceFile });
@@ -89,7 +97,7 @@ async function assertFramesOpen(client: DebugClient, threadId: number, where: st
 
 describe('replay elsewhere: every frame has a source', () => {
   test('each bundled and freshly recorded trace, its images absent: every stop from the first hooked call to the end shows frames that open', { timeout: 300_000 }, async () => {
-    assert.ok(recordings.length >= 4, 'the bundled recordings and the two made here');
+    assert.ok(recordings.length >= 2 + 2 * C_SAMPLES.length + 1, 'the bundled recordings and those made here');
     for (const { name, file } of recordings) {
       const moved = relocated(file, recordedRoot(file), GONE, `absent-${basename(file)}`);
       await withReplay(moved, {}, async (client, first, outputs) => {
@@ -107,7 +115,7 @@ describe('replay elsewhere: every frame has a source', () => {
   });
 
   test('a sourceFileMap from the recorded folder to this checkout resolves the caller to its .c line, and says so once', { timeout: 60_000 }, async () => {
-    const recorded = recordings.find((r) => r.name === 'recorded event-select-cancel');
+    const recorded = recordings.find((r) => r.name === 'recorded event-select-cancel (breakpoints)');
     assert.ok(recorded);
     const moved = relocated(recorded.file, wineWindowsPath(ROOT), GONE, 'mapped-event-select-cancel.sockshare.jsonl');
     const breakpoints = [{ name: 'WSAEventSelect' }];
@@ -130,7 +138,7 @@ describe('replay elsewhere: every frame has a source', () => {
   });
 
   test('without a map, the image is found by name in the search paths', { timeout: 60_000 }, async () => {
-    const recorded = recordings.find((r) => r.name === 'recorded event-select-cancel');
+    const recorded = recordings.find((r) => r.name === 'recorded event-select-cancel (breakpoints)');
     assert.ok(recorded);
     const moved = relocated(recorded.file, wineWindowsPath(ROOT), GONE, 'by-name-event-select-cancel.sockshare.jsonl');
     const client = await startClient();
