@@ -261,6 +261,45 @@ describe('malformed traces', () => {
   });
 });
 
+describe('events the model would otherwise act on silently', () => {
+  const call = (seq: number, api: string, args: Record<string, unknown>, pid = 100) => ({ seq, timeNs: seq, pid, kind: 'api', phase: 'call', tid: 7, api, args, caller: { module: 'app.exe', offset: 1 } });
+  const ret = (seq: number, callSeq: number, api: string, extra: Record<string, unknown> = {}, pid = 100) => ({ seq, timeNs: seq, pid, kind: 'api', phase: 'return', tid: 7, api, callSeq, result: 0, ...extra });
+  const parse = (events: unknown[]) => parseTraceText(traceText(events as TraceEvent[]), 'trace.jsonl');
+  const rejects = (events: unknown[], line: number, field: string, message: RegExp) =>
+    assert.throws(() => parse(events), (error: unknown) => error instanceof TraceFormatError && error.line === line && error.field === field && message.test(error.message));
+
+  test('a closesocket without s is an error naming the line and the field', () => {
+    rejects([call(1, 'closesocket', {})], 2, 'args.s', /trace\.jsonl:2: field "args\.s": missing, expected an integer \(closesocket takes it\)/);
+  });
+
+  test('a WSADuplicateSocketW without dwProcessId is an error naming the field', () => {
+    rejects([call(1, 'WSADuplicateSocketW', { s: 4, lpProtocolInfo: '0x10' })], 2, 'args.dwProcessId', /dwProcessId/);
+  });
+
+  test('a successful WSADuplicateSocketW return without out.protocolInfo is an error; null (unreadable) is accepted', () => {
+    const dup = call(1, 'WSADuplicateSocketW', { s: 4, dwProcessId: 8, lpProtocolInfo: '0x10' });
+    rejects([dup, ret(2, 1, 'WSADuplicateSocketW')], 3, 'out.protocolInfo', /field "out\.protocolInfo": missing/);
+    assert.equal(parse([dup, ret(2, 1, 'WSADuplicateSocketW', { out: { protocolInfo: null } })]).events.length, 2);
+    assert.equal(parse([dup, ret(2, 1, 'WSADuplicateSocketW', { result: -1, error: 10022 })]).events.length, 2);
+  });
+
+  test("a return whose pid or api is not its call's is an error naming the field", () => {
+    const sock = call(1, 'socket', { af: 2, type: 1, protocol: 6 });
+    rejects([sock, ret(2, 1, 'socket', {}, 200)], 3, 'pid', /field "pid": this return has 200, but its call \(seq 1\) has 100/);
+    rejects([sock, ret(2, 1, 'closesocket')], 3, 'api', /field "api": this return has "closesocket", but its call \(seq 1\) has "socket"/);
+    rejects([sock, ret(2, 2, 'socket')], 3, 'callSeq', /not before this return's seq 2/);
+  });
+
+  test('an unsigned INVALID_SOCKET (2^64-1) reads as INVALID_SOCKET (-1), as a result and as an argument', () => {
+    const text = traceText([call(1, 'socket', { af: 2, type: 1, protocol: 6 }) as TraceEvent]) +
+      '{"seq":2,"timeNs":2,"pid":100,"kind":"api","phase":"return","tid":7,"api":"socket","callSeq":1,"result":18446744073709551615,"error":10024}\n' +
+      '{"seq":3,"timeNs":3,"pid":100,"kind":"api","phase":"call","tid":7,"api":"closesocket","args":{"s":18446744073709551615},"caller":{"module":"app.exe","offset":1}}\n';
+    const { events } = parseTraceText(text, 'trace.jsonl');
+    assert.equal((events[1] as { result: number }).result, -1);
+    assert.equal((events[2] as unknown as { args: { s: number } }).args.s, -1);
+  });
+});
+
 describe('TraceWriter', () => {
   test('written events read back equal', async () => {
     const file = freshPath();

@@ -6,6 +6,7 @@ import { duplicateSocket, importSocket, isImport } from './handoff';
 import { notASocket, receive, transmit, waitTimedOut } from './symptoms';
 import { addDescriptor, closeDescriptor, createSocket, otherProcessHolders, raise, updateSocket } from './ops';
 import type { DescriptorState, OptionValue, Registration, SocketState } from './types';
+import { HOOKED_APIS } from '../trace/schema';
 import { FD_FLAGS, FIONBIO, SD_BOTH, SD_RECEIVE, SD_SEND, SHUTDOWN_NAMES, SIO_SET_GROUP_QOS, SIO_SET_QOS, WSA_FLAG_OVERLAPPED, flagNames, nameOf, optionName } from './winsock';
 
 type Handler = (ctx: CallContext) => void;
@@ -46,14 +47,22 @@ const WSA_IO_PENDING = 997;
 /** APIs whose failure is its own finding; any other failed call is reported as call-failed. */
 const FAILURE_HAS_OWN_RULE = new Set(['WSADuplicateSocketA', 'WSADuplicateSocketW']);
 
-/** Calls that need no prior WSAStartup. */
-const NEEDS_NO_STARTUP = new Set(['WSAStartup', 'WSACleanup']);
+/**
+ * The hooked calls that fail with WSANOTINITIALISED without a successful WSAStartup (their reference pages list it).
+ * WSAStartup itself does not; WSACleanup is left out, as before. An API the model does not know is assumed nothing of.
+ */
+const NEEDS_STARTUP: ReadonlySet<string> = new Set<string>(HOOKED_APIS.filter((api) => api !== 'WSAStartup' && api !== 'WSACleanup'));
 
 export function applyCall(ctx: CallContext): void {
   const process = ctx.state.processes.get(ctx.pid);
-  if (process && process.wsaStartups === 0 && !NEEDS_NO_STARTUP.has(ctx.call.api)) {
+  if (process && process.wsaStartups === 0 && NEEDS_STARTUP.has(ctx.call.api)) {
     const got = ctx.ok ? 'it succeeded here' : `it failed with ${ctx.errorText()}`;
-    raise(ctx.state, 'winsock-not-initialised', `${ctx.where} came before any successful WSAStartup in that process: Windows fails it with WSANOTINITIALISED (10093); ${got}.`, ctx.events, { pids: [ctx.pid] });
+    const cleanup = process.cleanedUpBy;
+    const when = cleanup
+      ? `came after WSACleanup (event ${cleanup.seq}) released that process's last WSAStartup`
+      : 'came before any successful WSAStartup in that process';
+    const events = cleanup ? [cleanup.seq, cleanup.returnSeq, ...ctx.events] : ctx.events;
+    raise(ctx.state, 'winsock-not-initialised', `${ctx.where} ${when}: Windows fails it with WSANOTINITIALISED (10093); ${got}.`, events, { pids: [ctx.pid] });
   }
   const handler = HANDLERS[ctx.call.api];
   if (handler) handler(ctx);
@@ -83,7 +92,7 @@ function cleanup(ctx: CallContext): void {
   const p = state.processes.get(ctx.pid);
   if (!ctx.ok || !p) return;
   const remaining = Math.max(0, p.wsaStartups - 1);
-  state.processes.set(p.pid, { ...p, wsaStartups: remaining });
+  state.processes.set(p.pid, { ...p, wsaStartups: remaining, ...(remaining === 0 ? { cleanedUpBy: ctx.ref } : {}) });
   if (remaining > 0) return;
   for (const d of [...(state.handles.get(ctx.pid)?.values() ?? [])]) {
     if (d.closedSeq === undefined) closeDescriptor(state, d, 'WSACleanup', ctx.events);
@@ -143,14 +152,16 @@ function sharedStateChanged(ctx: CallContext, d: DescriptorState, socket: Socket
 
 /** `how` is the call that changed the mode: "ioctlsocket(FIONBIO=1)"; `implied` when the call sets it as a side effect. */
 function setNonBlocking(ctx: CallContext, d: DescriptorState, socket: SocketState, nonBlocking: boolean, how: string, implied = false): SocketState {
-  if (socket.nonBlocking === nonBlocking) return socket;
+  // Setting the mode it already has changes nothing the other holders see, but it is the latest setting this process
+  // made: a WSAEWOULDBLOCK that follows is its own doing.
+  if (socket.nonBlocking === nonBlocking) return updateSocket(ctx.state, socket, { nonBlockingLastSetBy: ctx.ref });
   const mode = nonBlocking ? 'non-blocking' : 'blocking';
   sharedStateChanged(ctx, d, socket, {
     did: (label, through) => (implied ? `called ${how} ${through}, which sets ${label} ${mode}` : `set ${label} ${mode} with ${how} ${through}`),
     shared: 'the blocking mode is',
     seen: (many) => `${many ? 'are' : 'is'} ${mode} too`,
   });
-  return updateSocket(ctx.state, socket, { nonBlocking, nonBlockingSetBy: ctx.ref });
+  return updateSocket(ctx.state, socket, { nonBlocking, nonBlockingSetBy: ctx.ref, nonBlockingLastSetBy: ctx.ref });
 }
 
 /**
@@ -165,10 +176,16 @@ function register(ctx: CallContext, kind: Registration['kind']): void {
   const mask = kind === 'WSAEventSelect' ? ctx.num('lNetworkEvents') : ctx.num('lEvent');
   const previous = socket.registration;
   const cancelled = socket.cancelledRegistrations as Registration[];
-  if (previous && previous.descriptorId !== d.id) {
+  // Re-registering through the same descriptor with the same call replaces (or, with no events, clears) one's own
+  // registration; through another descriptor, or switching between WSAAsyncSelect and WSAEventSelect, it cancels one.
+  if (previous && (previous.descriptorId !== d.id || previous.kind !== kind)) {
     cancelled.push({ ...previous, cancelledBy: ctx.ref });
-    const crossProcess = previous.pid !== ctx.pid;
-    raise(state, 'registration-cancelled', `${ctx.where} through descriptor ${handleLabel(d.handle)} cancelled the ${previous.kind} registration for ${flagNames(FD_FLAGS, previous.mask)} that ${processLabel(state, previous.pid)} made through descriptor ${handleLabel(previous.handle)} (event ${previous.call.seq}): a shared socket has one event registration, so ${processLabel(state, previous.pid)} is no longer notified.`, [previous.call.seq, previous.call.returnSeq, ...ctx.events], { socketId: socket.id, pids: [previous.pid, ctx.pid], severity: crossProcess ? 'error' : 'warning' });
+    raiseCancelled(ctx, d, socket, previous, mask === 0);
+  }
+  // A cancelled registration's owner registering again ends the cancellation: its waits are answered again.
+  for (let i = 0; i < cancelled.length; i++) {
+    const old = cancelled[i];
+    if (old.pid === ctx.pid && old.cancelledBy && old.cancelledBy.seq !== ctx.ref.seq && !old.renewedBy) cancelled[i] = { ...old, renewedBy: ctx.ref };
   }
   const registration: Registration | null =
     mask === 0
@@ -177,7 +194,19 @@ function register(ctx: CallContext, kind: Registration['kind']): void {
         ? { kind, call: ctx.ref, descriptorId: d.id, pid: ctx.pid, handle: d.handle, mask, event: str(ctx.arg('hEventObject')) }
         : { kind, call: ctx.ref, descriptorId: d.id, pid: ctx.pid, handle: d.handle, mask, window: str(ctx.arg('hWnd')), message: ctx.num('wMsg') };
   socket = updateSocket(state, socket, { registration, cancelledRegistrations: cancelled });
+  // WSAEventSelect and WSAAsyncSelect set the socket non-blocking whatever the events asked for.
   setNonBlocking(ctx, d, socket, true, kind, true);
+}
+
+/** registration-cancelled: an error across processes, a warning within one. */
+function raiseCancelled(ctx: CallContext, d: DescriptorState, socket: SocketState, previous: Registration, clears: boolean): void {
+  const { state } = ctx;
+  const owner = processLabel(state, previous.pid, previous.call.seq);
+  const through = previous.descriptorId === d.id ? 'the same descriptor' : `descriptor ${handleLabel(d.handle)}`;
+  const what = `the ${previous.kind} registration for ${flagNames(FD_FLAGS, previous.mask)} that ${owner} made through descriptor ${handleLabel(previous.handle)} (event ${previous.call.seq})`;
+  const did = clears ? `cleared ${what}, leaving the socket with no event registration` : `cancelled ${what}`;
+  const notified = previous.kind === 'WSAAsyncSelect' ? `window ${previous.window ?? '?'} is no longer sent message ${previous.message ?? '?'}` : `event ${previous.event ?? '?'} is no longer signalled`;
+  raise(state, 'registration-cancelled', `${ctx.where} through ${through} ${did}: a shared socket has one event registration, so ${owner}'s ${notified}.`, [previous.call.seq, previous.call.returnSeq, ...ctx.events], { socketId: socket.id, pids: [previous.pid, ctx.pid], severity: previous.pid !== ctx.pid ? 'error' : 'warning' });
 }
 
 function ioctl(ctx: CallContext, command: number, argument: unknown): void {
@@ -222,6 +251,7 @@ function shutdownCall(ctx: CallContext): void {
     shutdownReceive: socket.shutdownReceive || how === SD_RECEIVE || how === SD_BOTH,
     shutdownSend: socket.shutdownSend || how === SD_SEND || how === SD_BOTH,
     shutdownBy: ctx.ref,
+    ...(how === SD_SEND || how === SD_BOTH ? { shutdownSendBy: ctx.ref } : {}),
   });
   const direction = how === SD_RECEIVE ? 'receiving' : how === SD_SEND ? 'sending' : 'sending and receiving';
   const lost = how === SD_RECEIVE ? 'receive' : how === SD_SEND ? 'send' : 'send or receive';

@@ -1,7 +1,7 @@
 /** How the model names things in finding messages: processes, descriptors, sockets, handoffs. */
 
 import type { ModelState } from './state';
-import type { DescriptorState, SocketState } from './types';
+import type { CallRef, DescriptorState, SocketState } from './types';
 import { AF_NAMES, IPPROTO_NAMES, SOCK_NAMES, hex, nameOf } from './winsock';
 
 export function baseName(path: string): string {
@@ -9,9 +9,12 @@ export function baseName(path: string): string {
   return parts[parts.length - 1] || path;
 }
 
-/** "source.exe (pid 364)", or "pid 364" for a process the trace never saw start. */
-export function processLabel(state: ModelState, pid: number): string {
-  const p = state.process(pid);
+/**
+ * "source.exe (pid 364)", or "pid 364" for a process the trace never saw start. A pid is reused once its process has
+ * exited: `atSeq` names the process that had the pid then (without it, the one that has it now or had it last).
+ */
+export function processLabel(state: ModelState, pid: number, atSeq?: number): string {
+  const p = state.process(pid, atSeq);
   return p ? `${baseName(p.image)} (pid ${pid})` : `pid ${pid}`;
 }
 
@@ -19,9 +22,9 @@ export function handleLabel(handle: number): string {
   return handle < 0 ? String(handle) : hex(handle);
 }
 
-/** "descriptor 0x1a4 in source.exe (pid 364)" */
-export function descriptorLabel(state: ModelState, d: Pick<DescriptorState, 'pid' | 'handle'>): string {
-  return `descriptor ${handleLabel(d.handle)} in ${processLabel(state, d.pid)}`;
+/** "descriptor 0x1a4 in source.exe (pid 364)": the process that created it (its pid may name another one by now). */
+export function descriptorLabel(state: ModelState, d: Pick<DescriptorState, 'pid' | 'handle'> & { readonly created?: CallRef }): string {
+  return `descriptor ${handleLabel(d.handle)} in ${processLabel(state, d.pid, d.created?.seq)}`;
 }
 
 export function socketKindLabel(s: Pick<SocketState, 'af' | 'type' | 'protocol'>): string {

@@ -43,7 +43,11 @@ export function duplicateSocket(ctx: CallContext): void {
     return;
   }
   const info = ctx.ret.out?.protocolInfo;
-  if (!isProtocolInfo(info)) return;
+  if (!isProtocolInfo(info)) {
+    // The reader requires out.protocolInfo on a successful return; null means the capture could not read the buffer.
+    raise(state, 'records-lost', `${ctx.where} succeeded, but the capture could not read the WSAPROTOCOL_INFO it wrote: the import of this export cannot be linked to it, and findings about this handoff may be missing.`, ctx.events, { socketId: socket?.id, pids: [ctx.pid] });
+    return;
+  }
   const key = protocolInfoKey(info);
   const handoff: Handoff = {
     id: `h${state.nextHandoff++}`,
@@ -53,6 +57,7 @@ export function duplicateSocket(ctx: CallContext): void {
     sourceDescriptorId: d?.id,
     socketId: socket?.id,
     targetPid,
+    targetStartSeq: state.processes.get(targetPid)?.startSeq,
     key,
     imports: [],
   };
@@ -89,23 +94,52 @@ function checkLayeredProvider(ctx: CallContext, info: ProtocolInfo, socketId?: s
 export function isImport(ctx: CallContext): boolean {
   const info = ctx.arg('lpProtocolInfo');
   if (!isProtocolInfo(info)) return false;
-  if (ctx.state.handoffIdByKey(protocolInfoKey(info)) !== undefined) return true;
+  if (ctx.state.handoffIdsByKey(protocolInfoKey(info)).length > 0) return true;
   return ctx.num('af') === FROM_PROTOCOL_INFO || ctx.num('type') === FROM_PROTOCOL_INFO || ctx.num('protocol') === FROM_PROTOCOL_INFO;
+}
+
+/** The start event of the process running with this pid now (undefined: none, or one whose start was not traced). */
+function runningStart(state: ModelState, pid: number): number | undefined {
+  return state.processes.get(pid)?.startSeq;
+}
+
+/** The export names this process: its pid, and the process that had the pid when the export was made. */
+export function isTargetOf(state: ModelState, handoff: Handoff, pid: number): boolean {
+  return handoff.targetPid === pid && handoff.targetStartSeq === runningStart(state, pid);
+}
+
+/** A successful import used the structure (WSADuplicateSocket: it "can only be used once"); a failed one did not. */
+function used(handoff: Handoff): ImportAttempt | undefined {
+  return handoff.imports.find((i) => i.ok);
+}
+
+/**
+ * The export an import of this structure belongs to. One structure can stand for several exports: a provider may
+ * put the same bytes in two exports (Wine does when both targets get the same handle value). The import takes an
+ * export made for this process and not used yet, the oldest first; else, this process using its structure again,
+ * the latest made for it; else an unused export made for another process (imported by the wrong process), the
+ * oldest first; else the latest of all. Byte-equal structures are told apart by nothing else: a process that
+ * imports twice is taken to reuse its own rather than to take another process's.
+ */
+function linkImport(state: ModelState, key: number, pid: number): Handoff | undefined {
+  const candidates = state.handoffIdsByKey(key).map((id) => state.handoff(id)).filter((h): h is Handoff => h !== undefined);
+  const mine = candidates.filter((h) => isTargetOf(state, h, pid));
+  const unused = candidates.filter((h) => !used(h));
+  return mine.find((h) => !used(h)) ?? mine[mine.length - 1] ?? unused.find((h) => !h.settled) ?? unused[0] ?? candidates[candidates.length - 1];
 }
 
 export function importSocket(ctx: CallContext): void {
   const { state } = ctx;
   const info = ctx.arg('lpProtocolInfo') as ProtocolInfo;
   const flags = ctx.num('dwFlags');
-  const handoffId = state.handoffIdByKey(protocolInfoKey(info));
-  let handoff = handoffId === undefined ? undefined : state.handoff(handoffId);
+  let handoff = linkImport(state, protocolInfoKey(info), ctx.pid);
   markRole(state, ctx.pid, { imported: true });
   if (handoff) checkImportRules(ctx, handoff);
   else checkLayeredProvider(ctx, info);
   const attempt: { -readonly [K in keyof ImportAttempt]: ImportAttempt[K] } = { call: ctx.ref, ok: ctx.ok, flags };
   if (!ctx.ok) {
     attempt.error = ctx.error;
-    const from = handoff ? ` exported by ${processLabel(state, handoff.sourcePid)} (event ${handoff.exportCall.seq})` : '';
+    const from = handoff ? ` exported by ${processLabel(state, handoff.sourcePid, handoff.exportCall.seq)} (event ${handoff.exportCall.seq})` : '';
     raise(state, 'import-failed', `${ctx.where} could not import the WSAPROTOCOL_INFO${from}: ${ctx.errorText()}`, [...(handoff ? [handoff.exportCall.seq] : []), ...ctx.events], { socketId: handoff?.socketId, pids: [ctx.pid] });
   } else {
     const known = handoff?.socketId === undefined ? undefined : state.sockets.get(handoff.socketId);
@@ -116,9 +150,10 @@ export function importSocket(ctx: CallContext): void {
     attempt.descriptorId = addDescriptor(state, socket, ctx.ref, ctx.ret.result, 'import', handoff?.id).id;
   }
   if (handoff) {
+    // Only the named target's successful import consumes the duplicate made for it: a failed import, or another
+    // process's import, leaves it pending (it leaks if the target never imports it).
+    if (ctx.ok && isTargetOf(state, handoff, ctx.pid)) state.unsettled.delete(handoff.id);
     handoff = { ...handoff, imports: [...handoff.imports, attempt] };
-    // Only the named target's import consumes the duplicate made for it; another process's import leaves it leaking.
-    if (ctx.pid === handoff.targetPid) state.unsettled.delete(handoff.id);
     // A reused structure may name an archived handoff: it comes back to the live map with its new import.
     state.handoffs.set(handoff.id, handoff);
   }
@@ -126,13 +161,24 @@ export function importSocket(ctx: CallContext): void {
 
 function checkImportRules(ctx: CallContext, handoff: Handoff): void {
   const { state } = ctx;
-  const first = handoff.imports[0];
+  const first = used(handoff);
+  const at = handoff.exportCall.seq;
+  const verb = ctx.ok ? 'imported' : 'tried to import';
+  const source = processLabel(state, handoff.sourcePid, at);
   if (first) {
-    raise(state, 'protocol-info-reused', `${ctx.where} imported the WSAPROTOCOL_INFO that ${processLabel(state, handoff.sourcePid)} exported at event ${handoff.exportCall.seq}, which ${processLabel(state, first.call.pid)} already imported at event ${first.call.seq}: that structure can only be used once.`, [handoff.exportCall.seq, first.call.seq, ...ctx.events], { socketId: handoff.socketId, pids: [handoff.sourcePid, first.call.pid, ctx.pid] });
+    raise(state, 'protocol-info-reused', `${ctx.call.api} in ${processLabel(state, ctx.pid)} ${verb} the WSAPROTOCOL_INFO that ${source} exported at event ${at}, which ${processLabel(state, first.call.pid, first.call.seq)} already imported at event ${first.call.seq}: that structure can only be used once.`, [at, first.call.seq, first.call.returnSeq, ...ctx.events], { socketId: handoff.socketId, pids: [handoff.sourcePid, first.call.pid, ctx.pid] });
   }
-  if (handoff.targetPid !== ctx.pid) {
-    raise(state, 'imported-by-wrong-process', `${ctx.where} imported a WSAPROTOCOL_INFO that ${processLabel(state, handoff.sourcePid)} duplicated for ${processLabel(state, handoff.targetPid)} (event ${handoff.exportCall.seq}), not for this process.`, [handoff.exportCall.seq, ...ctx.events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid, ctx.pid] });
+  if (!isTargetOf(state, handoff, ctx.pid)) {
+    const target = processLabel(state, handoff.targetPid, at);
+    // The pid is the target's, but the target exited and the system gave its pid to this new process.
+    const reused = handoff.targetPid === ctx.pid ? ` pid ${ctx.pid} now names another process: the one the structure was made for ${exitText(state, handoff)}` : '';
+    raise(state, 'imported-by-wrong-process', `${ctx.call.api} in ${processLabel(state, ctx.pid)} ${verb} a WSAPROTOCOL_INFO that ${source} duplicated for ${target} (event ${at}), not for this process.${reused}`, [at, ...ctx.events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid, ctx.pid] });
   }
+}
+
+function exitText(state: ModelState, handoff: Handoff): string {
+  const target = handoff.targetStartSeq === undefined ? undefined : state.process(handoff.targetPid, handoff.targetStartSeq);
+  return target?.exitSeq !== undefined ? `exited at event ${target.exitSeq}.` : 'is gone.';
 }
 
 /**
@@ -142,14 +188,17 @@ function checkImportRules(ctx: CallContext, handoff: Handoff): void {
 export function settleNeverImported(state: ModelState, targetPid: number | undefined, events: number[]): void {
   for (const id of [...state.unsettled]) {
     const handoff = state.handoff(id);
-    if (!handoff || (targetPid !== undefined && handoff.targetPid !== targetPid)) continue;
+    // A process exiting settles the exports made for it, not those made for an earlier process with its pid.
+    if (!handoff || (targetPid !== undefined && !isTargetOf(state, handoff, targetPid))) continue;
     state.unsettled.delete(id);
     state.handoffs.set(handoff.id, { ...handoff, settled: 'never-imported' });
     const socket = handoff.socketId === undefined ? undefined : state.sockets.get(handoff.socketId);
-    const why = targetPid !== undefined ? `${processLabel(state, targetPid)} exited` : 'the trace ended';
+    const at = handoff.exportCall.seq;
+    const target = processLabel(state, handoff.targetPid, at);
+    const why = targetPid !== undefined ? `${target} exited` : 'the trace ended';
     const what = socket ? socketLabel(socket) : `descriptor ${handleLabel(handoff.sourceHandle)}`;
-    const instead = handoff.imports.map((i) => `${processLabel(state, i.call.pid)} imported it instead (event ${i.call.seq})`).join('; ');
-    raise(state, 'handoff-never-imported', `${processLabel(state, handoff.sourcePid)} duplicated ${what} for ${processLabel(state, handoff.targetPid)} (event ${handoff.exportCall.seq}), but ${why} without importing it: the duplicate leaks in the target and keeps the socket open.${instead ? ' ' + instead + '.' : ''}`, [handoff.exportCall.seq, ...handoff.imports.map((i) => i.call.seq), ...events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid] });
+    const instead = handoff.imports.map((i) => `${processLabel(state, i.call.pid, i.call.seq)} ${i.ok ? 'imported it instead' : 'tried to import it and failed'} (event ${i.call.seq})`).join('; ');
+    raise(state, 'handoff-never-imported', `${processLabel(state, handoff.sourcePid, at)} duplicated ${what} for ${target} (event ${at}), but ${why} without importing it: the duplicate leaks in the target and keeps the socket open.${instead ? ' ' + instead + '.' : ''}`, [at, ...handoff.imports.map((i) => i.call.seq), ...events], { socketId: handoff.socketId, pids: [handoff.sourcePid, handoff.targetPid] });
     // The target's exit releases the leaked duplicate: with no other holder, the socket closes now.
     if (socket && targetPid !== undefined && openDescriptors(state, socket).length === 0 && pendingHandoffs(state, socket).length === 0) {
       closeSocket(state, socket, (label) => `${processLabel(state, targetPid)} exited holding the duplicate of ${label} it never imported, the socket's last reference, so the socket closes.`, [handoff.exportCall.seq, ...events], [targetPid]);

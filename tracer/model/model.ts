@@ -30,6 +30,8 @@ export class ShareModel {
     state.seq = event.seq;
     switch (event.kind) {
       case 'process-start':
+        // A pid is reused only after its process exited: a start for a running pid means that exit was not recorded.
+        if (state.processes.has(event.pid)) this.exitProcess(event.pid, undefined, event.seq);
         state.processes.set(event.pid, { pid: event.pid, parentPid: event.parentPid, image: event.image, commandLine: event.commandLine, startSeq: event.seq, threads: [], wsaStartups: 0 });
         return;
       case 'process-exit':
@@ -60,7 +62,8 @@ export class ShareModel {
 
   private applyReturn(ret: ApiReturnEvent): void {
     const call: ApiCallEvent | undefined = this.state.pendingCalls.get(ret.callSeq);
-    if (!call) return;
+    // The reader rejects a return that is not its call's (tracer/trace/validate.ts checkReturnMatchesCall).
+    if (!call || call.pid !== ret.pid || call.api !== ret.api) return;
     this.state.pendingCalls.delete(ret.callSeq);
     // Calls Winsock makes from inside ws2_32 are not the program's own.
     if (call.internal) return;
@@ -73,7 +76,7 @@ export class ShareModel {
   }
 
   /** Process exit: pending exports for it leak, and the system closes every descriptor it still holds. */
-  private exitProcess(pid: number, exitCode: number, seq: number): void {
+  private exitProcess(pid: number, exitCode: number | undefined, seq: number): void {
     const state = this.state;
     this.updateProcess(pid, () => ({ exitSeq: seq, exitCode, threads: [] }));
     // Its labels stay available (messages name it) from the archive of exited processes.
@@ -109,13 +112,14 @@ export class ShareModel {
     return this.state.allProcesses();
   }
 
-  process(pid: number): ProcessState | undefined {
-    return this.state.process(pid);
+  /** The process with this pid as of `atSeq` (a pid is reused once its process exits); without it, the latest. */
+  process(pid: number, atSeq?: number): ProcessState | undefined {
+    return this.state.process(pid, atSeq);
   }
 
-  /** "source.exe (pid 364)" */
-  processLabel(pid: number): string {
-    return processLabel(this.state, pid);
+  /** "source.exe (pid 364)": the process that had the pid as of `atSeq` (without it, the latest). */
+  processLabel(pid: number, atSeq?: number): string {
+    return processLabel(this.state, pid, atSeq);
   }
 
   sockets(): SocketState[] {
@@ -178,12 +182,12 @@ export class ShareModel {
   }
 
   /** Source: duplicated a socket for another process; target: imported one; child: started by a traced process. */
-  role(pid: number): ProcessRole {
-    const p = this.state.process(pid);
+  role(pid: number, atSeq?: number): ProcessRole {
+    const p = this.state.process(pid, atSeq);
     if (p?.exported && p.imported) return 'source+target';
     if (p?.exported) return 'source';
     if (p?.imported) return 'target';
-    return p && this.state.process(p.parentPid) ? 'child' : 'process';
+    return p && this.state.process(p.parentPid, p.startSeq) ? 'child' : 'process';
   }
 
 }

@@ -9,6 +9,17 @@ import type { DescriptorState, Finding, Handoff, ProcessState, SocketState } fro
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+function processArchiveId(p: ProcessState): string {
+  return `${p.pid}@${p.startSeq}`;
+}
+
+const NONE: readonly never[] = [];
+
+/** A closed socket as a model without history keeps it: what its label needs, no descriptors, options or handoffs. */
+function nameOnly(s: SocketState): SocketState {
+  return { ...s, options: NONE, descriptorIds: NONE, handoffIds: NONE, cancelledRegistrations: NONE, registration: null };
+}
+
 /** Append-only store shared by all snapshots; a snapshot sees the first `length` entries. */
 class Archive<T> {
   private readonly items: T[] = [];
@@ -16,11 +27,14 @@ class Archive<T> {
   constructor(
     private readonly keep: boolean,
     private readonly idOf: (item: T) => string = (item) => (item as { id: string }).id,
+    /** What is kept of an item (all of it by default). */
+    private readonly reduce: (item: T) => T = (item) => item,
   ) {}
 
   /** Puts `item` at position `at`; a replay from an older snapshot finds the same item already there and keeps it. */
-  put(item: T, at: number): void {
+  put(whole: T, at: number): void {
     if (!this.keep) return;
+    const item = this.reduce(whole);
     const id = this.idOf(item);
     if (this.items[at] !== undefined && this.idOf(this.items[at]) === id) return;
     for (let i = at; i < this.items.length; i++) this.index.delete(this.idOf(this.items[i]));
@@ -38,7 +52,10 @@ class Archive<T> {
 }
 
 interface Shared {
+  /** Exited processes, by pid and start event (a pid can be reused once its process has exited). */
   archivedProcesses: Archive<ProcessState>;
+  /** pid → the archive ids of the exited processes that had it, in exit order (append-only). */
+  archivedProcessIds: Map<number, string[]>;
   /**
    * WSAPROTOCOL_INFO hash → the handoffs that exported it, in order (append-only; a snapshot sees those numbered below
    * its nextHandoff). The same bytes can be exported again later (a provider reuses the handle value it put in them).
@@ -52,8 +69,9 @@ interface Shared {
 
 export interface ModelOptions {
   /**
-   * Keep closed sockets, their descriptors and handoffs for later questions (the debugger and the exports need them).
-   * `check` only needs the findings and can drop them.
+   * Keep closed sockets and their descriptors for later questions (the debugger and the exports need them). `check`
+   * only needs the findings and keeps a closed socket's name only. Handoffs are always kept: a WSAPROTOCOL_INFO can
+   * be imported (again) after its socket closed, and that import is a finding.
    */
   keepHistory?: boolean;
 }
@@ -86,17 +104,30 @@ export class ModelState {
   constructor(options: ModelOptions = {}, shared?: Shared) {
     const keep = options.keepHistory ?? true;
     this.shared = shared ?? {
-        archivedProcesses: new Archive<ProcessState>(true, (p) => String(p.pid)),
+        archivedProcesses: new Archive<ProcessState>(true, processArchiveId),
+        archivedProcessIds: new Map(),
         handoffByKey: new Map(),
-        archivedSockets: new Archive(keep),
+        // Without history a closed socket keeps only what names it: findings raised later still carry its label.
+        archivedSockets: new Archive<SocketState>(true, (s) => s.id, keep ? undefined : nameOnly),
         archivedDescriptors: new Archive(keep),
-        archivedHandoffs: new Archive(keep),
+        archivedHandoffs: new Archive(true),
         findings: [],
       };
   }
 
-  process(pid: number): ProcessState | undefined {
-    return this.processes.get(pid) ?? this.shared.archivedProcesses.get(String(pid), this.archivedProcessCount);
+  /**
+   * The process with this pid: the one running as of `atSeq` (started at or before it), else the latest that had the
+   * pid. Without `atSeq`: the running one, else the latest exited one.
+   */
+  process(pid: number, atSeq?: number): ProcessState | undefined {
+    const running = this.processes.get(pid);
+    if (running && (atSeq === undefined || running.startSeq <= atSeq)) return running;
+    const ids = this.shared.archivedProcessIds.get(pid) ?? [];
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const p = this.shared.archivedProcesses.get(ids[i], this.archivedProcessCount);
+      if (p && (atSeq === undefined || p.startSeq <= atSeq)) return p;
+    }
+    return atSeq === undefined ? running : undefined;
   }
 
   /** Every process, running and exited, in start order. */
@@ -110,14 +141,18 @@ export class ModelState {
     if (!p) return;
     this.processes.delete(pid);
     this.shared.archivedProcesses.put(p, this.archivedProcessCount++);
+    const id = processArchiveId(p);
+    const ids = this.shared.archivedProcessIds.get(pid);
+    if (!ids) this.shared.archivedProcessIds.set(pid, [id]);
+    // A replay from an older snapshot archives the same process again: keep the list as it is.
+    else if (!ids.includes(id)) ids.push(id);
   }
 
-  /** The latest export (as of this state) of a WSAPROTOCOL_INFO with this hash. */
-  handoffIdByKey(key: number): string | undefined {
+  /** The exports (as of this state) of a WSAPROTOCOL_INFO with this hash, oldest first. */
+  handoffIdsByKey(key: number): string[] {
     const ids = this.shared.handoffByKey.get(key);
-    if (!ids) return undefined;
-    for (let i = ids.length - 1; i >= 0; i--) if (Number(ids[i].slice(1)) < this.nextHandoff) return ids[i];
-    return undefined;
+    if (!ids) return [];
+    return ids.filter((id) => Number(id.slice(1)) < this.nextHandoff);
   }
 
   setHandoffKey(key: number, id: string): void {

@@ -30,20 +30,25 @@ function cause(ctx: CallContext, socket: SocketState, ref: CallRef, what: string
   );
 }
 
-/** recv / WSARecv: WSAEWOULDBLOCK on a socket another process put in non-blocking mode. */
+/**
+ * recv / WSARecv: WSAEWOULDBLOCK on a socket another process put in non-blocking mode. The cause is the last setting
+ * of the mode before the call, whoever made it: when the failing process set it itself, it is not another's doing.
+ */
 export function receive(ctx: CallContext): void {
   const d = ctx.descriptor();
   const socket = d && ctx.socketOf(d);
-  if (!socket || ctx.ok || ctx.error !== WSAEWOULDBLOCK || !byOtherProcess(socket.nonBlockingSetBy, ctx.pid)) return;
-  cause(ctx, socket, socket.nonBlockingSetBy, `put the socket in non-blocking mode with ${socket.nonBlockingSetBy.api}`);
+  const setter = socket?.nonBlockingLastSetBy;
+  if (!socket || ctx.ok || ctx.error !== WSAEWOULDBLOCK || !socket.nonBlocking || !byOtherProcess(setter, ctx.pid)) return;
+  cause(ctx, socket, setter, `put the socket in non-blocking mode with ${setter.api}`);
 }
 
 /** send / WSASend: WSAESHUTDOWN on a socket another process shut down for sending. */
 export function transmit(ctx: CallContext): void {
   const d = ctx.descriptor();
   const socket = d && ctx.socketOf(d);
-  if (!socket || ctx.ok || ctx.error !== WSAESHUTDOWN || !socket.shutdownSend || !byOtherProcess(socket.shutdownBy, ctx.pid)) return;
-  cause(ctx, socket, socket.shutdownBy, 'shut the socket down');
+  // The last shutdown of the send direction is the cause; a process's own shutdown(SD_SEND) after the other's counts.
+  if (!socket || ctx.ok || ctx.error !== WSAESHUTDOWN || !socket.shutdownSend || !byOtherProcess(socket.shutdownSendBy, ctx.pid)) return;
+  cause(ctx, socket, socket.shutdownSendBy, 'shut the socket down for sending');
 }
 
 /**
@@ -77,12 +82,13 @@ export function waitTimedOut(ctx: CallContext): void {
   if (events.length === 0) return;
   for (const socket of ctx.state.sockets.values()) {
     for (const cancelled of socket.cancelledRegistrations) {
-      if (cancelled.pid !== ctx.pid || !cancelled.event || !events.includes(cancelled.event) || !byOtherProcess(cancelled.cancelledBy, ctx.pid)) continue;
+      // A cancellation ends when its owner registers on the socket again (renewedBy).
+      if (cancelled.pid !== ctx.pid || cancelled.renewedBy || !cancelled.event || !events.includes(cancelled.event) || !byOtherProcess(cancelled.cancelledBy, ctx.pid)) continue;
       const by = cancelled.cancelledBy;
       raise(
         ctx.state,
         'error-caused-by-other-process',
-        `${ctx.where} timed out waiting on event ${cancelled.event}, registered for ${socketLabel(socket)} through ${descriptorLabel(ctx.state, { pid: cancelled.pid, handle: cancelled.handle })} (event ${cancelled.call.seq}); ${processLabel(ctx.state, by.pid)} cancelled that registration with ${by.api} (event ${by.seq}), so it will never be signalled.`,
+        `${ctx.where} timed out waiting on event ${cancelled.event}, registered for ${socketLabel(socket)} through ${descriptorLabel(ctx.state, { pid: cancelled.pid, handle: cancelled.handle, created: cancelled.call })} (event ${cancelled.call.seq}); ${processLabel(ctx.state, by.pid, by.seq)} cancelled that registration with ${by.api} (event ${by.seq}), so it will never be signalled.`,
         [cancelled.call.seq, by.seq, by.returnSeq, ...ctx.events],
         { socketId: socket.id, pids: [ctx.pid, by.pid], severity: 'warning' },
       );

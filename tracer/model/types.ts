@@ -22,6 +22,8 @@ export interface ProcessState {
   readonly threads: readonly number[];
   /** Successful WSAStartup calls not yet matched by WSACleanup. */
   readonly wsaStartups: number;
+  /** The WSACleanup that released the last WSAStartup (Winsock calls after it fail with WSANOTINITIALISED). */
+  readonly cleanedUpBy?: CallRef;
   /** It duplicated a socket for another process. */
   readonly exported?: boolean;
   /** It imported a socket, or was named as the target of a duplicate. */
@@ -63,6 +65,8 @@ export interface Registration {
   readonly message?: number;
   /** The call that cancelled this registration, if one did. */
   readonly cancelledBy?: CallRef;
+  /** After a cancellation: the owner registered on the socket again, so its waits are answered again. */
+  readonly renewedBy?: CallRef;
 }
 
 export interface OptionValue {
@@ -94,8 +98,13 @@ export interface SocketState {
   readonly shutdownSend: boolean;
   /** The call that shut the socket down (either direction), when one did. */
   readonly shutdownBy?: CallRef;
+  /** The last call that shut the socket down for sending (SD_SEND or SD_BOTH). */
+  readonly shutdownSendBy?: CallRef;
   readonly nonBlocking: boolean;
+  /** The call that put the socket in its current blocking mode. */
   readonly nonBlockingSetBy?: CallRef;
+  /** The last call that set the blocking mode, changing it or not: the cause a WSAEWOULDBLOCK names. */
+  readonly nonBlockingLastSetBy?: CallRef;
   readonly qos: boolean;
   readonly options: readonly OptionValue[];
   readonly descriptorIds: readonly string[];
@@ -123,6 +132,11 @@ export interface Handoff {
   readonly sourceDescriptorId?: string;
   readonly socketId?: string;
   readonly targetPid: number;
+  /**
+   * The start event of the process that had `targetPid` when the export was made (undefined: its start was not
+   * traced). A pid is reused once its process exits: only the process started then is the target.
+   */
+  readonly targetStartSeq?: number;
   /** Hash of the exported WSAPROTOCOL_INFO, every field: an import with an equal structure is this export's. */
   readonly key: number;
   readonly imports: readonly ImportAttempt[];

@@ -107,6 +107,48 @@ export class ProcessHandle {
     return this.call('WSAEventSelect', { s, hEventObject, lNetworkEvents }, { result: 0 });
   }
 
+  asyncSelect(s: number, hWnd: string, wMsg: number, lEvent: number): number {
+    return this.call('WSAAsyncSelect', { s, hWnd, wMsg, lEvent }, { result: 0 });
+  }
+
+  /** ioctlsocket(FIONBIO): non-blocking when `on`. */
+  fionbio(s: number, on: boolean): number {
+    return this.call('ioctlsocket', { s, cmd: 0x8004667e, argp: '0x5ffd40', value: on ? 1 : 0 }, { result: 0 });
+  }
+
+  /** recv; `error` makes it fail (e.g. 10035 WSAEWOULDBLOCK). */
+  recv(s: number, error?: number): number {
+    return this.call('recv', { s, buf: '0x5ffe00', len: 512, flags: 0 }, error !== undefined ? { result: -1, error } : { result: 5 });
+  }
+
+  send(s: number, error?: number): number {
+    return this.call('send', { s, buf: '0x5ffe00', len: 5, flags: 0 }, error !== undefined ? { result: -1, error } : { result: 5 });
+  }
+
+  shutdown(s: number, how: number): number {
+    return this.call('shutdown', { s, how }, { result: 0 });
+  }
+
+  /** WSAWaitForMultipleEvents on `events` ("0x44,0x48"): 258 WSA_WAIT_TIMEOUT when `timedOut`, else the first. */
+  wait(events: string, timedOut: boolean): number {
+    return this.call('WSAWaitForMultipleEvents', { cEvents: events.split(',').length, events, fWaitAll: 0, dwTimeout: 1000, fAlertable: 0 }, { result: timedOut ? 258 : 0 });
+  }
+
+  cleanup(): number {
+    return this.call('WSACleanup', {}, { result: 0 });
+  }
+
+  /** bind to `address`, then listen. */
+  listen(s: number, address = '127.0.0.1:8080'): number {
+    this.call('bind', { s, name: address, namelen: 16 }, { result: 0 });
+    return this.call('listen', { s, backlog: 5 }, { result: 0 });
+  }
+
+  /** accept on listening socket `s`, returning the connection's descriptor `handle`. */
+  accept(s: number, handle: number, peer = '127.0.0.1:50000'): number {
+    return this.call('accept', { s, addr: '0x5ffd50', addrlen: '0x5ffd60' }, { result: handle, out: { addr: peer } });
+  }
+
   exit(code = 0): number {
     return this.trace.exit(this.pid, code);
   }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { TraceFieldError, TraceFormatError } from './errors';
 import type { TraceEvent, TraceHeader } from './schema';
-import { checkSeqOrder, validateEvent, validateHeader } from './validate';
+import { checkReturnMatchesCall, checkSeqOrder, validateEvent, validateHeader, type OpenCall } from './validate';
 
 export interface ReadTraceOptions {
   /** Receives recoverable problems (a truncated last line); without it they are dropped silently. */
@@ -33,6 +33,8 @@ export class TraceLineParser {
   private lastSeq: number | undefined;
   /** The first blank line not yet followed by content; an error only if content follows. */
   private pendingBlankLine = 0;
+  /** Calls read and not yet returned, by seq: a return must be its call's (same process, thread and API). */
+  private readonly openCalls = new Map<number, OpenCall>();
 
   constructor(
     readonly file: string,
@@ -76,6 +78,13 @@ export class TraceLineParser {
       }
       const event = validateEvent(value);
       checkSeqOrder(event.seq, this.lastSeq);
+      if (event.kind === 'api') {
+        if (event.phase === 'call') this.openCalls.set(event.seq, { pid: event.pid, tid: event.tid, api: event.api });
+        else {
+          checkReturnMatchesCall(event, this.openCalls.get(event.callSeq));
+          this.openCalls.delete(event.callSeq);
+        }
+      } else if (event.kind === 'process-exit') this.forgetCallsOf(event.pid);
       this.lastSeq = event.seq;
       this.eventCount++;
       return event;
@@ -83,6 +92,11 @@ export class TraceLineParser {
       if (error instanceof TraceFieldError) throw TraceFormatError.fromFieldError(this.file, lineNumber, error);
       throw error;
     }
+  }
+
+  /** A process that exits returns from none of its calls in flight. */
+  private forgetCallsOf(pid: number): void {
+    for (const [seq, call] of this.openCalls) if (call.pid === pid) this.openCalls.delete(seq);
   }
 
   /** Call after the last line: returns the header, or throws if the input had none. */

@@ -109,9 +109,69 @@ function checkArgValue(value: unknown, field: string): void {
   fail(field, expected, value);
 }
 
+/**
+ * INVALID_SOCKET is ~0: a capture that writes the SOCKET unsigned writes 2^64-1, which JSON numbers round to 2^64.
+ * The format says INVALID_SOCKET and SOCKET_ERROR are -1: read it so.
+ */
+const UNSIGNED_INVALID_SOCKET = 2 ** 64;
+
+function normalizeInvalidSocket(obj: JsonObject, key: string): void {
+  if (obj[key] === UNSIGNED_INVALID_SOCKET) obj[key] = -1;
+}
+
 function checkArgs(obj: JsonObject, key: string): void {
   const args = checkObject(obj, key);
-  for (const name of Object.keys(args)) checkArgValue(args[name], `${key}.${name}`);
+  for (const name of Object.keys(args)) {
+    normalizeInvalidSocket(args, name);
+    checkArgValue(args[name], `${key}.${name}`);
+  }
+}
+
+/** The SOCKET argument(s) of every hooked API that takes one: the model cannot apply the call without them. */
+const SOCKET_ARGS: Readonly<Record<string, readonly string[]>> = Object.fromEntries([
+  ...['closesocket', 'WSAEventSelect', 'WSAAsyncSelect', 'setsockopt', 'ioctlsocket', 'WSAIoctl', 'shutdown', 'bind', 'listen',
+    'connect', 'WSAConnect', 'accept', 'WSAAccept', 'recv', 'send', 'WSARecv', 'WSASend', 'WSAEnumNetworkEvents',
+    'WSADuplicateSocketA', 'WSADuplicateSocketW'].map((api) => [api, ['s']]),
+  ['AcceptEx', ['sListenSocket', 'sAcceptSocket']],
+]);
+
+/** Other integer arguments a hooked call's meaning depends on (the format's "arguments per API"). */
+const INTEGER_ARGS: Readonly<Record<string, readonly string[]>> = {
+  WSADuplicateSocketA: ['dwProcessId'],
+  WSADuplicateSocketW: ['dwProcessId'],
+  WSAEventSelect: ['lNetworkEvents'],
+  WSAAsyncSelect: ['lEvent'],
+  ioctlsocket: ['cmd'],
+  WSAIoctl: ['dwIoControlCode'],
+  shutdown: ['how'],
+  setsockopt: ['level', 'optname'],
+  WSASocketA: ['dwFlags'],
+  WSASocketW: ['dwFlags'],
+};
+
+function checkApiArgs(e: JsonObject): void {
+  const api = e['api'] as string;
+  const args = e['args'] as JsonObject;
+  for (const name of [...(SOCKET_ARGS[api] ?? []), ...(INTEGER_ARGS[api] ?? [])]) {
+    const value = args[name];
+    if (typeof value !== 'number' || !Number.isInteger(value)) fail(`args.${name}`, `an integer (${api} takes it)`, value);
+  }
+  if ((api === 'WSASocketA' || api === 'WSASocketW') && !('lpProtocolInfo' in args)) {
+    fail('args.lpProtocolInfo', `a decoded WSAPROTOCOL_INFO or null (${api} takes it)`, undefined);
+  }
+}
+
+/** A successful WSADuplicateSocket returns the structure it filled in: without it no import can be linked. */
+function checkApiReturn(e: JsonObject): void {
+  const api = e['api'];
+  if ((api !== 'WSADuplicateSocketA' && api !== 'WSADuplicateSocketW') || e['result'] !== 0) return;
+  const out = e['out'];
+  if (!isObject(out) || !('protocolInfo' in out)) {
+    fail('out.protocolInfo', `the WSAPROTOCOL_INFO a successful ${api} filled in (or null if it could not be read)`, undefined);
+  }
+  if (out['protocolInfo'] !== null && !(isObject(out['protocolInfo']) && 'protocolChain' in out['protocolInfo'])) {
+    fail('out.protocolInfo', 'a decoded WSAPROTOCOL_INFO or null', out['protocolInfo']);
+  }
 }
 
 export function validateProtocolInfo(value: unknown, field = 'protocolInfo'): ProtocolInfo {
@@ -183,14 +243,17 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
     checkString(e, 'api');
     if (e['phase'] === 'call') {
       checkArgs(e, 'args');
+      checkApiArgs(e);
       const caller = checkObject(e, 'caller');
       checkString(caller, 'module', 'caller.');
       checkInteger(caller, 'offset', 'caller.', 0);
     } else if (e['phase'] === 'return') {
       checkInteger(e, 'callSeq', '', 0);
+      normalizeInvalidSocket(e, 'result');
       checkInteger(e, 'result');
       if (e['error'] !== undefined) checkInteger(e, 'error');
       if (e['out'] !== undefined) checkArgs(e, 'out');
+      checkApiReturn(e);
     } else {
       fail('phase', '"call" or "return"', e['phase']);
     }
@@ -210,6 +273,27 @@ export function validateEvent(value: unknown): TraceEvent {
   checkInteger(value, 'pid', '', 0);
   KIND_CHECKS[kind as EventKind](value);
   return value as unknown as TraceEvent;
+}
+
+/** What a return is checked against: its call's process, thread and API. */
+export interface OpenCall {
+  readonly pid: number;
+  readonly tid: number;
+  readonly api: string;
+}
+
+/**
+ * A return belongs to its call: the same process, thread and API, after it. `call` is undefined when the call was
+ * not seen (a reader started in the middle of the file).
+ */
+export function checkReturnMatchesCall(ret: { seq: number; callSeq: number; pid: number; tid: number; api: string }, call: OpenCall | undefined): void {
+  if (ret.callSeq >= ret.seq) throw new TraceFieldError(`field "callSeq": ${ret.callSeq} is not before this return's seq ${ret.seq}`, 'callSeq');
+  if (!call) return;
+  for (const field of ['pid', 'tid', 'api'] as const) {
+    if (ret[field] !== call[field]) {
+      throw new TraceFieldError(`field "${field}": this return has ${describeValue(ret[field])}, but its call (seq ${ret.callSeq}) has ${describeValue(call[field])}`, field);
+    }
+  }
 }
 
 /** Events must come in strictly increasing seq order; `previous` is undefined before the first event. */
