@@ -26,6 +26,8 @@ suite('Open Trace for Replay', () => {
   });
 
   test('with a trace editor active it asks, offering that trace first, and replays it once chosen', async () => {
+    // Activated first: the question must not be mistaken for the time activation takes.
+    await vscode.extensions.getExtension('sockshare.sockshare')?.activate();
     await vscode.window.showTextDocument(vscode.Uri.file(TRACE));
     const started = nextSessionStart();
     let settled = false;
@@ -34,8 +36,15 @@ suite('Open Trace for Replay', () => {
     await pause(1500);
     assert.equal(settled, false, 'the command waits for an answer instead of replaying the active editor at once');
     assert.equal(vscode.debug.activeDebugSession, undefined);
-    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-    const session = await started;
+    // The quick pick may take a moment to show on a busy machine: accept until the replay starts (accepting with
+    // nothing open does nothing).
+    let session: vscode.DebugSession | undefined;
+    void started.then((s) => (session = s));
+    for (let tries = 0; !session && tries < 60; tries++) {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await pause(500);
+    }
+    assert.ok(session, 'the replay started once the first choice was accepted');
     await command;
     assert.equal(session.type, 'sockshare');
     assert.equal(session.configuration.trace, TRACE);
