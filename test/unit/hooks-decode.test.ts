@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HOOKS, outcome } from '../../tracer/win32/hooks';
+import { API_CATALOGUE, HOOKED_APIS, memorySpans, type ApiEntry, type MemorySpan } from '../../tracer/apis';
+import { HOOKS, outcome, type CallSite } from '../../tracer/win32/hooks';
 
 /** A fake debuggee memory: address → bytes. */
 function memory(regions: Record<string, Buffer>) {
@@ -38,4 +39,74 @@ describe('hooked-call decoders: what the trace says of a call', () => {
     assert.deepEqual(outcome(closesocket, 0n, () => 10038), { result: 0 });
     assert.deepEqual(outcome(startup, 10092n, () => undefined), { result: 10092, error: 10092 });
   });
+});
+
+/** SIO_GET_EXTENSION_FUNCTION_POINTER: WSAIoctl's exit reads the GUID and the pointer only for this code. */
+const EXTENSION_FUNCTION_POINTER = 0xc8000006n;
+/** What every u32 in the fake memory reads as: a count (fd_set, *addrlen) small enough to stay in any span. */
+const COUNT_IN_MEMORY = 2;
+
+/** Parameters other spans take their length from (optlen, namelen, cbInBuffer, cEvents). */
+function lengthParams(entry: ApiEntry): Set<number> {
+  return new Set(memorySpans(entry).flatMap((span) => ('param' in span.length ? [span.length.param] : [])));
+}
+
+/** Raw parameters for a call: an address per parameter, `length` for the ones spans take their length from. */
+function rawFor(api: string, entry: ApiEntry, length: bigint): bigint[] {
+  const lengths = lengthParams(entry);
+  const raw = Array.from({ length: 8 }, (_, i) => (lengths.has(i) ? length : 0x100000n * BigInt(i + 1)));
+  if (api === 'WSAIoctl') raw[1] = EXTENSION_FUNCTION_POINTER;
+  return raw;
+}
+
+/** The bytes [from, to) a span may cover for this call. */
+function extentOf(span: MemorySpan, raw: readonly bigint[]): { from: bigint; to: bigint }[] {
+  const from = raw[span.pointer];
+  const length = span.length;
+  if ('bytes' in length) return [{ from, to: from + BigInt(length.bytes) }];
+  if ('param' in length) return [{ from, to: from + BigInt(Math.min(Number(raw[length.param]) * (length.scale ?? 1), length.maxBytes)) }];
+  if ('pointee' in length) return [{ from: raw[length.pointee], to: raw[length.pointee] + 4n }, { from, to: from + BigInt(Math.min(COUNT_IN_MEMORY, length.maxBytes)) }];
+  return [{ from, to: from + BigInt(Math.min(length.counted.headerBytes + COUNT_IN_MEMORY * length.counted.elementBytes, length.maxBytes)) }];
+}
+
+/** A call site whose memory reads are checked against the catalogue's spans for the phase. */
+function checkedSite(api: string, raw: bigint[], when: MemorySpan['when']): CallSite {
+  const allowed = memorySpans(API_CATALOGUE[api as keyof typeof API_CATALOGUE]).filter((span) => span.when === when).flatMap((span) => extentOf(span, raw));
+  return {
+    raw,
+    read(address, length) {
+      const inside = allowed.some((extent) => address >= extent.from && address + BigInt(length) <= extent.to);
+      assert.ok(inside, `${api} reads ${length} bytes at 0x${address.toString(16)} at its ${when}, outside the catalogue's spans`);
+      const bytes = Buffer.alloc(length);
+      for (let at = 0; at + 4 <= length; at += 4) bytes.writeUInt32LE(COUNT_IN_MEMORY, at);
+      return bytes;
+    },
+  };
+}
+
+describe('the decoders agree with the hooked-API catalogue', () => {
+  it('every hooked API has a decoder whose result kind is the catalogue’s', () => {
+    assert.deepEqual([...HOOKS.keys()], [...HOOKED_APIS]);
+    for (const api of HOOKED_APIS) {
+      assert.equal(HOOKS.get(api)?.returns, API_CATALOGUE[api].returns, api);
+      assert.equal(HOOKS.get(api)?.errorInResult ?? false, API_CATALOGUE[api].errorInResult ?? false, api);
+    }
+  });
+
+  for (const length of [4n, 16n]) {
+    it(`decodes the catalogue's arguments and out-parameters, reading memory only where it says (lengths of ${length})`, () => {
+      for (const api of HOOKED_APIS) {
+        const entry = API_CATALOGUE[api];
+        const spec = HOOKS.get(api);
+        assert.ok(spec, api);
+        const raw = rawFor(api, entry, length);
+        const args = spec.entry(checkedSite(api, raw, 'entry'));
+        assert.deepEqual(Object.keys(args), entry.args.map((a) => a.name), `${api}: arguments`);
+        const out = spec.exit?.(checkedSite(api, raw, 'return'), 0);
+        const outNames = (entry.out ?? []).map((o) => o.name);
+        for (const name of Object.keys(out ?? {})) assert.ok(outNames.includes(name), `${api}: out.${name} is in the catalogue`);
+        assert.equal(spec.exit !== undefined, outNames.length > 0, `${api}: has out-parameters exactly when the catalogue lists some`);
+      }
+    });
+  }
 });

@@ -6,12 +6,13 @@ import { duplicateSocket, importSocket, isImport } from './handoff';
 import { notASocket, receive, transmit, waitTimedOut } from './symptoms';
 import { addDescriptor, closeDescriptor, createSocket, otherProcessHolders, raise, updateSocket } from './ops';
 import type { DescriptorState, OptionValue, Registration, SocketState } from './types';
-import { HOOKED_APIS } from '../trace/schema';
+import { HOOKED_APIS, isHookedApi, type HookedApi } from '../apis';
 import { FD_FLAGS, FIONBIO, SD_BOTH, SD_RECEIVE, SD_SEND, SHUTDOWN_NAMES, SIO_SET_GROUP_QOS, SIO_SET_QOS, WSA_FLAG_OVERLAPPED, flagNames, nameOf, optionName } from './winsock';
 
 type Handler = (ctx: CallContext) => void;
 
-const HANDLERS: Record<string, Handler> = {
+/** What each hooked API does to the model; one entry per catalogue API (a missing one does not compile). */
+const HANDLERS = {
   WSAStartup: startup,
   WSACleanup: cleanup,
   socket: createBySocket,
@@ -39,7 +40,14 @@ const HANDLERS: Record<string, Handler> = {
   send: transmit,
   WSASend: transmit,
   WSAWaitForMultipleEvents: waitTimedOut,
-};
+  // These change no shared state: the descriptor they name is only looked up (use-after-close, foreign-descriptor).
+  select: touchDescriptor,
+  WSAEnumNetworkEvents: touchDescriptor,
+} satisfies Record<HookedApi, Handler>;
+
+function touchDescriptor(ctx: CallContext): void {
+  if (ctx.call.args.s !== undefined) ctx.descriptor();
+}
 
 /** WSA_IO_PENDING: an overlapped call that was started and completes later, not a failure. */
 const WSA_IO_PENDING = 997;
@@ -64,9 +72,10 @@ export function applyCall(ctx: CallContext): void {
     const events = cleanup ? [cleanup.seq, cleanup.returnSeq, ...ctx.events] : ctx.events;
     raise(ctx.state, 'winsock-not-initialised', `${ctx.where} ${when}: Windows fails it with WSANOTINITIALISED (10093); ${got}.`, events, { pids: [ctx.pid] });
   }
-  const handler = HANDLERS[ctx.call.api];
-  if (handler) handler(ctx);
-  else if (ctx.call.args.s !== undefined) ctx.descriptor();
+  const api = ctx.call.api;
+  // An API the catalogue does not know (a newer trace): only the descriptor it names is looked up.
+  if (isHookedApi(api)) HANDLERS[api](ctx);
+  else touchDescriptor(ctx);
   notASocket(ctx);
   if (!ctx.ok && ctx.error !== WSA_IO_PENDING && !FAILURE_HAS_OWN_RULE.has(ctx.call.api) && !(ctx.call.api.startsWith('WSASocket') && isImportFailure(ctx))) {
     raise(ctx.state, 'call-failed', `${ctx.where} failed: ${ctx.errorText()}`, ctx.events, { pids: [ctx.pid] });

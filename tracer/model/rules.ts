@@ -1,6 +1,10 @@
 /** The catalogue of finding rules: stable ids, default severity, a title (debugger exception filters use it) and the rule in Winsock terms. */
 
+import type { HookedApi } from '../apis';
 import type { RuleId, Severity } from './types';
+
+/** A hooked API, or any ('*'). */
+type Trigger = HookedApi | '*';
 
 export interface RuleInfo {
   readonly id: RuleId;
@@ -8,18 +12,18 @@ export interface RuleInfo {
   readonly title: string;
   readonly rule: string;
   /** The hooked APIs whose return can raise it ('*': any); a debugger stops after these calls to catch it live. */
-  readonly triggers: readonly string[];
+  readonly triggers: readonly Trigger[];
   /**
    * APIs whose return raises it only when the call failed ('*': any): a live debugger needs to stop after these calls
    * only when they fail, which the in-process stubs test themselves (successful calls never leave the process).
    */
-  readonly failureTriggers?: readonly string[];
+  readonly failureTriggers?: readonly Trigger[];
 }
 
-const IMPORT = ['WSASocketA', 'WSASocketW'];
-const DUPLICATE = ['WSADuplicateSocketA', 'WSADuplicateSocketW'];
-const SELECT = ['WSAEventSelect', 'WSAAsyncSelect'];
-const CLOSE = ['closesocket', 'WSACleanup'];
+const IMPORT: Trigger[] = ['WSASocketA', 'WSASocketW'];
+const DUPLICATE: Trigger[] = ['WSADuplicateSocketA', 'WSADuplicateSocketW'];
+const SELECT: Trigger[] = ['WSAEventSelect', 'WSAAsyncSelect'];
+const CLOSE: Trigger[] = ['closesocket', 'WSACleanup'];
 
 export const RULES: readonly RuleInfo[] = [
   { id: 'registration-cancelled', severity: 'error', title: 'Event registration cancelled', rule: 'Issuing WSAEventSelect or WSAAsyncSelect through any shared descriptor cancels any previous event registration for the socket, regardless of which descriptor made it.' , triggers: SELECT },

@@ -178,38 +178,8 @@ export const EVENT_KINDS: readonly EventKind[] = [
   'api',
 ];
 
-/** The Winsock entry points the capture hooks and the model understands. */
-export const HOOKED_APIS = [
-  'WSAStartup',
-  'WSACleanup',
-  'socket',
-  'WSASocketA',
-  'WSASocketW',
-  'WSADuplicateSocketA',
-  'WSADuplicateSocketW',
-  'closesocket',
-  'WSAEventSelect',
-  'WSAAsyncSelect',
-  'setsockopt',
-  'ioctlsocket',
-  'shutdown',
-  'bind',
-  'listen',
-  'connect',
-  'WSAConnect',
-  'accept',
-  'WSAAccept',
-  'AcceptEx',
-  'WSAIoctl',
-  'recv',
-  'send',
-  'WSARecv',
-  'WSASend',
-  'select',
-  'WSAWaitForMultipleEvents',
-  'WSAEnumNetworkEvents',
-] as const;
-export type HookedApi = (typeof HOOKED_APIS)[number];
+/** The Winsock entry points the capture hooks and the model understands: the hooked-API catalogue's, in its order. */
+export { HOOKED_APIS, type HookedApi } from '../apis';
 
 export const PROTOCOL_INFO_FIELDS: readonly (keyof ProtocolInfo)[] = [
   'dwServiceFlags1',

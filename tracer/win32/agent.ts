@@ -10,7 +10,8 @@ import type { AgentConfig, AgentMessage, ClientCommand } from '../capture/protoc
 import { HOOKED_APIS, type ApiEvent, type TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
 import { win } from './api';
-import { CaptureEngine, type StopPlace, type StopReason, type UnstampedEvent } from './engine';
+import { CaptureEngine } from './engine';
+import type { StopPlace, StopReason, UnstampedEvent } from './sink';
 import { type OutputPipe, launchUnderDebugger } from './launch';
 
 /** How long a pause waits for a hooked call before breaking into the program. */

@@ -4,48 +4,19 @@
  * call's return address, and turns every hit into trace events.
  */
 
-import type { ApiCallEvent, ApiEvent, ApiReturnEvent, TraceEvent } from '../trace/schema';
+import type { ApiCallEvent, ApiReturnEvent } from '../trace/schema';
 import { type Handle, win } from './api';
 import { type HookSpec, HOOKS, outcome } from './hooks';
+import { int3At } from './int3';
 import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP, TRAP_FLAG } from './layouts';
 import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
-import { ADD_FUNCTION_TABLE, EXIT_FUNCTIONS, borrowThread, captureSetup, inprocessFunctions, installRecorder, returnBorrowedThread } from './inproc/setup';
 import { RingDrain } from './inproc/drain';
+import { type InprocProcess, InprocProcesses } from './inproc/process-state';
+import { borrowThread, captureSetup, inprocessFunctions, installRecorder, noteModule, returnBorrowedThread } from './inproc/setup';
 import { settlePendingEvents } from './settle';
+import type { CaptureMode, EngineSink, StopControl, UnstampedEvent } from './sink';
 import { type TracedThread, TracedProcess } from './traced-process';
-
-type WithoutStamp<T> = T extends unknown ? Omit<T, 'seq' | 'timeNs'> : never;
-export type UnstampedEvent = WithoutStamp<TraceEvent>;
-
-export interface EngineSink {
-  /** Records one event and returns the seq it was given; `timeNs`: when it happened, if not now (trace time). */
-  record(event: UnstampedEvent, timeNs?: number): number;
-  /** The trace clock now (nanoseconds since the recording started). */
-  now?(): number;
-  /** Makes what was recorded durable: called before a debug event is continued (the programs go on). */
-  flush?(): void;
-}
-
-export type StopReason = 'entry' | 'breakpoint' | 'step' | 'pause';
-
-/** How hooked calls are captured: debug breakpoints on every call, or stubs recording in the process. */
-export type CaptureMode = 'breakpoints' | 'inprocess';
-
-/** Where a stop holds the debuggee: at a hooked call's entry, or anywhere (a pause between calls). */
-export interface StopPlace {
-  pid: number;
-  tid: number;
-  /** The hooked call's entry, or its return when the stop is after the call. */
-  event?: ApiEvent;
-}
-
-export interface StopControl {
-  /** Asked at the entry, and at the return, of each of the program's own hooked calls: stop here, and why? */
-  shouldStop(event: ApiEvent): StopReason | undefined;
-  /** Keeps the debuggee stopped until the client lets it go. */
-  hold(reason: StopReason, place: StopPlace): Promise<void>;
-}
 
 const WS2_32 = 'ws2_32.dll';
 /** Register offsets of the first four integer arguments (x64 calling convention). */
@@ -62,6 +33,8 @@ export class CaptureEngine {
 
   /** In-process capture: calls of register-only APIs are recorded by stubs in the process, not by breakpoints. */
   private readonly inprocess: boolean;
+  /** In-process capture: each debuggee's stubs, ring and the int3s that go with them. */
+  private readonly inproc?: InprocProcesses;
   /** APIs that must keep their breakpoint (the user stops on them). */
   private breakpointApis: Set<string>;
 
@@ -75,6 +48,7 @@ export class CaptureEngine {
     this.hookedNames = new Set(this.hooked.keys());
     this.inprocess = options.capture === 'inprocess';
     this.rings = this.inprocess ? new RingDrain(sink) : undefined;
+    this.inproc = this.inprocess ? new InprocProcesses() : undefined;
     this.breakpointApis = new Set(options.breakpointApis ?? []);
   }
 
@@ -86,7 +60,7 @@ export class CaptureEngine {
 
   /** Drains every process's in-process ring into the trace (the agent calls this now and then, too). */
   drain(): void {
-    this.rings?.drain(this.processes.values(), this.failureApis);
+    if (this.rings && this.inproc) this.rings.drain(this.inproc.values(), this.failureApis);
   }
 
   /**
@@ -96,10 +70,10 @@ export class CaptureEngine {
   setBreakpointApis(apis: readonly string[], failures: readonly string[] = []): void {
     this.breakpointApis = new Set(apis);
     this.failureApis = new Set(failures);
-    for (const process of this.processes.values()) {
-      for (const api of process.recorder?.hooked() ?? []) {
-        process.recorder?.setArmed(api, this.breakpointApis.has(api));
-        process.recorder?.setFailArmed(api, this.failureApis.has(api));
+    for (const { recorder } of this.inproc?.values() ?? []) {
+      for (const api of recorder?.hooked() ?? []) {
+        recorder?.setArmed(api, this.breakpointApis.has(api));
+        recorder?.setFailArmed(api, this.failureApis.has(api));
       }
     }
   }
@@ -110,10 +84,10 @@ export class CaptureEngine {
   private failureApis: ReadonlySet<string> = new Set();
 
   /** The thunk that registered the stubs' unwind data has returned: the borrowed thread goes on with its call. */
-  private async onThunkReturned(process: TracedProcess, thread: TracedThread): Promise<number> {
-    const borrowed = returnBorrowedThread(process, thread);
+  private async onThunkReturned(state: InprocProcess, thread: TracedThread): Promise<number> {
+    const borrowed = returnBorrowedThread(state, thread);
     if (!borrowed) return DBG_CONTINUE;
-    this.record(captureSetup(process, this.hookedNames));
+    this.record(captureSetup(state, this.hookedNames));
     return borrowed.resume();
   }
 
@@ -189,6 +163,7 @@ export class CaptureEngine {
     const handle = e.readBigUInt64LE(DebugEvent.createProcessHandle);
     const process = new TracedProcess(pid, handle);
     this.processes.set(pid, process);
+    this.inproc?.add(process);
     if (this.awaitedLaunches > 0) this.awaitedLaunches--;
     closeIfSet(e.readBigUInt64LE(DebugEvent.createProcessFile));
     const info = describeNewProcess(process);
@@ -207,6 +182,7 @@ export class CaptureEngine {
   private onExitProcess(pid: number, exitCode: number): void {
     const process = this.processes.get(pid);
     this.processes.delete(pid);
+    this.inproc?.delete(pid);
     this.record({ kind: 'process-exit', pid, exitCode });
     if (process) closeIfSet(process.handle);
   }
@@ -219,19 +195,14 @@ export class CaptureEngine {
     const name = (image?.name ?? '').toLowerCase();
     const module = { name, base, size: image?.sizeOfImage ?? 0 };
     process.modules.push(module);
-    // In-process capture drains the ring where the process ends (kernel32's ExitProcess may forward to ntdll's).
-    for (const exit of EXIT_FUNCTIONS.get(name) ?? []) {
-      const rva = image?.functions.get(exit);
-      if (rva !== undefined && process.arm(base + BigInt(rva))) process.exitAddresses.add(base + BigInt(rva));
-    }
-    const addFunctionTable = name === 'ntdll.dll' ? image?.functions.get(ADD_FUNCTION_TABLE) : undefined;
-    if (addFunctionTable !== undefined) process.rtlAddFunctionTable = base + BigInt(addFunctionTable);
+    // In-process capture: where the process ends (the ring is drained there), RtlAddFunctionTable, ws2_32's exports.
+    const inproc = this.inproc?.get(pid);
+    if (inproc && image) noteModule(inproc, module, image.functions, name === WS2_32);
     if (name !== WS2_32 || !image) return;
     process.ws2 = module;
     for (const [api, rva] of image.functions) {
       const address = base + BigInt(rva);
       const spec = this.hooked.get(api);
-      process.ws2Exports.set(api, address);
       if (spec && process.arm(address)) process.entries.set(address, spec);
     }
     this.record({ kind: 'module-load', pid, module: WS2_32, base: `0x${base.toString(16)}` });
@@ -245,20 +216,12 @@ export class CaptureEngine {
     const thread = process?.threads.get(tid);
     if (!process || !thread) return DBG_EXCEPTION_NOT_HANDLED;
     if (code === EXCEPTION_BREAKPOINT) {
-      if (process.borrowed?.breakAt === address && process.borrowed.tid === tid) return await this.onThunkReturned(process, thread);
-      if (process.exitAddresses.has(address)) return this.onExitProcessCall(process, thread, address);
-      const spec = process.entries.get(address);
-      if (spec) return this.onEntry(process, thread, address, spec);
-      // A thread that hit an entry's int3 just before the entry was hooked: its call goes on through the trampoline.
-      const hookedApi = process.recorder?.apiAt(address);
-      const hookedSpec = hookedApi && this.hooked.get(hookedApi);
-      if (hookedSpec) return this.onEntry(process, thread, address, hookedSpec, process.recorder?.trampolineAt(address));
-      // An armed in-process stub: handled as the API's entry, then the original runs (the stub records nothing).
-      const armed = process.recorder?.breaks.get(address);
-      const armedSpec = armed && this.hooked.get(armed.api);
-      if (armed && armedSpec) return this.onEntry(process, thread, address, armedSpec, armed.original);
-      if (process.returns.has(address)) return await this.onReturn(process, thread, address);
-      if (process.recorder?.failBreaks.has(address)) return await this.onFailedCall(process, thread, address);
+      const int3 = int3At(process, this.inproc?.get(pid), this.hooked, tid, address);
+      if (int3?.kind === 'thunk-returned') return await this.onThunkReturned(int3.inproc, thread);
+      if (int3?.kind === 'exit-call') return this.onExitProcessCall(int3.inproc, thread, address);
+      if (int3?.kind === 'entry') return this.onEntry(process, thread, address, int3.spec, int3.original);
+      if (int3?.kind === 'return') return await this.onReturn(process, thread, address);
+      if (int3?.kind === 'failed-call') return await this.onFailedCall(process, thread, address);
       // A pause asked for between hooked calls: the break-in thread DebugBreakProcess started has arrived.
       if (this.breakRequested) {
         this.breakRequested = false;
@@ -279,10 +242,11 @@ export class CaptureEngine {
   }
 
   /** ExitProcess: the last moment this process's ring can be read. */
-  private onExitProcessCall(process: TracedProcess, thread: TracedThread, address: bigint): number {
+  private onExitProcessCall(inproc: InprocProcess, thread: TracedThread, address: bigint): number {
     this.drain();
+    const process = inproc.process;
     const context = process.getContext(thread);
-    process.exitAddresses.delete(address);
+    inproc.exitAddresses.delete(address);
     process.disarm(address);
     if (context) this.resumeAt(process, thread, address, false, context);
     return DBG_CONTINUE;
@@ -290,13 +254,14 @@ export class CaptureEngine {
 
   /** A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. */
   private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
-    if (this.inprocess && process.recorder === undefined) {
-      installRecorder(process, thread, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options.ringSlots);
-      if (borrowThread(process, thread, address, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
-      this.record(captureSetup(process, this.hookedNames));
+    const inproc = this.inproc?.get(process.pid);
+    if (inproc && inproc.recorder === undefined) {
+      installRecorder(inproc, thread, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options.ringSlots);
+      if (borrowThread(inproc, thread, address, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
+      this.record(captureSetup(inproc, this.hookedNames));
     }
     // This call's own entry may just have been hooked: its original code now runs from the trampoline.
-    original ??= process.recorder?.trampolineAt(address);
+    original ??= inproc?.recorder?.trampolineAt(address);
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
     const rsp = context.readBigUInt64LE(Context.rsp);
@@ -382,7 +347,7 @@ export class CaptureEngine {
     const spec = this.hooked.get(name);
     if (!spec || typeof pointer !== 'string' || !/^0x[0-9a-f]+$/.test(pointer)) return;
     const address = BigInt(pointer);
-    if (address === 0n || process.entries.has(address) || process.recorder?.apiAt(address)) return;
+    if (address === 0n || process.entries.has(address) || this.inproc?.get(process.pid)?.recorder?.apiAt(address)) return;
     if (process.arm(address)) process.entries.set(address, spec);
   }
 
@@ -417,13 +382,12 @@ export class CaptureEngine {
   detach(): void {
     this.stopping = true;
     this.drain();
-    for (const process of this.processes.values()) {
-      process.recorder?.uninstall();
-      process.disarmAll();
-    }
-    const started = settlePendingEvents(this.processes, this.event);
+    this.inproc?.uninstallAll();
+    for (const process of this.processes.values()) process.disarmAll();
+    const started = settlePendingEvents(this.processes, this.event, (pid) => this.inproc?.get(pid));
     for (const pid of [...this.processes.keys(), ...started]) win.DebugActiveProcessStop(pid);
     this.processes.clear();
+    this.inproc?.clear();
   }
 
   kill(exitCode = 1): void {

@@ -3,6 +3,7 @@
  * stack from [RSP+0x28]) and its result and out-parameters at return.
  */
 
+import { API_CATALOGUE, HOOKED_APIS, type HookedApi, type ReturnKind } from '../apis';
 import type { Args } from '../trace/schema';
 import { WSAPROTOCOL_INFOA_SIZE, WSAPROTOCOL_INFOW_SIZE, decodeProtocolInfo, decodeSockaddr } from './layouts';
 
@@ -13,15 +14,20 @@ export interface CallSite {
   read(address: bigint, length: number): Buffer | undefined;
 }
 
-export interface HookSpec {
-  readonly api: string;
-  /** How RAX is read: a SOCKET (UINT_PTR, INVALID_SOCKET = ~0), an int (SOCKET_ERROR = -1) or a BOOL (FALSE = 0). */
-  readonly returns: 'socket' | 'int' | 'bool';
-  /** The error comes back as the return value (WSAStartup), not through WSAGetLastError. */
-  readonly errorInResult?: boolean;
+/** How one API's arguments are read at entry and its out-parameters after the return (names as in the catalogue). */
+interface Decoder {
   entry(site: CallSite): Args;
   /** Out-parameters, read after a successful return. */
   exit?(site: CallSite, result: number): Args | undefined;
+}
+
+/** A hooked API's decoder with what the catalogue says of its result. */
+export interface HookSpec extends Decoder {
+  readonly api: HookedApi;
+  /** How RAX is read: a SOCKET (UINT_PTR, INVALID_SOCKET = ~0), an int (SOCKET_ERROR = -1) or a BOOL (FALSE = 0). */
+  readonly returns: ReturnKind;
+  /** The error comes back as the return value (WSAStartup), not through WSAGetLastError. */
+  readonly errorInResult?: boolean;
 }
 
 export const i32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
@@ -74,46 +80,75 @@ function u32At(site: CallSite, address: bigint): number | null {
   return site.read(address, 4)?.readUInt32LE(0) ?? null;
 }
 
-const sockets: HookSpec[] = [
-  { api: 'WSAStartup', returns: 'int', errorInResult: true, entry: ({ raw }) => ({ wVersionRequested: u32(raw[0]) & 0xffff, lpWSAData: pointer(raw[1]) }) },
-  { api: 'WSACleanup', returns: 'int', entry: () => ({}) },
-  { api: 'socket', returns: 'socket', entry: ({ raw }) => ({ af: i32(raw[0]), type: i32(raw[1]), protocol: i32(raw[2]) }) },
-  ...(['A', 'W'] as const).map<HookSpec>((charset) => ({
-    api: `WSASocket${charset}`,
-    returns: 'socket',
+/** The API's charset from the catalogue: which WSAPROTOCOL_INFO layout it reads. */
+const wide = (api: HookedApi) => API_CATALOGUE[api].charset === 'W';
+
+function wsaSocket(api: 'WSASocketA' | 'WSASocketW'): Decoder {
+  const isWide = wide(api);
+  return {
     entry: (site) => ({
       af: i32(site.raw[0]),
       type: i32(site.raw[1]),
       protocol: i32(site.raw[2]),
-      lpProtocolInfo: protocolInfoAt(site, site.raw[3], charset === 'W'),
+      lpProtocolInfo: protocolInfoAt(site, site.raw[3], isWide),
       g: u32(site.raw[4]),
       dwFlags: u32(site.raw[5]),
     }),
-  })),
-  ...(['A', 'W'] as const).map<HookSpec>((charset) => ({
-    api: `WSADuplicateSocket${charset}`,
-    returns: 'int',
+  };
+}
+
+function wsaDuplicateSocket(api: 'WSADuplicateSocketA' | 'WSADuplicateSocketW'): Decoder {
+  const isWide = wide(api);
+  return {
     entry: ({ raw }) => ({ s: socketValue(raw[0]), dwProcessId: u32(raw[1]), lpProtocolInfo: pointer(raw[2]) }),
     // The provider fills the caller's buffer: read it back after the return.
-    exit: (site) => ({ protocolInfo: protocolInfoAt(site, site.raw[2], charset === 'W') }),
-  })),
-  { api: 'closesocket', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]) }) },
-  { api: 'WSAEventSelect', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), hEventObject: pointer(raw[1]), lNetworkEvents: i32(raw[2]) }) },
-  { api: 'WSAAsyncSelect', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), hWnd: pointer(raw[1]), wMsg: u32(raw[2]), lEvent: i32(raw[3]) }) },
-  {
-    api: 'setsockopt',
-    returns: 'int',
+    exit: (site) => ({ protocolInfo: protocolInfoAt(site, site.raw[2], isWide) }),
+  };
+}
+
+const sockaddrCall: Decoder = { entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]) }) };
+// Where shared-socket bugs show their symptoms. Buffers are not decoded: the model needs the socket and the outcome.
+const recvSend: Decoder = { entry: ({ raw }) => ({ s: socketValue(raw[0]), buf: pointer(raw[1]), len: i32(raw[2]), flags: i32(raw[3]) }) };
+const wsaRecvSend: Decoder = {
+  entry: ({ raw }) => ({ s: socketValue(raw[0]), lpBuffers: pointer(raw[1]), dwBufferCount: u32(raw[2]), lpOverlapped: pointer(raw[5]), lpCompletionRoutine: pointer(raw[6]) }),
+};
+
+/** Every hooked API's decoder; the argument names are the catalogue's (test/unit/hooks-decode.test.ts checks them). */
+const DECODERS = {
+  WSAStartup: { entry: ({ raw }) => ({ wVersionRequested: u32(raw[0]) & 0xffff, lpWSAData: pointer(raw[1]) }) },
+  WSACleanup: { entry: () => ({}) },
+  socket: { entry: ({ raw }) => ({ af: i32(raw[0]), type: i32(raw[1]), protocol: i32(raw[2]) }) },
+  WSASocketA: wsaSocket('WSASocketA'),
+  WSASocketW: wsaSocket('WSASocketW'),
+  WSADuplicateSocketA: wsaDuplicateSocket('WSADuplicateSocketA'),
+  WSADuplicateSocketW: wsaDuplicateSocket('WSADuplicateSocketW'),
+  closesocket: { entry: ({ raw }) => ({ s: socketValue(raw[0]) }) },
+  WSAEventSelect: { entry: ({ raw }) => ({ s: socketValue(raw[0]), hEventObject: pointer(raw[1]), lNetworkEvents: i32(raw[2]) }) },
+  WSAAsyncSelect: { entry: ({ raw }) => ({ s: socketValue(raw[0]), hWnd: pointer(raw[1]), wMsg: u32(raw[2]), lEvent: i32(raw[3]) }) },
+  setsockopt: {
     entry: (site) => ({ s: socketValue(site.raw[0]), level: i32(site.raw[1]), optname: i32(site.raw[2]), optval: optionValue(site, site.raw[3], i32(site.raw[4])), optlen: i32(site.raw[4]) }),
   },
-  {
-    api: 'ioctlsocket',
-    returns: 'int',
-    // cmd is a long whose high bit is set for FIONBIO: keep it unsigned. *argp is the input (FIONBIO: 0 or non-zero).
-    entry: (site) => ({ s: socketValue(site.raw[0]), cmd: u32(site.raw[1]), argp: pointer(site.raw[2]), value: u32At(site, site.raw[2]) }),
+  // cmd is a long whose high bit is set for FIONBIO: keep it unsigned. *argp is the input (FIONBIO: 0 or non-zero).
+  ioctlsocket: { entry: (site) => ({ s: socketValue(site.raw[0]), cmd: u32(site.raw[1]), argp: pointer(site.raw[2]), value: u32At(site, site.raw[2]) }) },
+  shutdown: { entry: ({ raw }) => ({ s: socketValue(raw[0]), how: i32(raw[1]) }) },
+  bind: sockaddrCall,
+  listen: { entry: ({ raw }) => ({ s: socketValue(raw[0]), backlog: i32(raw[1]) }) },
+  connect: sockaddrCall,
+  WSAConnect: {
+    entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]), lpSQOS: pointer(site.raw[5]), lpGQOS: pointer(site.raw[6]) }),
   },
-  {
-    api: 'WSAIoctl',
-    returns: 'int',
+  accept: {
+    entry: ({ raw }) => ({ s: socketValue(raw[0]), addr: pointer(raw[1]), addrlen: pointer(raw[2]) }),
+    exit: (site) => {
+      const length = u32At(site, site.raw[2]);
+      return { addr: length === null ? null : sockaddrAt(site, site.raw[1], length) };
+    },
+  },
+  // WSAAccept's condition callback runs inside the call; the peer's address is not decoded (the model needs the socket).
+  WSAAccept: { entry: ({ raw }) => ({ s: socketValue(raw[0]), addr: pointer(raw[1]), addrlen: pointer(raw[2]), lpfnCondition: pointer(raw[3]), dwCallbackData: pointer(raw[4]) }) },
+  // Not exported: reached through the pointer WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) hands out.
+  AcceptEx: { entry: ({ raw }) => ({ sListenSocket: socketValue(raw[0]), sAcceptSocket: socketValue(raw[1]), dwReceiveDataLength: u32(raw[3]), lpOverlapped: pointer(raw[7]) }) },
+  WSAIoctl: {
     entry: (site) => ({ s: socketValue(site.raw[0]), dwIoControlCode: u32(site.raw[1]), lpvInBuffer: pointer(site.raw[2]), cbInBuffer: u32(site.raw[3]), inValue: u32(site.raw[3]) === 4 ? u32At(site, site.raw[2]) : null }),
     // An extension function pointer handed out: which function, and where it is (the tracer hooks AcceptEx there).
     exit: (site) => {
@@ -123,57 +158,22 @@ const sockets: HookSpec[] = [
       return { extensionFunction: (guid && EXTENSION_FUNCTIONS.get(guid)) ?? guid ?? null, functionPointer: address === undefined ? null : pointer(address) };
     },
   },
-  { api: 'shutdown', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), how: i32(raw[1]) }) },
-  { api: 'bind', returns: 'int', entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]) }) },
-  { api: 'listen', returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), backlog: i32(raw[1]) }) },
-  { api: 'connect', returns: 'int', entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]) }) },
-  {
-    api: 'WSAConnect',
-    returns: 'int',
-    entry: (site) => ({ s: socketValue(site.raw[0]), name: sockaddrAt(site, site.raw[1], i32(site.raw[2])), namelen: i32(site.raw[2]), lpSQOS: pointer(site.raw[5]), lpGQOS: pointer(site.raw[6]) }),
-  },
-  {
-    api: 'accept',
-    returns: 'socket',
-    entry: ({ raw }) => ({ s: socketValue(raw[0]), addr: pointer(raw[1]), addrlen: pointer(raw[2]) }),
-    exit: (site) => {
-      const length = u32At(site, site.raw[2]);
-      return { addr: length === null ? null : sockaddrAt(site, site.raw[1], length) };
-    },
-  },
-  // WSAAccept's condition callback runs inside the call; the peer's address is not decoded (the model needs the socket).
-  { api: 'WSAAccept', returns: 'socket', entry: ({ raw }) => ({ s: socketValue(raw[0]), addr: pointer(raw[1]), addrlen: pointer(raw[2]), lpfnCondition: pointer(raw[3]), dwCallbackData: pointer(raw[4]) }) },
-  // Not exported: reached through the pointer WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) hands out.
-  {
-    api: 'AcceptEx',
-    returns: 'bool',
-    entry: ({ raw }) => ({ sListenSocket: socketValue(raw[0]), sAcceptSocket: socketValue(raw[1]), dwReceiveDataLength: u32(raw[3]), lpOverlapped: pointer(raw[7]) }),
-  },
-  // Where shared-socket bugs show their symptoms. Buffers are not decoded: the model needs the socket and the outcome.
-  ...(['recv', 'send'] as const).map<HookSpec>((api) => ({ api, returns: 'int', entry: ({ raw }) => ({ s: socketValue(raw[0]), buf: pointer(raw[1]), len: i32(raw[2]), flags: i32(raw[3]) }) })),
-  ...(['WSARecv', 'WSASend'] as const).map<HookSpec>((api) => ({
-    api,
-    returns: 'int',
-    entry: ({ raw }) => ({ s: socketValue(raw[0]), lpBuffers: pointer(raw[1]), dwBufferCount: u32(raw[2]), lpOverlapped: pointer(raw[5]), lpCompletionRoutine: pointer(raw[6]) }),
-  })),
-  {
-    api: 'select',
-    returns: 'int',
+  recv: recvSend,
+  send: recvSend,
+  WSARecv: wsaRecvSend,
+  WSASend: wsaRecvSend,
+  select: {
     entry: (site) => ({ nfds: i32(site.raw[0]), readfds: fdSetAt(site, site.raw[1]), writefds: fdSetAt(site, site.raw[2]), exceptfds: fdSetAt(site, site.raw[3]), timeout: pointer(site.raw[4]) }),
   },
-  {
-    api: 'WSAWaitForMultipleEvents',
-    returns: 'int',
+  WSAWaitForMultipleEvents: {
     entry: (site) => ({ cEvents: u32(site.raw[0]), events: handlesAt(site, site.raw[1], u32(site.raw[0])), fWaitAll: u32(site.raw[2]), dwTimeout: u32(site.raw[3]), fAlertable: u32(site.raw[4]) }),
   },
-  {
-    api: 'WSAEnumNetworkEvents',
-    returns: 'int',
+  WSAEnumNetworkEvents: {
     entry: ({ raw }) => ({ s: socketValue(raw[0]), hEventObject: pointer(raw[1]), lpNetworkEvents: pointer(raw[2]) }),
     // WSANETWORKEVENTS.lNetworkEvents: which FD_ events were recorded for the socket.
     exit: (site) => ({ lNetworkEvents: u32At(site, site.raw[2]) }),
   },
-];
+} satisfies Record<HookedApi, Decoder>;
 
 /** An fd_set (u_int fd_count, then SOCKET fd_array[64]) as "0x1a4,0x1b8", or null. */
 function fdSetAt(site: CallSite, address: bigint): string | null {
@@ -192,4 +192,11 @@ function handlesAt(site: CallSite, address: bigint, count: number): string | nul
   return Array.from({ length: Math.min(count, 64) }, (_, i) => pointer(handles.readBigUInt64LE(i * 8))).join(',');
 }
 
-export const HOOKS: ReadonlyMap<string, HookSpec> = new Map(sockets.map((h) => [h.api, h]));
+function hookSpec(api: HookedApi): HookSpec {
+  const { returns, errorInResult } = API_CATALOGUE[api];
+  const decoder: Decoder = DECODERS[api];
+  return { api, returns, ...(errorInResult ? { errorInResult } : {}), entry: decoder.entry, ...(decoder.exit ? { exit: decoder.exit } : {}) };
+}
+
+/** Every hooked API's decoder and result kind, in catalogue order. */
+export const HOOKS: ReadonlyMap<string, HookSpec> = new Map(HOOKED_APIS.map((api) => [api, hookSpec(api)]));

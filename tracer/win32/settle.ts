@@ -2,6 +2,7 @@
 
 import { win } from './api';
 import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DebugEvent, DebugEventCode, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP } from './layouts';
+import type { InprocProcess } from './inproc/process-state';
 import type { TracedProcess } from './traced-process';
 
 /** How long a detach waits for debug events already on their way. */
@@ -12,7 +13,7 @@ const SETTLE_MS = 50;
  * put back on the instruction the int3 covered before the debugger lets go. Left pending, the breakpoint would reach
  * the program as its own exception. Returns the pids of programs that started meanwhile (to be let go too).
  */
-export function settlePendingEvents(processes: Map<number, TracedProcess>, e: Buffer): number[] {
+export function settlePendingEvents(processes: Map<number, TracedProcess>, e: Buffer, inprocOf: (pid: number) => InprocProcess | undefined = () => undefined): number[] {
   const started: number[] = [];
   while (win.WaitForDebugEvent(e, SETTLE_MS)) {
     const code = e.readUInt32LE(DebugEvent.code);
@@ -24,9 +25,10 @@ export function settlePendingEvents(processes: Map<number, TracedProcess>, e: Bu
     if (code === DebugEventCode.EXCEPTION && process && thread) {
       const exception = e.readUInt32LE(DebugEvent.exceptionCode);
       const address = e.readBigUInt64LE(DebugEvent.exceptionAddress);
-      const borrowed = process.borrowed?.tid === tid && process.borrowed.breakAt === address ? process.borrowed : undefined;
+      const inproc = inprocOf(pid);
+      const borrowed = inproc?.borrowedAt(tid, address);
       // An int3 that is part of a stub (armed, or after a failed call) stays in the code: the thread goes on past it.
-      const inStub = process.recorder?.breaks.has(address) || process.recorder?.failBreaks.has(address);
+      const inStub = inproc?.isStubInt3(address) === true;
       const ours = exception === EXCEPTION_BREAKPOINT && (inStub || process.placedBreakpoint(address));
       const context = borrowed ? borrowed.context : ours ? process.getContext(thread) : undefined;
       if (context) {

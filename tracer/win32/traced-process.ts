@@ -1,9 +1,11 @@
-/** One debuggee: its memory, threads, modules and the int3 bytes the engine placed in it. */
+/**
+ * One debuggee: its memory, threads, modules and the int3 bytes the engine placed in it (the breakpoint path's state;
+ * the in-process path keeps its own, inproc/process-state.ts).
+ */
 
 import { type Handle, win } from './api';
 import { CONTEXT_CONTROL, CONTEXT_INTEGER, CONTEXT_SIZE, Context, TEB_LAST_ERROR } from './layouts';
 import type { HookSpec } from './hooks';
-import type { InprocRecorder } from './inproc/recorder';
 
 export interface TracedThread {
   readonly tid: number;
@@ -44,16 +46,6 @@ export class TracedProcess {
   /** Addresses holding an int3 of the engine now. */
   private readonly armed = new Set<bigint>();
   ws2?: LoadedModule;
-  /** ws2_32's hooked exports: name → address (the in-process path hooks them inline). */
-  ws2Exports = new Map<string, bigint>();
-  /** In-process capture: the stubs and ring in this process once installed (null: could not be installed). */
-  recorder?: InprocRecorder | null;
-  /** In-process capture: ExitProcess / RtlExitUserProcess, where the ring is drained before the memory is gone. */
-  readonly exitAddresses = new Set<bigint>();
-  /** In-process capture: ntdll!RtlAddFunctionTable, which registers the stubs' unwind data. */
-  rtlAddFunctionTable?: bigint;
-  /** A thread the tracer borrowed to run a call in the program (its context is put back at `breakAt`). */
-  borrowed?: { readonly tid: number; readonly breakAt: bigint; readonly context: Buffer; readonly entry: bigint; resume(): Promise<number> };
   private readonly context = Buffer.alloc(CONTEXT_SIZE);
 
   constructor(

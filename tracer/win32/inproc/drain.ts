@@ -4,9 +4,9 @@
  */
 
 import type { ApiReturnEvent } from '../../trace/schema';
-import type { EngineSink } from '../engine';
-import type { TracedProcess } from '../traced-process';
+import type { EngineSink } from '../sink';
 import { drainRings } from './events';
+import type { InprocProcess } from './process-state';
 import { TscClock } from './tsc';
 
 export class RingDrain {
@@ -17,7 +17,7 @@ export class RingDrain {
   constructor(private readonly sink: EngineSink) {}
 
   /** Drains every process's ring into the sink, in TSC order across processes. `failureApis`: fail-armed APIs. */
-  drain(processes: Iterable<TracedProcess>, failureApis: ReadonlySet<string>): void {
+  drain(processes: Iterable<InprocProcess>, failureApis: ReadonlySet<string>): void {
     this.clock.sample(this.sink.now?.() ?? 0);
     const timeOf = (tsc: bigint) => this.clock.toNs(tsc);
     drainRings(

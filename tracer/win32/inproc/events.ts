@@ -4,9 +4,10 @@
  */
 
 import type { ApiCallEvent, ApiReturnEvent } from '../../trace/schema';
-import type { UnstampedEvent } from '../engine';
 import { HOOKS, outcome } from '../hooks';
+import type { UnstampedEvent } from '../sink';
 import type { TracedProcess } from '../traced-process';
+import type { InprocProcess } from './process-state';
 import type { InprocRecorder } from './recorder';
 
 /** Records an event, at the trace time given (the call's own time, from its TSC) when known. */
@@ -16,9 +17,6 @@ interface Item {
   readonly tsc: bigint;
   emit(record: RecordEvent): void;
 }
-
-/** Per process: ring seq (low 32 bits) of a call already in the trace → its trace seq, until its return comes. */
-const callSeqs = new WeakMap<TracedProcess, Map<number, { seq: number; api: string; tid: number; internal: boolean }>>();
 
 function callerOf(process: TracedProcess, address: bigint): ApiCallEvent['caller'] {
   const module = process.moduleAt(address);
@@ -33,12 +31,11 @@ function returnEvent(process: TracedProcess, api: string, tid: number, callSeq: 
 }
 
 /** What one process's recorder has to say since its last drain, as items to merge. */
-function itemsOf(process: TracedProcess, recorder: InprocRecorder): Item[] {
+function itemsOf(state: InprocProcess, recorder: InprocRecorder): Item[] {
   const result = recorder.drain();
   if (!result) return [];
-  let pending = callSeqs.get(process);
-  if (!pending) callSeqs.set(process, (pending = new Map()));
-  const calls = pending;
+  const process = state.process;
+  const calls = state.pendingCalls;
   const items: Item[] = [];
   // A return whose call record was overwritten is lost with it.
   const unmatched = result.lateReturns.filter((r) => !calls.has(r.link)).length;
@@ -86,9 +83,9 @@ function itemsOf(process: TracedProcess, recorder: InprocRecorder): Item[] {
 }
 
 /** Drains every process's ring and records what it held, in timestamp order, each at its call's time when `clock` knows it. */
-export function drainRings(processes: Iterable<TracedProcess>, record: RecordEvent, clock?: (tsc: bigint) => number | undefined): void {
+export function drainRings(processes: Iterable<InprocProcess>, record: RecordEvent, clock?: (tsc: bigint) => number | undefined): void {
   const items: Item[] = [];
-  for (const process of processes) if (process.recorder) items.push(...itemsOf(process, process.recorder));
+  for (const state of processes) if (state.recorder) items.push(...itemsOf(state, state.recorder));
   items.sort((a, b) => (a.tsc < b.tsc ? -1 : a.tsc > b.tsc ? 1 : 0));
   for (const item of items) item.emit((event) => record(event, item.tsc === 0n ? undefined : clock?.(item.tsc)));
 }

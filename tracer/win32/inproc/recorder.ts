@@ -6,20 +6,18 @@
  * Inline, not import-table redirects: every caller goes through the entry point, so calls made through
  * GetProcAddress pointers, from DLLs loaded later, and Winsock's own internal calls are all seen.
  * An API whose first instructions cannot be moved (see x64-decode.ts relocate) keeps its int3 breakpoint.
- * Only APIs whose arguments are all in registers or on the stack are recorded here: the others are decoded from
- * memory at the call (structures, buffers) and stay on the breakpoint path.
+ * Only APIs whose arguments are all in registers or on the stack are recorded here (the catalogue's
+ * REGISTER_ONLY_APIS): the others are decoded from memory at the call (structures, buffers) and stay on the
+ * breakpoint path.
  */
 
+import { apiEntry } from '../../apis';
 import { win } from '../api';
 import type { LoadedModule, TracedProcess } from '../traced-process';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_READWRITE, winExtra } from './api-extra';
-import { HOOKS } from '../hooks';
 import { ARMED_OFFSET, FAIL_ARMED_OFFSET, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader, type DrainResult } from './ring';
 import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from './stubs';
 import { relocate } from './x64-decode';
-
-/** Hooked APIs whose every argument is a register or stack value (nothing to read from memory at the call). */
-export const REGISTER_ONLY_APIS: readonly string[] = ['WSAStartup', 'WSACleanup', 'socket', 'closesocket', 'WSAEventSelect', 'WSAAsyncSelect', 'shutdown', 'listen', 'recv', 'send', 'WSARecv', 'WSASend', 'WSAAccept'];
 
 /** The `jmp rel32` written over an entry point. */
 const PATCH_LENGTH = 5;
@@ -88,7 +86,7 @@ export class InprocRecorder {
     const slots = options.slots ?? 262144;
     const ring = BigInt(winExtra.VirtualAllocEx(process.handle, 0n, ringBytes(slots), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
     if (ring === 0n) return undefined;
-    const stubs = buildStubs(apis.map((api) => (HOOKS.get(api)?.errorInResult ? 'nonzero' : 'minus-one')), ring);
+    const stubs = buildStubs(apis.map((api) => (apiEntry(api)?.errorInResult ? 'nonzero' : 'minus-one')), ring);
     const layout = codeLayout(stubs.code.length, apis.length);
     const code = allocateNear(process, ws2, layout.size);
     if (code === undefined) return undefined;

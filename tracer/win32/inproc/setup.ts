@@ -3,10 +3,12 @@
  * call, the thread borrowed to register the stubs' unwind data, and the capture-setup event that says what was done.
  */
 
+import { REGISTER_ONLY_APIS } from '../../apis';
 import type { CaptureSetupEvent } from '../../trace/schema';
 import { Context } from '../layouts';
-import type { TracedProcess, TracedThread } from '../traced-process';
-import { InprocRecorder, REGISTER_ONLY_APIS } from './recorder';
+import type { LoadedModule, TracedThread } from '../traced-process';
+import type { BorrowedThread, InprocProcess } from './process-state';
+import { InprocRecorder } from './recorder';
 
 /** Where a process ends: the in-process path drains its ring there, while the memory is still readable. */
 export const EXIT_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
@@ -23,34 +25,50 @@ export function inprocessFunctions(dll: string): ReadonlySet<string> | undefined
 }
 
 /**
+ * A DLL loaded: notes where the process exits (an int3 there: kernel32's ExitProcess may forward to ntdll's), ntdll's
+ * RtlAddFunctionTable, and ws2_32's hooked exports. `functions`: the DLL's exports read (name → RVA).
+ */
+export function noteModule(state: InprocProcess, module: LoadedModule, functions: ReadonlyMap<string, number>, isWs2: boolean): void {
+  const process = state.process;
+  for (const exit of EXIT_FUNCTIONS.get(module.name) ?? []) {
+    const rva = functions.get(exit);
+    if (rva !== undefined && process.arm(module.base + BigInt(rva))) state.exitAddresses.add(module.base + BigInt(rva));
+  }
+  const addFunctionTable = module.name === 'ntdll.dll' ? functions.get(ADD_FUNCTION_TABLE) : undefined;
+  if (addFunctionTable !== undefined) state.rtlAddFunctionTable = module.base + BigInt(addFunctionTable);
+  if (isWs2) for (const [api, rva] of functions) state.ws2Exports.set(api, module.base + BigInt(rva));
+}
+
+/**
  * Ring, stubs and inline hooks for the hooked register-only APIs. The hooked entry points lose their int3 (the stubs
  * record those calls; an armed stub stops instead). `stopped` is the thread held at this event.
  */
-export function installRecorder(process: TracedProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, ringSlots?: number): void {
-  const apis = REGISTER_ONLY_APIS.filter((api) => hooked.has(api) && process.ws2Exports.has(api));
+export function installRecorder(state: InprocProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, ringSlots?: number): void {
+  const process = state.process;
+  const apis = REGISTER_ONLY_APIS.filter((api) => hooked.has(api) && state.ws2Exports.has(api));
   const threadInside = (address: bigint, length: number): boolean =>
     [...process.threads.values()].some((t) => {
       if (t === stopped) return false;
       const rip = process.getContext(t)?.readBigUInt64LE(Context.rip);
       return rip !== undefined && rip >= address && rip < address + BigInt(length);
     });
-  const options = { slots: ringSlots, rtlAddFunctionTable: process.rtlAddFunctionTable, threadInside };
-  process.recorder = process.ws2 ? (InprocRecorder.install(process, process.ws2, process.ws2Exports, apis, options) ?? null) : null;
-  for (const api of process.recorder?.hooked() ?? []) {
-    const address = process.ws2Exports.get(api) as bigint;
+  const options = { slots: ringSlots, rtlAddFunctionTable: state.rtlAddFunctionTable, threadInside };
+  state.recorder = process.ws2 ? (InprocRecorder.install(process, process.ws2, state.ws2Exports, apis, options) ?? null) : null;
+  for (const api of state.recorder?.hooked() ?? []) {
+    const address = state.ws2Exports.get(api) as bigint;
     process.forget(address);
     process.entries.delete(address);
-    if (armed.entries.has(api)) process.recorder?.setArmed(api, true);
-    if (armed.failures.has(api)) process.recorder?.setFailArmed(api, true);
+    if (armed.entries.has(api)) state.recorder?.setArmed(api, true);
+    if (armed.failures.has(api)) state.recorder?.setFailArmed(api, true);
   }
 }
 
 /** What the in-process path set up in this process, as a trace event. */
-export function captureSetup(process: TracedProcess, hooked: ReadonlySet<string>): Omit<CaptureSetupEvent, 'seq' | 'timeNs'> {
-  const recorder = process.recorder;
+export function captureSetup(state: InprocProcess, hooked: ReadonlySet<string>): Omit<CaptureSetupEvent, 'seq' | 'timeNs'> {
+  const recorder = state.recorder;
   const inProcess = recorder?.hooked() ?? [];
   const onBreakpoints = recorder ? recorder.skipped : REGISTER_ONLY_APIS.filter((api) => hooked.has(api)).map((api) => ({ api, reason: 'no stub could be installed in this process' }));
-  return { kind: 'capture-setup', pid: process.pid, inProcess, onBreakpoints, unwindData: recorder?.unwindRegistered === true };
+  return { kind: 'capture-setup', pid: state.process.pid, inProcess, onBreakpoints, unwindData: recorder?.unwindRegistered === true };
 }
 
 /**
@@ -58,8 +76,9 @@ export function captureSetup(process: TracedProcess, hooked: ReadonlySet<string>
  * context is saved and it runs the thunk; at the thunk's int3 (returnBorrowedThread) the context is put back and
  * `resume` carries the call on as if nothing happened. Returns false when there is nothing to register.
  */
-export function borrowThread(process: TracedProcess, thread: TracedThread, entry: bigint, resume: () => Promise<number>): boolean {
-  const registration = process.recorder?.registration;
+export function borrowThread(state: InprocProcess, thread: TracedThread, entry: bigint, resume: () => Promise<number>): boolean {
+  const process = state.process;
+  const registration = state.recorder?.registration;
   const context = registration && process.getContext(thread);
   if (!registration || !context) return false;
   const saved = Buffer.from(context);
@@ -68,17 +87,17 @@ export function borrowThread(process: TracedProcess, thread: TracedThread, entry
   context.writeBigUInt64LE(rsp, Context.rsp);
   context.writeBigUInt64LE(registration.thunk, Context.rip);
   if (!process.setContext(thread, context)) return false;
-  process.borrowed = { tid: thread.tid, breakAt: registration.breakAt, context: saved, entry, resume };
+  state.borrowed = { tid: thread.tid, breakAt: registration.breakAt, context: saved, entry, resume };
   return true;
 }
 
 /** The thunk has returned: notes RtlAddFunctionTable's answer and gives the thread its own context back. */
-export function returnBorrowedThread(process: TracedProcess, thread: TracedThread): TracedProcess['borrowed'] {
-  const borrowed = process.borrowed;
-  process.borrowed = undefined;
+export function returnBorrowedThread(state: InprocProcess, thread: TracedThread): BorrowedThread | undefined {
+  const borrowed = state.borrowed;
+  state.borrowed = undefined;
   if (!borrowed) return undefined;
-  const registered = process.getContext(thread)?.readBigUInt64LE(Context.rax) ?? 0n;
-  if (process.recorder) process.recorder.unwindRegistered = (registered & 0xffn) !== 0n; // BOOLEAN in AL
-  process.setContext(thread, borrowed.context);
+  const registered = state.process.getContext(thread)?.readBigUInt64LE(Context.rax) ?? 0n;
+  if (state.recorder) state.recorder.unwindRegistered = (registered & 0xffn) !== 0n; // BOOLEAN in AL
+  state.process.setContext(thread, borrowed.context);
   return borrowed;
 }

@@ -1,0 +1,39 @@
+/**
+ * What the capture engine and its parts (the in-process drain, the agent) share: where events go, and how the
+ * client decides about stops. Types only; it sits below the engine and the in-process code.
+ */
+
+import type { ApiEvent, TraceEvent } from '../trace/schema';
+
+type WithoutStamp<T> = T extends unknown ? Omit<T, 'seq' | 'timeNs'> : never;
+/** An event before the sink gives it its seq and time. */
+export type UnstampedEvent = WithoutStamp<TraceEvent>;
+
+export interface EngineSink {
+  /** Records one event and returns the seq it was given; `timeNs`: when it happened, if not now (trace time). */
+  record(event: UnstampedEvent, timeNs?: number): number;
+  /** The trace clock now (nanoseconds since the recording started). */
+  now?(): number;
+  /** Makes what was recorded durable: called before a debug event is continued (the programs go on). */
+  flush?(): void;
+}
+
+export type StopReason = 'entry' | 'breakpoint' | 'step' | 'pause';
+
+/** How hooked calls are captured: debug breakpoints on every call, or stubs recording in the process. */
+export type CaptureMode = 'breakpoints' | 'inprocess';
+
+/** Where a stop holds the debuggee: at a hooked call's entry, or anywhere (a pause between calls). */
+export interface StopPlace {
+  pid: number;
+  tid: number;
+  /** The hooked call's entry, or its return when the stop is after the call. */
+  event?: ApiEvent;
+}
+
+export interface StopControl {
+  /** Asked at the entry, and at the return, of each of the program's own hooked calls: stop here, and why? */
+  shouldStop(event: ApiEvent): StopReason | undefined;
+  /** Keeps the debuggee stopped until the client lets it go. */
+  hold(reason: StopReason, place: StopPlace): Promise<void>;
+}
