@@ -5,10 +5,8 @@
  * context (decoded call and return, this thread's hooked calls around it, its seq). No DAP here: the session translates.
  */
 
-import { formatArgs, formatCall } from '../tracer/export/format';
-import { baseName } from '../tracer/model';
+import { baseName, callerLabel, formatCall, formatEntry, threadName } from '../tracer/describe';
 import type { ApiCallEvent, ApiReturnEvent } from '../tracer/trace/schema';
-import { threadName } from './presenter';
 import type { TraceRuntime } from './runtime';
 import { fileNameOf, type LocalFiles } from './local-files';
 import { callerLine } from './symbols';
@@ -61,8 +59,8 @@ export class CallFrames {
   frames(callIndex: number, call: ApiCallEvent, ret?: ApiReturnEvent): FrameView[] {
     const doc = this.document(callIndex, call);
     const reference = { name: doc.name, sourceReference: referenceOf(call) };
-    const top: FrameView = { name: ret ? formatCall(call, ret) : `${call.api}(${formatArgs(call)})`, source: reference, line: doc.callLine, index: callIndex };
-    const callerName = `${call.caller.module}+0x${call.caller.offset.toString(16)}`;
+    const top: FrameView = { name: ret ? formatCall(call, ret) : formatEntry(call), source: reference, line: doc.callLine, index: callIndex };
+    const callerName = callerLabel(call);
     const line = this.programLine(call);
     const caller: FrameView = line
       ? { name: callerName, source: { name: fileNameOf(line.path), path: line.path }, line: line.line, index: callIndex }
@@ -115,7 +113,7 @@ export class CallFrames {
     const self = calls.find((c) => c.call.seq === call.seq);
     const lines = [
       `${formatCall(call, self?.ret)}`,
-      `  called from ${call.caller.module}+0x${call.caller.offset.toString(16)} · event #${call.seq} · ${threadName(model, call.pid, call.tid)}`,
+      `  called from ${callerLabel(call)} · event #${call.seq} · ${threadName(model, call.pid, call.tid)}`,
       `  ${this.sourceNote(call)}`,
       '',
       `Hooked calls of thread ${call.tid} around it (→ marks this one):`,

@@ -3,8 +3,8 @@
  * registration, pending handoffs, recent findings. Plain JSON (it crosses DAP as a custom response).
  */
 
-import { plural, socketLabel, type Finding, type ShareModel } from '../tracer/model';
-import { socketScope, type VarNode } from './presenter';
+import { findingProcesses, findingTitle, pendingHandoffText, plural, socketFacts, socketLabel, type Fact } from '../tracer/describe';
+import type { Finding, ShareModel } from '../tracer/model';
 
 export interface OverviewNode {
   label: string;
@@ -22,7 +22,7 @@ export interface OverviewNode {
 /** Recent errors and warnings the view lists, newest first. */
 const RECENT_FINDINGS = 50;
 
-function plain(node: VarNode, depth: number): OverviewNode {
+function plain(node: Fact, depth: number): OverviewNode {
   return { label: node.name, description: node.value, ...(node.children && depth > 0 ? { children: node.children().map((c) => plain(c, depth - 1)) } : {}) };
 }
 
@@ -36,10 +36,10 @@ export function sharedSocketsOverview(model: ShareModel): OverviewNode[] {
       description: `${plural(holders.length, 'descriptor')} in ${plural(pids.size, 'process', 'processes')}${registration}`,
       // The socket exists once its creating call returned (at the call's entry the replay would show it not open yet).
       seq: s.created.returnSeq,
-      children: socketScope(model, s.id).map((n) => plain(n, 2)),
+      children: socketFacts(model, s.id).map((n) => plain(n, 2)),
     };
   });
-  const pending = model.pendingHandoffs().map((h) => ({ label: h.id, description: `exported by ${model.processLabel(h.sourcePid)} for ${model.processLabel(h.targetPid)} at event ${h.exportCall.seq}, not imported yet`, seq: h.exportCall.returnSeq }));
+  const pending = model.pendingHandoffs().map((h) => ({ label: h.id, description: pendingHandoffText(model, h), seq: h.exportCall.returnSeq }));
   const serious = model.findings().filter((f) => f.severity !== 'info');
   const errors = serious.filter((f) => f.severity === 'error').length;
   return [
@@ -52,7 +52,7 @@ export function sharedSocketsOverview(model: ShareModel): OverviewNode[] {
 /** The newest errors and warnings first, each moving a replay to the event that raised it. */
 function findingNodes(model: ShareModel, serious: readonly Finding[]): OverviewNode[] {
   return serious.slice(-RECENT_FINDINGS).reverse().map((f) => ({
-    label: `${f.severity} ${f.rule}`,
+    label: findingTitle(f),
     description: f.message,
     severity: f.severity,
     seq: f.seq,
@@ -61,7 +61,7 @@ function findingNodes(model: ShareModel, serious: readonly Finding[]): OverviewN
       { label: 'raised at', description: `event ${f.seq}`, seq: f.seq },
       { label: 'events', description: f.events.join(', ') },
       ...(f.socketLabel ? [{ label: 'socket', description: f.socketLabel }] : []),
-      { label: 'processes', description: f.pids.map((pid) => model.processLabel(pid)).join(', ') || 'none' },
+      { label: 'processes', description: findingProcesses(model, f) },
     ],
   }));
 }

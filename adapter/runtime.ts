@@ -6,7 +6,7 @@
 
 import { EventEmitter } from 'node:events';
 import { ShareModel, Timeline, type Finding } from '../tracer/model';
-import { formatCall } from '../tracer/export/format';
+import { formatCall } from '../tracer/describe';
 import type { ApiCallEvent, ApiEvent, TraceEvent } from '../tracer/trace/schema';
 import type { CaptureEnd, StopInfo } from '../tracer/capture/live';
 import { Breakpoints } from './breakpoints';
@@ -68,6 +68,7 @@ export class TraceRuntime extends EventEmitter {
   private liveStep: StepTarget | 'continue' = 'continue';
   private pendingFinding?: Finding[];
   private ended = false;
+  private finishedModel?: ShareModel;
 
   /** `breakpoints`: those the client set before the launch, if any. */
   constructor(
@@ -82,8 +83,26 @@ export class TraceRuntime extends EventEmitter {
   }
 
   /** Before the source started (a pause or a threads request that came first) the model is empty. */
+  /**
+   * At the end of a recording the model is finished: what the trace's end settles (an export never imported) is
+   * raised there, as `check` raises it.
+   */
   get model(): ShareModel {
-    return this.behind ?? this.timeline?.forward ?? EMPTY_MODEL;
+    if (this.behind) return this.behind;
+    if (!this.timeline) return EMPTY_MODEL;
+    if (!this.live && this.timeline.length > 0 && this.position === this.timeline.length) return this.modelAtEnd();
+    return this.timeline.forward;
+  }
+
+  private modelAtEnd(): ShareModel {
+    this.finishedModel ??= this.timeline.after(this.timeline.length, true);
+    return this.finishedModel;
+  }
+
+  /** The findings the end of the recording raises (none live: the programs may go on). */
+  private findingsAtEnd(): Finding[] {
+    if (this.live) return [];
+    return this.modelAtEnd().findings().slice(this.timeline.forward.findings().length);
   }
 
   get started(): boolean {
@@ -232,6 +251,10 @@ export class TraceRuntime extends EventEmitter {
         if (this.pauseRequested) return this.emitStop('pause', 'Paused');
       }
     }
+    // Arrived at the end in this run: a finding the end raises (an export never imported) stops like any other.
+    const atEnd = moved > 0 || first ? this.breakpoints.stoppingFindings(this.findingsAtEnd()) : [];
+    const last = this.event(this.timeline.length - 1);
+    if (atEnd.length > 0 && last) return this.emitFindingStop(atEnd, last);
     if (first) return this.stopAtFirstHandoff();
     this.emitStop('step', 'End of the recording', 'The recording ends here: step back or reverse-continue to go on.');
   }

@@ -1,6 +1,6 @@
 /** What a live session says when it ends: where its recording is, and the findings as `sockshare check` counts them. */
 
-import { tally, tallyLine } from '../tracer/cli/check';
+import { findingConsoleLine, tally, tallyLine } from '../tracer/describe';
 import type { ShareModel } from '../tracer/model';
 
 /** Findings listed one per line at most; more are counted (`sockshare check` on the recording lists them all). */
@@ -11,7 +11,7 @@ export function sessionEndReport(traceFile: string, model: ShareModel): string {
   const findings = model.findings();
   const shown = findings.filter((f) => f.severity !== 'info');
   const lines = [`sockshare: recording saved to ${traceFile}`, `sockshare: findings: ${tallyLine(tally(findings))}`];
-  for (const f of shown.slice(0, LISTED)) lines.push(`  ${f.severity}  ${f.rule}: ${f.message} (events ${f.events.join(', ')})`);
+  for (const f of shown.slice(0, LISTED)) lines.push(findingConsoleLine(f));
   if (shown.length > LISTED) lines.push(`  … and ${shown.length - LISTED} more: sockshare check ${traceFile}`);
   return lines.join('\n') + '\n';
 }

@@ -3,25 +3,25 @@
  * the runtime moves the cursor, the model answers, the presenter shapes the answers into variables.
  */
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CapabilitiesEvent, ExitedEvent, Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { checkProgram, checkTraceOutput } from '../tracer/capture/preflight';
 import { type RuntimeKind, RuntimeError, resolveRuntime, type WineSettings } from '../tracer/capture/runtime';
-import { EXPORT_FORMATS, renderExport, type ExportFormat } from '../tracer/export';
-import { modelOf, RULES } from '../tracer/model';
-import { readTraceFile } from '../tracer/trace/reader';
+import { RULES } from '../tracer/model';
 import type { ApiCallEvent, ApiReturnEvent } from '../tracer/trace/schema';
 import { callConditionScope, compileExpression } from './condition';
-import { callScope, currentSocketId, descriptorsScope, findingsScope, handoffsScope, socketScope, threadName, type VarNode } from './presenter';
+import { CUSTOM_REQUESTS, type CustomRequestArguments } from './custom-requests';
+import { SessionError, errorText } from './errors';
+import { callScope, currentSocketId, descriptorsScope, findingsScope, handoffsScope, socketScope, threadName } from './presenter';
+import type { VarNode } from './var-node';
 import { type RuntimeStop, TraceRuntime } from './runtime';
 import { type EventSource, LiveSource, RecordingSource } from './source';
 import { CallFrames } from './frames';
 import { LocalFiles } from './local-files';
 import { sessionEndReport } from './session-end';
-import { sharedSocketsOverview } from './overview';
 import { version } from '../package.json';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -105,7 +105,7 @@ export class SockshareSession extends LoggingDebugSession {
     try {
       source = this.createSource(args);
     } catch (error) {
-      return this.sendErrorResponse(response, { id: 1001, format: errorText(error), showUser: true });
+      return this.sendErrorResponse(response, { id: SessionError.LaunchRefused, format: errorText(error), showUser: true });
     }
     // Breakpoints and filters the client set before the launch wait in the placeholder runtime: keep them.
     const runtime = new TraceRuntime(source, this.runtime?.breakpoints);
@@ -127,7 +127,7 @@ export class SockshareSession extends LoggingDebugSession {
     try {
       await runtime.start(args.stopOnEntry ?? false, source.live ? undefined : args.startAt);
     } catch (error) {
-      return this.sendErrorResponse(response, { id: 1002, format: errorText(error), showUser: true });
+      return this.sendErrorResponse(response, { id: SessionError.StartFailed, format: errorText(error), showUser: true });
     }
     if (source.live) this.sendEvent(new CapabilitiesEvent({ supportsStepBack: false }));
     this.sendResponse(response);
@@ -265,7 +265,7 @@ export class SockshareSession extends LoggingDebugSession {
   protected override sourceRequest(response: DebugProtocol.SourceResponse, args: DebugProtocol.SourceArguments): void {
     const reference = args.source?.sourceReference ?? args.sourceReference;
     const content = reference ? this.callFrames?.content(reference) : undefined;
-    if (content === undefined) return this.sendErrorResponse(response, { id: 1006, format: `no document with reference ${reference} in this session`, showUser: false });
+    if (content === undefined) return this.sendErrorResponse(response, { id: SessionError.UnknownSource, format: `no document with reference ${reference} in this session`, showUser: false });
     response.body = { content, mimeType: 'text/plain' };
     this.sendResponse(response);
   }
@@ -310,7 +310,7 @@ export class SockshareSession extends LoggingDebugSession {
       response.body = { result: typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value), variablesReference: 0 };
       this.sendResponse(response);
     } catch (error) {
-      this.sendErrorResponse(response, { id: 1003, format: errorText(error), showUser: false });
+      this.sendErrorResponse(response, { id: SessionError.EvaluateFailed, format: errorText(error), showUser: false });
     }
   }
 
@@ -324,7 +324,7 @@ export class SockshareSession extends LoggingDebugSession {
 
   private move(response: DebugProtocol.Response, action: (runtime: TraceRuntime) => Promise<void>): void {
     const runtime = this.runtime;
-    if (!runtime) return this.sendErrorResponse(response, { id: 1004, format: 'no session' });
+    if (!runtime) return this.sendErrorResponse(response, { id: SessionError.NoSession, format: 'no session' });
     this.sendResponse(response);
     action(runtime).catch((error) => this.sendEvent(new OutputEvent(`sockshare: ${errorText(error)}\n`, 'stderr')));
   }
@@ -372,28 +372,16 @@ export class SockshareSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  /** exportTrace {format, output}: writes the session's trace as the CLI's export does. gotoEvent {seq}: moves a replay. */
-  protected override async customRequest(command: string, response: DebugProtocol.Response, args: { format?: string; output?: string; seq?: number }): Promise<void> {
+  /** The custom requests (custom-requests.ts): exportTrace, gotoEvent, sharedSockets, traceInfo. */
+  protected override async customRequest(command: string, response: DebugProtocol.Response, args: CustomRequestArguments | undefined): Promise<void> {
     try {
-      if (command === 'exportTrace') {
-        const format = args.format as ExportFormat;
-        if (!EXPORT_FORMATS.includes(format)) throw new Error(`exportTrace: format must be one of ${EXPORT_FORMATS.join(', ')}`);
-        if (!args.output) throw new Error('exportTrace: missing "output"');
-        const file = this.runtime?.source.traceFile;
-        if (!file) throw new Error('exportTrace: no trace in this session');
-        const { header, events } = await readTraceFile(file);
-        writeFileSync(args.output, renderExport(format, header, events, modelOf(events)));
-        response.body = { output: args.output };
-      } else if (command === 'gotoEvent') {
-        this.runtime?.goto(Number(args.seq));
-      } else if (command === 'sharedSockets') {
-        response.body = { nodes: this.runtime ? sharedSocketsOverview(this.runtime.model) : [], seq: this.runtime?.event()?.seq };
-      } else if (command === 'traceInfo') {
-        response.body = { traceFile: this.runtime?.source.traceFile, live: this.runtime?.live ?? false };
-      } else throw new Error(`unknown request ${command}`);
+      const handler = Object.hasOwn(CUSTOM_REQUESTS, command) ? CUSTOM_REQUESTS[command] : undefined;
+      if (!handler) throw new Error(`unknown request ${command}`);
+      const body = await handler(this.runtime, args ?? {});
+      if (body !== undefined) response.body = body;
       this.sendResponse(response);
     } catch (error) {
-      this.sendErrorResponse(response, { id: 1005, format: errorText(error), showUser: true });
+      this.sendErrorResponse(response, { id: SessionError.CustomRequestFailed, format: errorText(error), showUser: true });
     }
   }
 }
@@ -408,8 +396,4 @@ function pages(nodes: VarNode[]): VarNode[] {
     groups.push({ name: `[${start}..${start + slice.length - 1}]`, value: `${slice.length} of ${nodes.length}`, children: () => pages(slice) });
   }
   return groups;
-}
-
-function errorText(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/[{}]/g, (c) => (c === '{' ? '(' : ')'));
 }

@@ -5,15 +5,13 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { EXPORT_FORMATS, renderExport, type ExportFormat } from '../tracer/export';
+import { EXPORT_FORMATS, exportFormat, type ExportFormat } from '../tracer/export';
 import { modelOf } from '../tracer/model';
 import { parseTraceText } from '../tracer/trace/reader';
 import { DEBUG_TYPE, liveConfiguration, replayConfiguration } from './configuration';
 import { showHandoffDiagram } from './diagram';
 
 export { setupWindowsRuntimeCommand } from './win-runtime';
-
-const EXTENSIONS: Record<ExportFormat, string> = { perfetto: 'json', markdown: 'md', html: 'html' };
 
 function sockshareSession(): vscode.DebugSession | undefined {
   const session = vscode.debug.activeDebugSession;
@@ -84,15 +82,16 @@ export async function replayFromHereCommand(uri: vscode.Uri | string, seq: numbe
 export async function exportCommand(format?: ExportFormat, output?: string, traceFile?: string): Promise<string | undefined> {
   const trace = traceFile ?? (await currentOrChosenTrace('sockshare: the trace to export'));
   if (!trace) return undefined;
-  const chosen = format ?? ((await vscode.window.showQuickPick([...EXPORT_FORMATS], { title: 'sockshare: export as' })) as ExportFormat | undefined);
+  const chosen = format ?? (await vscode.window.showQuickPick(EXPORT_FORMATS.map((f) => ({ label: f.id, description: f.description, format: f.id })), { title: 'sockshare: export as' }))?.format;
   if (!chosen) return undefined;
-  const target = output ?? (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(trace.replace(/\.sockshare\.jsonl$/, '') + '.' + EXTENSIONS[chosen]) }))?.fsPath;
+  const spec = exportFormat(chosen);
+  const target = output ?? (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(trace.replace(/\.sockshare\.jsonl$/, '') + spec.extension) }))?.fsPath;
   if (!target) return undefined;
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `sockshare: exporting ${trace.split(/[\\/]/).pop()} as ${chosen}` }, async (progress) => {
     progress.report({ message: 'reading the trace' });
     const { header, events } = parseTraceText(await readFile(trace, 'utf8'), trace);
     progress.report({ message: `running the model over ${events.length} events` });
-    const text = renderExport(chosen, header, events, modelOf(events));
+    const text = spec.render(header, events, modelOf(events));
     await writeFile(target, text);
   });
   if (!output) void vscode.window.showInformationMessage(`sockshare: wrote ${target}`);

@@ -8,7 +8,10 @@
 
 import { TextDocuments, TextDocumentSyncKind, type Connection, type InitializeResult } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { diagnostics } from './diagnostics';
 import { TraceDocumentIndex } from './document-index';
+import { hover } from './hover';
+import { codeLenses, definition, symbols } from './navigation';
 
 export interface ServeOptions {
   /** Quiet time after an edit before the document is analysed again. */
@@ -62,10 +65,10 @@ export function serveTraceDocuments(connection: Connection, options: ServeOption
         if (!index || !current()) return undefined;
         state.index = index;
         state.version = version;
-        const diagnostics = index.diagnostics();
-        void connection.sendDiagnostics({ uri, version, diagnostics });
+        const found = diagnostics(index);
+        void connection.sendDiagnostics({ uri, version, diagnostics: found });
         const ms = (performance.now() - started).toFixed(0);
-        connection.console.log(`analysed ${uri} v${version}: ${index.eventCount} events, ${index.lineCount} lines, ${diagnostics.length} diagnostics in ${ms} ms`);
+        connection.console.log(`analysed ${uri} v${version}: ${index.eventCount} events, ${index.lineCount} lines, ${found.length} diagnostics in ${ms} ms`);
         return index;
       })
       .catch((error: unknown) => {
@@ -112,10 +115,10 @@ export function serveTraceDocuments(connection: Connection, options: ServeOption
   });
 
   connection.onInitialize(() => SERVER_CAPABILITIES);
-  connection.onHover(({ textDocument, position }) => answer(textDocument.uri, (index) => index.hover(position.line)));
-  connection.onDefinition(({ textDocument, position }) => answer(textDocument.uri, (index) => index.definition(position.line, position.character)));
-  connection.onDocumentSymbol(({ textDocument }) => answer(textDocument.uri, (index) => index.symbols()));
-  connection.onCodeLens(({ textDocument }) => answer(textDocument.uri, (index) => index.codeLenses()));
+  connection.onHover(({ textDocument, position }) => answer(textDocument.uri, (index) => hover(index, position.line)));
+  connection.onDefinition(({ textDocument, position }) => answer(textDocument.uri, (index) => definition(index, position.line, position.character)));
+  connection.onDocumentSymbol(({ textDocument }) => answer(textDocument.uri, (index) => symbols(index)));
+  connection.onCodeLens(({ textDocument }) => answer(textDocument.uri, (index) => codeLenses(index)));
   connection.onShutdown(() => {
     for (const state of states.values()) clearTimeout(state.timer);
   });

@@ -10,7 +10,8 @@
 
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation, type Range } from 'vscode-languageserver';
 import type { Finding, Severity } from '../../tracer/model';
-import { callSeqOf, involvement } from './describe';
+import { findingText } from '../../tracer/describe';
+import { callSeqOf, involvement } from './event-links';
 import type { LineProblem, TraceDocumentIndex } from './document-index';
 import { propertySpan } from './json-line';
 
@@ -75,7 +76,7 @@ export function findingDiagnostic(index: TraceDocumentIndex, finding: Finding): 
   const diagnostic: Diagnostic = {
     range: index.lineRange(line < 0 ? Math.max(0, index.headerLine) : line),
     severity: SEVERITIES[finding.severity],
-    message: `${finding.rule}: ${finding.message}`,
+    message: findingText(finding),
     source: SOURCE,
     code: finding.rule,
   };

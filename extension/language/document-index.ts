@@ -2,17 +2,14 @@
  * One trace document, analysed once: where each line starts, which line holds which event, what is wrong with the
  * lines that are not events, and the model over the events (a Timeline with checkpoints, so the state as of any line
  * costs at most one checkpoint interval of replay). Events are not kept: a line is parsed again when asked for, with
- * a small cache. Every Winsock meaning comes from the model; the features (diagnostics, hover, definition, symbols,
- * code lenses) turn it into LSP values in their own modules. Nothing here talks to an LSP connection.
+ * a small cache. Every Winsock meaning comes from the model. It is data the features read (diagnostics.ts, hover.ts,
+ * navigation.ts turn it into LSP values); it calls none of them, and nothing here talks to an LSP connection.
  */
 
-import type { CodeLens, Diagnostic, DocumentSymbol, Hover, Location, Range } from 'vscode-languageserver';
+import type { Range } from 'vscode-languageserver';
 import { Timeline, type EventStore, type ShareModel } from '../../tracer/model';
 import { TraceFormatError, TraceLineParser, type TraceEvent, type TraceHeader } from '../../tracer/trace';
-import { diagnostics } from './diagnostics';
 import { LineTable } from './line-table';
-import { hover } from './hover';
-import { codeLenses, definition, symbols } from './navigation';
 
 export interface LineProblem {
   /** 0-based line. */
@@ -269,27 +266,5 @@ export class TraceDocumentIndex {
   /** The model as of the event with index `i` (included). */
   modelAt(i: number): ShareModel {
     return this.timeline.after(Math.min(i + 1, this.modelled));
-  }
-
-  // ---- Features ----
-
-  diagnostics(): Diagnostic[] {
-    return diagnostics(this);
-  }
-
-  hover(line: number): Hover | null {
-    return hover(this, line);
-  }
-
-  definition(line: number, character: number): Location | null {
-    return definition(this, line, character);
-  }
-
-  symbols(): DocumentSymbol[] {
-    return symbols(this);
-  }
-
-  codeLenses(): CodeLens[] {
-    return codeLenses(this);
   }
 }

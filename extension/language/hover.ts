@@ -1,21 +1,21 @@
 /**
  * Hover on a line of a trace: the event in its compact form, and for a hooked call the state of its socket as of
  * that event (the model after it: descriptors in every process, registration, blocking mode, shutdown), then the
- * findings raised there. The socket's description is the debugger's (adapter/presenter.ts socketScope), in Markdown.
+ * findings raised there. The socket's facts are the debugger's (tracer/describe socketFacts), in Markdown.
  */
 
 import { MarkupKind, type Hover } from 'vscode-languageserver';
-import { currentSocketId, socketScope, type VarNode } from '../../adapter/presenter';
-import { escapeMarkdown, markdownCode, severitySummary } from '../../tracer/export/format';
-import { socketLabel, type Finding, type ShareModel } from '../../tracer/model';
-import { callPair, compactEvent } from './describe';
+import { SOCKET_RESULT_APIS, eventOwner, plural, severitySummary, socketFacts, socketLabel, socketOfCall, type Fact } from '../../tracer/describe';
+import { escapeMarkdown, markdownCode } from '../../tracer/export/escape';
+import type { Finding } from '../../tracer/model';
+import { callPair, compactEvent } from './event-links';
 import type { TraceDocumentIndex } from './document-index';
 
 /** Socket scope nodes whose children are listed in the hover (the rest show their one-line value). */
 const EXPANDED = new Set(['descriptors', 'options', 'cancelled registrations']);
 const MAX_CHILDREN = 16;
 
-function scopeLines(nodes: VarNode[]): string[] {
+function factLines(nodes: Fact[]): string[] {
   const lines: string[] = [];
   for (const node of nodes) {
     if (node.name === 'label') continue;
@@ -32,11 +32,6 @@ function findingLines(findings: readonly Finding[]): string[] {
   return findings.map((f) => `- **${f.severity}** ${markdownCode(f.rule)}: ${escapeMarkdown(f.message)}`);
 }
 
-function who(model: ShareModel, pid: number): string {
-  if (pid === 0) return "the programs' console";
-  return `${model.processLabel(pid)} [${model.role(pid)}]`;
-}
-
 /** The socket part of a hooked call's hover, as of event `i`. */
 function socketSection(index: TraceDocumentIndex, i: number): string[] {
   const event = index.event(i);
@@ -45,31 +40,30 @@ function socketSection(index: TraceDocumentIndex, i: number): string[] {
   if (!call) return [];
   const onReturn = event.phase === 'return';
   const model = index.modelAt(i);
-  const socketId = currentSocketId(model, call, onReturn ? ret : undefined);
+  const socketId = socketOfCall(model, call, onReturn ? ret : undefined);
   const socket = socketId === undefined ? undefined : model.socket(socketId);
   if (!socket) {
-    if (!onReturn && retIndex >= 0 && ret && ret.result !== -1 && /^(socket|WSASocket[AW]|accept)$/.test(call.api)) {
+    if (!onReturn && retIndex >= 0 && ret && ret.result !== -1 && SOCKET_RESULT_APIS.has(call.api)) {
       return [`The descriptor this call makes appears when it returns (line ${index.eventLine(retIndex) + 1}).`];
     }
     return [];
   }
   const when = onReturn ? `as of event ${event.seq}` : `as of event ${event.seq}, before the call returns`;
-  return [`**${escapeMarkdown(socketLabel(socket))}** ${when}`, scopeLines(socketScope(model, socket.id)).join('\n')];
+  return [`**${escapeMarkdown(socketLabel(socket))}** ${when}`, factLines(socketFacts(model, socket.id)).join('\n')];
 }
 
 function headerHover(index: TraceDocumentIndex): string[] {
   const header = index.header;
   if (!header) return [];
   const model = index.model;
-  const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
   const facts = [
-    count(index.eventCount, 'event'),
-    count(model.processes().length, 'process', 'processes'),
-    count(model.sockets().length, 'socket'),
-    count(model.handoffCount, 'handoff'),
+    plural(index.eventCount, 'event'),
+    plural(model.processes().length, 'process', 'processes'),
+    plural(model.sockets().length, 'socket'),
+    plural(model.handoffCount, 'handoff'),
     `findings: ${severitySummary(model.findings())}`,
   ];
-  if (index.problemCount > 0) facts.push(count(index.problemCount, 'malformed line'));
+  if (index.problemCount > 0) facts.push(plural(index.problemCount, 'malformed line'));
   return [
     `**sockshare trace** v${header.version}, recorded ${escapeMarkdown(header.startTime)} on ${escapeMarkdown(header.hostOs)} (tracer ${escapeMarkdown(header.tracerVersion)})`,
     facts.join(' · '),
@@ -86,7 +80,7 @@ export function hover(index: TraceDocumentIndex, line: number): Hover | null {
     const model = index.model;
     const thread = event.kind === 'api' ? ` tid ${event.tid}` : '';
     const phase = event.kind === 'api' ? ` ${event.phase}` : '';
-    parts = [`**event ${event.seq}** · ${event.kind}${phase} · ${escapeMarkdown(who(model, event.pid))}${thread}`, markdownCode(compactEvent(index, i))];
+    parts = [`**event ${event.seq}** · ${event.kind}${phase} · ${escapeMarkdown(eventOwner(model, event.pid, event.seq))}${thread}`, markdownCode(compactEvent(index, i))];
     const other = index.partner(i);
     if (other >= 0) parts.push(other > i ? `Returns on line ${index.eventLine(other) + 1}.` : `The call is on line ${index.eventLine(other) + 1}.`);
     parts.push(...socketSection(index, i));

@@ -5,8 +5,8 @@
  */
 
 import { SymbolKind, type CodeLens, type DocumentSymbol, type Location, type Range } from 'vscode-languageserver';
-import { baseName, handleLabel, socketLabel, type DescriptorState } from '../../tracer/model';
-import { callSeqOf, handoffOfImport } from './describe';
+import { descriptorAt, eventOwner, exitNote, handleInProcess, openOrClosedText, originShortText, socketEndText, socketLabel } from '../../tracer/describe';
+import { callSeqOf, handoffOfImport } from './event-links';
 import type { ProcessMark, TraceDocumentIndex } from './document-index';
 import { propertyAt } from './json-line';
 
@@ -23,10 +23,7 @@ function locationOfSeq(index: TraceDocumentIndex, seq: number): Location | null 
 
 /** The call that created the descriptor a SOCKET value names in `pid` as of event `i`. */
 function descriptorOrigin(index: TraceDocumentIndex, i: number, pid: number, handle: number): Location | null {
-  const seq = index.seqOf(i);
-  const model = index.modelAt(i);
-  let d: DescriptorState | undefined = model.descriptorByHandle(pid, handle);
-  if (!d || d.created.seq > seq) d = model.descriptorsIn(pid).filter((x) => x.handle === handle && x.created.seq <= seq).pop();
+  const d = descriptorAt(index.modelAt(i), pid, handle, index.seqOf(i));
   return d ? locationOfSeq(index, d.created.seq) : null;
 }
 
@@ -78,8 +75,8 @@ function processSymbols(index: TraceDocumentIndex): DocumentSymbol[] {
     const last = p.exitSeq === undefined ? lastLine : Math.max(first, index.lineOfSeq(p.exitSeq));
     const threads = (threadsOf.get(p.pid) ?? []).filter((t) => t.line >= first && t.line <= last);
     symbols.push({
-      name: `${baseName(p.image)} (pid ${p.pid}) [${model.role(p.pid)}]`,
-      detail: p.exitCode === undefined ? 'running at the end of the trace' : `exit code ${p.exitCode}`,
+      name: eventOwner(model, p.pid, p.startSeq),
+      detail: exitNote(p),
       kind: SymbolKind.Module,
       range: span(index, first, last),
       selectionRange: index.lineRange(first),
@@ -103,10 +100,9 @@ function socketSymbols(index: TraceDocumentIndex): DocumentSymbol[] {
       if (created < 0) continue;
       const closed = d.closedSeq === undefined ? created : index.lineOfSeq(d.closedSeq);
       last = Math.max(last, created, closed);
-      const origin = d.origin === 'import' ? 'imported' : `${d.created.api}`;
       children.push({
-        name: `${handleLabel(d.handle)} in ${model.processLabel(d.pid)}`,
-        detail: d.closedSeq === undefined ? `${origin}, open` : `${origin}, closed at event ${d.closedSeq}`,
+        name: handleInProcess(model, d),
+        detail: `${originShortText(d)}, ${openOrClosedText(d)}`,
         kind: SymbolKind.Variable,
         range: span(index, created, closed),
         selectionRange: index.lineRange(created),
@@ -114,7 +110,7 @@ function socketSymbols(index: TraceDocumentIndex): DocumentSymbol[] {
     }
     symbols.push({
       name: socketLabel(s),
-      detail: s.closedSeq === undefined ? `${s.phase}, open at the end of the trace` : `${s.phase}, closed at event ${s.closedSeq}`,
+      detail: `${s.phase}, ${socketEndText(s)}`,
       kind: SymbolKind.Object,
       range: span(index, first, last),
       selectionRange: index.lineRange(first),

@@ -303,7 +303,7 @@ describe('replay: scopes', () => {
       const details = valuesOf(await children(client, scopes.Findings[0]));
       assert.equal(details.rule, 'registration-cancelled');
       assert.equal(details.events, `${E.sourceSelect}, 24, ${E.targetSelect}, ${E.targetSelectReturn}`);
-      assert.match(details.message, /no longer notified/);
+      assert.match(details.message, /is no longer signalled/);
     }));
 });
 

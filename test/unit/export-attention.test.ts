@@ -6,7 +6,7 @@ import { modelOf } from '../../tracer/model/index';
 import type { TraceEvent } from '../../tracer/trace/schema';
 import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
 import { renderHtml, renderLaneSvg, renderMarkdown, renderPerfetto, type PerfettoEvent } from '../../tracer/export/index';
-import { traceFacts } from '../../tracer/export/format';
+import { traceFacts } from '../../tracer/export/report';
 import { wrapText } from '../../tracer/export/lanes';
 import { S, SOURCE, T, TARGET, tenStepHandoff } from '../support/scenarios';
 

@@ -4,7 +4,8 @@ import { modelOf } from '../../tracer/model/index';
 import type { ApiCallEvent, ApiReturnEvent, TraceEvent } from '../../tracer/trace/schema';
 import { TraceBuilder, tcpProtocolInfo } from '../../tracer/trace/builder';
 import { EXPORT_FORMATS, renderExport, renderHtml, renderLaneSvg, renderMarkdown, renderPerfetto, type PerfettoEvent } from '../../tracer/export/index';
-import { escapeMarkdown, formatCall } from '../../tracer/export/format';
+import { formatCall } from '../../tracer/describe';
+import { escapeMarkdown } from '../../tracer/export/escape';
 import { OTHER, S, SOURCE, T, TARGET, tenStepHandoff } from '../support/scenarios';
 
 /** Source and target both call WSAEventSelect on their descriptor of the shared socket after the import. */
@@ -302,9 +303,10 @@ describe('shared formatting', () => {
     assert.equal(formatCall(calls[0]), 'socket(af=AF_INET, type=SOCK_STREAM, protocol=IPPROTO_TCP) = ? (never returned)');
   });
 
-  test('renderExport renders every format', () => {
+  test('renderExport renders every format of the registry, each with its own file name extension', () => {
     const { header, events, model } = tenStep();
-    for (const format of EXPORT_FORMATS) assert.ok(renderExport(format, header, events, model).length > 0, format);
+    for (const format of EXPORT_FORMATS) assert.ok(renderExport(format.id, header, events, model).length > 0, format.id);
+    assert.deepEqual(EXPORT_FORMATS.map((f) => [f.id, f.extension]), [['perfetto', '.json'], ['markdown', '.md'], ['html', '.html']]);
     assert.doesNotThrow(() => JSON.parse(renderExport('perfetto', header, events, model)));
   });
 });

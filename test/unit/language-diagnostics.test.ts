@@ -3,8 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
-import { MAX_INFO_DIAGNOSTICS } from '../../extension/language/diagnostics';
+import { MAX_INFO_DIAGNOSTICS, diagnostics as diagnose } from '../../extension/language/diagnostics';
 import { TraceDocumentIndex } from '../../extension/language/document-index';
+import { hover as hoverOn } from '../../extension/language/hover';
+import { codeLenses as lensesOf, symbols as outline } from '../../extension/language/navigation';
 import { TraceBuilder } from '../../tracer/trace/builder';
 import { OTHER, SOURCE, registrationCancelled } from '../support/scenarios';
 
@@ -35,7 +37,7 @@ function onLine(diagnostics: Diagnostic[], line: number): Diagnostic[] {
 describe('language server: diagnostics', () => {
   it('puts registration-cancelled on the line that raised it, with the cancelled registration as related information (sample trace)', () => {
     const text = fs.readFileSync(SAMPLE, 'utf8');
-    const diagnostics = TraceDocumentIndex.fromText(URI, text).diagnostics();
+    const diagnostics = diagnose(TraceDocumentIndex.fromText(URI, text));
     const [cancelled, ...more] = byCode(diagnostics, 'registration-cancelled');
     assert.equal(more.length, 0);
     // The target's WSAEventSelect (call 32, return 33) cancels the source's (call 23).
@@ -58,14 +60,14 @@ describe('language server: diagnostics', () => {
   it('words every other event of a finding from the model (builder trace)', () => {
     const { trace, register, cancel, create, imported } = cancelScenario();
     const index = TraceDocumentIndex.fromText(URI, trace.toJsonl());
-    const [cancelled] = byCode(index.diagnostics(), 'registration-cancelled');
+    const [cancelled] = byCode(diagnose(index), 'registration-cancelled');
     assert.equal(cancelled.range.start.line, cancel + 1, 'the return of the cancelling call raised it (line = seq here)');
     assert.deepEqual(cancelled.relatedInformation?.map((r) => r.location.range.start.line), [register]);
     // The source's close leaves the socket open: the descriptor it closed was made by socket() at `create`.
-    const [closed] = byCode(index.diagnostics(), 'descriptor-closed');
+    const [closed] = byCode(diagnose(index), 'descriptor-closed');
     assert.equal(closed.severity, DiagnosticSeverity.Hint);
     assert.deepEqual(closed.relatedInformation?.map((r) => [r.location.range.start.line, r.message]), [[create, 'the socket that created socket #1 (TCP ? -> 127.0.0.1:5000)']]);
-    const [last] = byCode(index.diagnostics(), 'socket-closed');
+    const [last] = byCode(diagnose(index), 'socket-closed');
     assert.deepEqual(last.relatedInformation?.map((r) => [r.location.range.start.line, r.message]), [[imported, 'the WSASocketW that imported descriptor 0x2b8 in target.exe (pid 512)']]);
   });
 
@@ -78,7 +80,7 @@ describe('language server: diagnostics', () => {
     lines.splice(7, 0, ''); // a blank line in the middle
     const text = lines.join('\n');
     const index = TraceDocumentIndex.fromText(URI, text);
-    const diagnostics = index.diagnostics();
+    const diagnostics = diagnose(index);
     const format = byCode(diagnostics, 'trace-format');
     assert.deepEqual(format.map((d) => d.range.start.line), [3, 5, 6, 7]);
     assert.ok(format.every((d) => d.severity === DiagnosticSeverity.Error && d.source === 'sockshare'));
@@ -97,23 +99,23 @@ describe('language server: diagnostics', () => {
     const { trace } = cancelScenario();
     const text = trace.toJsonl().replace('"format":"sockshare-trace"', '"format":"pcap"');
     const index = TraceDocumentIndex.fromText(URI, text);
-    const diagnostics = index.diagnostics();
+    const diagnostics = diagnose(index);
     assert.equal(diagnostics.length, 1);
     assert.equal(diagnostics[0].range.start.line, 0);
     assert.match(messageOf(diagnostics[0]), /not a sockshare trace: field "format" is "pcap"/);
     assert.equal(index.eventCount, 0);
-    assert.deepEqual(index.symbols(), []);
-    assert.deepEqual(index.codeLenses(), []);
-    assert.equal(index.hover(3), null);
+    assert.deepEqual(outline(index), []);
+    assert.deepEqual(lensesOf(index), []);
+    assert.equal(hoverOn(index, 3), null);
   });
 
   it('reports an empty document and warns about a truncated last line', () => {
-    const [empty] = TraceDocumentIndex.fromText(URI, '').diagnostics();
+    const [empty] = diagnose(TraceDocumentIndex.fromText(URI, ''));
     assert.match(messageOf(empty), /empty file: no header line/);
     const { trace } = cancelScenario();
     const text = trace.toJsonl().trimEnd();
     const cut = text.slice(0, text.length - 10);
-    const diagnostics = TraceDocumentIndex.fromText(URI, cut).diagnostics();
+    const diagnostics = diagnose(TraceDocumentIndex.fromText(URI, cut));
     const [warning] = byCode(diagnostics, 'trace-format');
     assert.equal(warning.severity, DiagnosticSeverity.Warning);
     assert.equal(warning.range.start.line, cut.split('\n').length - 1);
@@ -129,7 +131,7 @@ describe('language server: diagnostics', () => {
       p.socket(0x100 + 4 * i);
       p.close(0x100 + 4 * i);
     }
-    const diagnostics = TraceDocumentIndex.fromText(URI, trace.toJsonl()).diagnostics();
+    const diagnostics = diagnose(TraceDocumentIndex.fromText(URI, trace.toJsonl()));
     const hints = diagnostics.filter((d) => d.severity === DiagnosticSeverity.Hint);
     assert.equal(hints.length, MAX_INFO_DIAGNOSTICS);
     const [capped] = byCode(diagnostics, 'info-findings-capped');
@@ -141,10 +143,10 @@ describe('language server: diagnostics', () => {
     const { trace, cancel } = cancelScenario();
     const crlf = trace.toJsonl().replace(/\n/g, '\r\n');
     const index = TraceDocumentIndex.fromText(URI, crlf);
-    const [cancelled] = byCode(index.diagnostics(), 'registration-cancelled');
+    const [cancelled] = byCode(diagnose(index), 'registration-cancelled');
     assert.equal(cancelled.range.start.line, cancel + 1);
     assert.equal(cancelled.range.end.character, crlf.split('\r\n')[cancel + 1].length);
-    assert.deepEqual(byCode(index.diagnostics(), 'trace-format'), []);
+    assert.deepEqual(byCode(diagnose(index), 'trace-format'), []);
   });
 
   it('analyses in slices, and gives up when the text went stale', async () => {
@@ -157,7 +159,7 @@ describe('language server: diagnostics', () => {
     }
     const text = trace.toJsonl(); // several slices of 1024 lines
     const built = await TraceDocumentIndex.build(URI, text, { sliceMs: 0 });
-    assert.deepEqual(built?.diagnostics(), TraceDocumentIndex.fromText(URI, text).diagnostics());
+    assert.deepEqual(built && diagnose(built), diagnose(TraceDocumentIndex.fromText(URI, text)));
     assert.equal(await TraceDocumentIndex.build(URI, text, { sliceMs: 0, isCancelled: () => true }), undefined);
   });
 });

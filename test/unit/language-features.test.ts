@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import type { DocumentSymbol, MarkupContent, Range } from 'vscode-languageserver';
 import { TraceDocumentIndex } from '../../extension/language/document-index';
 import { propertyAt, propertySpan } from '../../extension/language/json-line';
-import { REPLAY_COMMAND } from '../../extension/language/navigation';
+import { hover as hoverOn } from '../../extension/language/hover';
+import { REPLAY_COMMAND, codeLenses as lensesOf, definition as definitionAt, symbols as outline } from '../../extension/language/navigation';
 import { registrationCancelled } from '../support/scenarios';
 
 const URI = 'file:///traces/test.sockshare.jsonl';
@@ -18,7 +19,7 @@ function scenario() {
 }
 
 function markdown(index: TraceDocumentIndex, line: number): string {
-  const hover = index.hover(line);
+  const hover = hoverOn(index, line);
   assert.ok(hover, `no hover on line ${line}`);
   return (hover.contents as MarkupContent).value;
 }
@@ -62,34 +63,34 @@ describe('language server: hover', () => {
     assert.match(markdown(index, 1), /process-start source\.exe \(pid 364, parent pid 0\)/);
     const sample = TraceDocumentIndex.fromText(URI, fs.readFileSync(SAMPLE, 'utf8'));
     assert.match(markdown(sample, 25), /output on stdout: \[source\] WSAEventSelect/);
-    assert.equal(index.hover(index.lineCount - 1), null, 'the empty line after the last newline');
+    assert.equal(hoverOn(index, index.lineCount - 1), null, 'the empty line after the last newline');
   });
 });
 
 describe('language server: go to definition', () => {
   it('goes from an import to the export that made its WSAPROTOCOL_INFO', () => {
     const { index, imported, duplicate } = scenario();
-    const anywhere = index.definition(imported, 3);
+    const anywhere = definitionAt(index, imported, 3);
     assert.deepEqual(anywhere?.range.start.line, duplicate);
     assert.equal(anywhere?.uri, URI);
-    const onInfo = index.definition(imported, columnOf(index, imported, 'args.lpProtocolInfo.dwProviderReserved'));
+    const onInfo = definitionAt(index, imported, columnOf(index, imported, 'args.lpProtocolInfo.dwProviderReserved'));
     assert.equal(onInfo?.range.start.line, duplicate);
   });
 
   it('goes from a SOCKET value to the call that created that descriptor, and from a return to its call', () => {
     const { index, sourceClose, create, imported, duplicate } = scenario();
-    assert.equal(index.definition(sourceClose, columnOf(index, sourceClose, 'args.s'))?.range.start.line, create);
-    assert.equal(index.definition(duplicate, columnOf(index, duplicate, 'args.s'))?.range.start.line, create);
+    assert.equal(definitionAt(index, sourceClose, columnOf(index, sourceClose, 'args.s'))?.range.start.line, create);
+    assert.equal(definitionAt(index, duplicate, columnOf(index, duplicate, 'args.s'))?.range.start.line, create);
     // The import's return: its result is the descriptor the import created.
-    assert.equal(index.definition(imported + 1, columnOf(index, imported + 1, 'result'))?.range.start.line, imported);
-    assert.equal(index.definition(duplicate + 1, columnOf(index, duplicate + 1, 'callSeq'))?.range.start.line, duplicate);
-    assert.equal(index.definition(1, 5), null, 'a process-start links nowhere');
+    assert.equal(definitionAt(index, imported + 1, columnOf(index, imported + 1, 'result'))?.range.start.line, imported);
+    assert.equal(definitionAt(index, duplicate + 1, columnOf(index, duplicate + 1, 'callSeq'))?.range.start.line, duplicate);
+    assert.equal(definitionAt(index, 1, 5), null, 'a process-start links nowhere');
   });
 
   it('works on the recorded sample: the import at event 30 comes from the export at event 28', () => {
     const index = TraceDocumentIndex.fromText(URI, fs.readFileSync(SAMPLE, 'utf8'));
-    assert.equal(index.definition(30, 10)?.range.start.line, 28);
-    assert.equal(index.definition(32, columnOf(index, 32, 'args.s'))?.range.start.line, 30);
+    assert.equal(definitionAt(index, 30, 10)?.range.start.line, 28);
+    assert.equal(definitionAt(index, 32, columnOf(index, 32, 'args.s'))?.range.start.line, 30);
   });
 
   it('finds the property under a column', () => {
@@ -105,7 +106,7 @@ describe('language server: go to definition', () => {
 describe('language server: symbols and code lenses', () => {
   it('lists processes with their threads and sockets with their descriptors', () => {
     const { index, create, imported } = scenario();
-    const symbols = index.symbols();
+    const symbols = outline(index);
     const names = symbols.map((s) => s.name);
     assert.deepEqual(names, ['source.exe (pid 364) [source]', 'target.exe (pid 512) [target]', 'socket #1 (TCP ? -> 127.0.0.1:5000)']);
     const [source, target, socket] = symbols;
@@ -123,7 +124,7 @@ describe('language server: symbols and code lenses', () => {
 
   it('puts "Replay from here" on export, import and finding lines, with the document and the seq', () => {
     const { index, duplicate, imported, cancel } = scenario();
-    const lenses = index.codeLenses();
+    const lenses = lensesOf(index);
     assert.deepEqual(lenses.map((l) => l.range.start.line), [duplicate, imported, cancel]);
     for (const lens of lenses) {
       assert.equal(lens.command?.command, REPLAY_COMMAND);

@@ -1,7 +1,8 @@
 /** `sockshare check`: the model's findings, grouped by socket, or as JSON; the exit code says whether any is an error. */
 
-import { socketLabel, type Finding, type ShareModel } from '../model/index';
-import { ChunkedWriter, EXIT_FINDINGS, EXIT_OK, plural, type CliIo } from './io';
+import type { Finding, ShareModel } from '../model/index';
+import { findingGroups, findingText, tally, tallyLine } from '../describe';
+import { ChunkedWriter, EXIT_FINDINGS, EXIT_OK, type CliIo } from './io';
 import { streamIntoModel } from './load';
 
 export interface CheckOptions {
@@ -29,55 +30,17 @@ async function writeJson(out: ChunkedWriter, findings: readonly Finding[]): Prom
   await out.write(']}\n');
 }
 
-export interface Tally {
-  error: number;
-  warning: number;
-  info: number;
-}
-
-export function tally(findings: readonly Finding[]): Tally {
-  const counts: Tally = { error: 0, warning: 0, info: 0 };
-  for (const f of findings) counts[f.severity]++;
-  return counts;
-}
-
-/** "2 errors, 1 warning, 3 info" */
-export function tallyLine(counts: Tally): string {
-  return `${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}, ${counts.info} info`;
-}
-
-const OTHER = 'Not tied to a socket';
-
 async function writeText(out: ChunkedWriter, model: ShareModel, findings: readonly Finding[], verbose: boolean): Promise<void> {
   const shown = findings.filter((f) => verbose || f.severity !== 'info');
-  // Groups in socket creation order (ids are s1, s2, …), then the findings about no particular socket.
-  const groups = new Map<string, Finding[]>();
-  for (const f of shown) {
-    const key = f.socketId ?? OTHER;
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = []));
-    group.push(f);
-  }
-  const keys = [...groups.keys()].sort((a, b) => socketOrder(a) - socketOrder(b));
-  for (const key of keys) {
-    const socket = key === OTHER ? undefined : model.socket(key);
-    const group = groups.get(key) ?? [];
-    const label = socket ? socketLabel(socket) : key === OTHER ? OTHER : (group[group.length - 1]?.socketLabel ?? `socket #${key.slice(1)}`);
-    await out.write(`${label}\n`);
-    for (const f of group) await out.write(formatFinding(f));
+  for (const group of findingGroups(model, shown)) {
+    await out.write(`${group.title}\n`);
+    for (const f of group.findings) await out.write(formatFinding(f));
     await out.write('\n');
   }
-  const counts = tally(findings);
   const hidden = findings.length - shown.length;
   const note = hidden > 0 ? ` (${hidden} info not shown; --verbose shows them)` : '';
   if (findings.length === 0) await out.write('No findings.\n');
-  await out.write(`${tallyLine(counts)}${note}\n`);
-}
-
-function socketOrder(key: string): number {
-  if (key === OTHER) return Number.MAX_SAFE_INTEGER;
-  const n = Number(key.slice(1));
-  return Number.isFinite(n) ? n : Number.MAX_SAFE_INTEGER - 1;
+  await out.write(`${tallyLine(tally(findings))}${note}\n`);
 }
 
 const SEVERITY_WIDTH = 7;
@@ -85,5 +48,7 @@ const SEVERITY_WIDTH = 7;
 function formatFinding(f: Finding): string {
   const label = f.severity.padEnd(SEVERITY_WIDTH);
   const indent = ' '.repeat(2 + SEVERITY_WIDTH + 2);
-  return `  ${label}  ${f.rule}: ${f.message}\n${indent}events: ${f.events.join(', ')}\n`;
+  return `  ${label}  ${findingText(f)}\n${indent}events: ${f.events.join(', ')}\n`;
 }
+
+export { tally, tallyLine, type Tally } from '../describe';

@@ -1,8 +1,11 @@
 /** `sockshare summary`: what the model knows at the end of a trace, as plain text. Everything comes from the model. */
 
-import { descriptorLabel, handleLabel, processLabel, socketLabel, type Handoff, type ShareModel } from '../model/index';
-import { tally, tallyLine } from './check';
-import { ChunkedWriter, EXIT_OK, plural, type CliIo } from './io';
+import type { Handoff, ShareModel } from '../model/index';
+import {
+  descriptorLabel, handleLabel, importLineText, openOrClosedText, originShortText, plural, processEndText, processLabel, settledText,
+  socketEndText, socketLabel, tally, tallyLine,
+} from '../describe';
+import { ChunkedWriter, EXIT_OK, type CliIo } from './io';
 import { streamIntoModel, type StreamedTrace } from './load';
 
 export async function runSummary(file: string, io: CliIo): Promise<number> {
@@ -34,9 +37,10 @@ function* processLines(model: ShareModel): Generator<string> {
   yield `Processes (${processes.length})`;
   const rows = processes.map((p) => [
     `  pid ${p.pid}`,
-    model.role(p.pid),
+    // A pid is reused once its process exits: each process is asked about as of its own start.
+    model.role(p.pid, p.startSeq),
     `started at event ${p.startSeq}${p.parentPid ? ` by pid ${p.parentPid}` : ''}`,
-    p.exitSeq === undefined ? 'running at the end of the trace' : `exited at event ${p.exitSeq} with code ${p.exitCode ?? '?'}`,
+    processEndText(p),
     p.image,
   ]);
   yield* table(rows);
@@ -49,13 +53,12 @@ function* socketLines(model: ShareModel): Generator<string> {
   for (const socket of sockets) {
     const created = socket.originUnknown
       ? `first seen at event ${socket.created.seq} (imported; its source was not traced)`
-      : `created at event ${socket.created.seq} by ${socket.created.api} in ${processLabel(state, socket.created.pid)}`;
-    const end = socket.closedSeq === undefined ? 'open at the end of the trace' : `closed at event ${socket.closedSeq}`;
+      : `created at event ${socket.created.seq} by ${socket.created.api} in ${processLabel(state, socket.created.pid, socket.created.seq)}`;
+    const end = socketEndText(socket);
     yield `  ${socketLabel(socket)}: ${created}, ${end}`;
     const rows = model.descriptorsOf(socket).map((d) => {
-      const origin = d.origin === 'import' ? `imported${d.handoffId ? ` (handoff ${d.handoffId})` : ''}` : `from ${d.created.api}`;
-      const closed = d.closedSeq === undefined ? 'open at the end' : `closed at event ${d.closedSeq} by ${d.closedBy ?? 'closesocket'}`;
-      return [`    ${descriptorLabel(state, d)}`, origin, `opened at event ${d.created.seq}`, closed];
+      const closed = d.closedSeq === undefined ? 'open at the end' : openOrClosedText(d);
+      return [`    ${descriptorLabel(state, d)}`, originShortText(d), `opened at event ${d.created.seq}`, closed];
     });
     yield* table(rows);
   }
@@ -68,21 +71,16 @@ function* handoffLines(model: ShareModel): Generator<string> {
   for (const h of handoffs) {
     const socket = h.socketId === undefined ? undefined : model.socket(h.socketId);
     const what = socket ? socketLabel(socket) : `descriptor ${handleLabel(h.sourceHandle)}`;
-    yield `  ${h.id}: event ${h.exportCall.seq} ${h.exportCall.api}, ${processLabel(state, h.sourcePid)} -> ${processLabel(state, h.targetPid)}, ${what}`;
+    const at = h.exportCall.seq;
+    yield `  ${h.id}: event ${at} ${h.exportCall.api}, ${processLabel(state, h.sourcePid, at)} -> ${processLabel(state, h.targetPid, at)}, ${what}`;
     yield `    imports: ${importsText(model, h)}`;
   }
 }
 
 function importsText(model: ShareModel, h: Handoff): string {
-  const state = model.state;
-  const imports = h.imports.map((i) => {
-    const by = `event ${i.call.seq} by ${processLabel(state, i.call.pid)}`;
-    if (!i.ok) return `${by} failed${i.error !== undefined ? ` (error ${i.error})` : ''}`;
-    const d = i.descriptorId === undefined ? undefined : model.descriptor(i.descriptorId);
-    return d ? `${by} -> descriptor ${handleLabel(d.handle)}` : by;
-  });
+  const imports = h.imports.map((i) => importLineText(model, i));
   if (imports.length > 0) return imports.join('; ');
-  return h.settled === 'never-imported' ? 'none (never imported)' : 'none';
+  return h.settled === 'never-imported' ? `none (${settledText(h.settled)})` : 'none';
 }
 
 /** Left-aligned columns, two spaces apart. */

@@ -5,7 +5,9 @@
 
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import type { Finding, ShareModel } from '../model';
-import { escapeXml, findingGroups, handoffRows, infoByRule, isInfo, processRows, ruleCounts, seqList, traceFacts } from './format';
+import { findingGroups, infoByRule, isInfo, ruleCounts, seqList } from '../describe';
+import { escapeXml } from './escape';
+import { handoffRows, processRows, traceFacts } from './report';
 import { renderLaneSvg } from './lanes';
 
 const STYLE = `
@@ -68,8 +70,8 @@ function factsSection(header: TraceHeader, events: TraceEvent[], model: ShareMod
  * rule in a collapsed block, so a trace that closes many sockets does not bury what needs attention.
  */
 function findingsSection(model: ShareModel): string {
-  const groups = findingGroups(model, (f) => !isInfo(f));
-  const info = infoByRule(model);
+  const groups = findingGroups(model, model.findings().filter((f) => !isInfo(f)));
+  const info = infoByRule(model.findings());
   const serious = groups.length === 0
     ? `<p>${info.length === 0 ? 'No findings.' : 'No errors or warnings.'}</p>`
     : groups.map((g) => `<h3>${escapeXml(g.title)}</h3><ul class="findings">${g.findings.map(findingItem).join('')}</ul>`).join('\n');

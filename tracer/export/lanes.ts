@@ -6,10 +6,9 @@
 
 import type { TraceEvent } from '../trace/schema';
 import type { Finding, Registration, ShareModel } from '../model';
-import {
-  escapeXml, findingMarks, findingsByCall, formatArgs, formatCall, formatResult, handoffLinks, planLanes,
-  processRows, programCalls, roleTitle, truncate, worstSeverity, type HandoffLink, type HookedCall, type Lane,
-} from './format';
+import { exitNote, findingText, formatArgs, formatCall, formatResult, programCalls, roleTitle, truncate, worstSeverity, type HookedCall } from '../describe';
+import { escapeXml } from './escape';
+import { findingMarks, findingsByCall, handoffLinks, planLanes, type HandoffLink, type Lane } from './lane-plan';
 
 const LANE_WIDTH = 300;
 const IPC_WIDTH = 180;
@@ -80,7 +79,7 @@ export function renderLaneSvg(events: TraceEvent[], model: ShareModel): string {
   const height = headerHeight + calls.length * ROW_HEIGHT + FOOTER_HEIGHT;
   const marks = findingsByCall(calls, model.findings());
   const cancelled = cancelledRegistrations(model);
-  const exits = new Map(processRows(model).map((p) => [p.pid, p.exit]));
+  const exits = new Map(model.processes().map((p) => [p.pid, exitNote(p)]));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="sockshare-lanes" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="Shared-socket lane diagram">`,
     `<style>${STYLE}</style>`,
@@ -136,8 +135,7 @@ function laneBackground(column: Column, height: number, imageLines: number, exit
   const { x, width, lane } = column;
   const center = x + width / 2;
   const title = lane ? `${roleTitle(lane.role)}: pid ${lane.pid}` : 'IPC';
-  const exit = lane ? exits.get(lane.pid) : undefined;
-  const note = lane ? (exit === undefined ? '' : exit === 'running' ? 'still running at the end' : `exit code ${exit}`) : 'WSAPROTOCOL_INFO';
+  const note = lane ? (exits.get(lane.pid) ?? '') : 'WSAPROTOCOL_INFO';
   const image = lane ? laneImageLines(lane) : [];
   const noteY = HEADER_TOP + imageLines * HEADER_LINE + 18;
   return [
@@ -159,7 +157,7 @@ function callBox({ call, ret }: HookedCall, box: Box, findings: readonly Finding
   const tooltip = [
     `#${call.seq} ${formatCall(call, ret)}`,
     ...(cancelled?.cancelledBy ? [`Registration cancelled by ${cancelled.cancelledBy.api} (#${cancelled.cancelledBy.seq}, pid ${cancelled.cancelledBy.pid}).`] : []),
-    ...findings.map((f) => `[${f.severity}] ${f.rule}: ${f.message}`),
+    ...findings.map((f) => `[${f.severity}] ${findingText(f)}`),
   ].join('\n');
   const textX = box.x + 8;
   return [

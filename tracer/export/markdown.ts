@@ -5,10 +5,10 @@
 
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import type { Finding, ShareModel } from '../model';
-import {
-  escapeMarkdown, findingGroups, findingMarks, findingsByCall, formatCall, handoffLinks, handoffRows, infoByRule, isInfo, markdownCell,
-  markdownCode, planLanes, processRows, programCalls, ruleCounts, seqList, traceFacts, type HandoffLink, type HookedCall,
-} from './format';
+import { findingGroups, formatCall, infoByRule, isInfo, programCalls, ruleCounts, seqList, type HookedCall } from '../describe';
+import { escapeMarkdown, markdownCell, markdownCode } from './escape';
+import { findingMarks, findingsByCall, handoffLinks, planLanes, type HandoffLink } from './lane-plan';
+import { handoffRows, processRows, traceFacts } from './report';
 
 export function renderMarkdown(header: TraceHeader, events: TraceEvent[], model: ShareModel): string {
   const calls = programCalls(events);
@@ -37,8 +37,8 @@ export function renderMarkdown(header: TraceHeader, events: TraceEvent[], model:
 
 /** Errors and warnings by socket; the info findings counted per rule in a collapsed block (GitHub renders <details>). */
 function findingsSection(model: ShareModel): string[] {
-  const groups = findingGroups(model, (f) => !isInfo(f));
-  const info = infoByRule(model);
+  const groups = findingGroups(model, model.findings().filter((f) => !isInfo(f)));
+  const info = infoByRule(model.findings());
   const serious = groups.length === 0
     ? [info.length === 0 ? 'No findings.' : 'No errors or warnings.', '']
     : groups.flatMap((group) => [`### ${escapeMarkdown(group.title)}`, '', ...group.findings.map(findingItem), '']);

@@ -6,8 +6,8 @@
  */
 
 import type { OutputEvent, TraceEvent } from '../trace/schema';
-import { baseName, errorName, type Finding, type ShareModel } from '../model';
-import { formatCall, pairCalls, truncate, type HookedCall } from './format';
+import type { Finding, ShareModel } from '../model';
+import { errorName, formatCall, pairCalls, processTrackName, truncate, type HookedCall } from '../describe';
 
 /** One entry of "traceEvents" (Trace Event Format, JSON object form). */
 export interface PerfettoEvent {
@@ -107,7 +107,7 @@ function trackMetadata(tracks: Tracks, model: ShareModel): PerfettoEvent[] {
   let order = 0;
   for (const [pid, tids] of tracks.threads) {
     const image = tracks.images.get(pid);
-    const name = `${image ? baseName(image) : `pid ${pid}`} (${model.role(pid)})`;
+    const name = processTrackName(model, pid, image);
     meta.push({ name: 'process_name', ph: 'M', pid, tid: mainThread(tracks, pid), args: { name } });
     meta.push({ name: 'process_sort_index', ph: 'M', pid, tid: mainThread(tracks, pid), args: { sort_index: order++ } });
     for (const tid of tids) meta.push({ name: 'thread_name', ph: 'M', pid, tid, args: { name: `thread ${tid}` } });
