@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CapabilitiesEvent, ExitedEvent, Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { checkProgram, checkTraceOutput } from '../tracer/capture/preflight';
+import type { CaptureEnd } from '../tracer/capture/live';
 import { type RuntimeKind, RuntimeError, resolveRuntime, type WineSettings } from '../tracer/capture/runtime';
 import { RULES } from '../tracer/model';
 import type { ApiCallEvent, ApiReturnEvent } from '../tracer/trace/schema';
@@ -115,10 +116,12 @@ export class SockshareSession extends LoggingDebugSession {
     this.callFrames = new CallFrames(runtime, new LocalFiles({ sourceFileMap: args.sourceFileMap, searchPaths: args.searchPaths }, source.live ? undefined : source.traceFile), (line) =>
       this.sendEvent(new OutputEvent(`sockshare: ${line}\n`, 'console')),
     );
-    runtime.on('end', (end?: { agentExitCode: number | null; error?: string }) => {
+    runtime.on('end', (end?: CaptureEnd) => {
       if (end?.error) this.sendEvent(new OutputEvent(`sockshare: ${end.error}\n`, 'stderr'));
       if (source.live) this.sendEvent(new OutputEvent(sessionEndReport(source.traceFile, runtime.model), 'console'));
-      this.sendEvent(new ExitedEvent(end?.agentExitCode ?? 0));
+      // An agent that died (a signal, a crash, a lost connection) never reads as a clean exit.
+      const failed = end?.agentFailure !== undefined;
+      this.sendEvent(new ExitedEvent(failed ? end?.agentExitCode || 1 : (end?.agentExitCode ?? 0)));
       this.sendEvent(new TerminatedEvent());
     });
     source.on('warning', (text: string) => this.sendEvent(new OutputEvent(`sockshare: ${text}\n`, 'stderr')));

@@ -106,6 +106,21 @@ async function main() {
     console.log(`hook overhead:    not measured (${error instanceof Error ? error.message : error})`);
   }
 
+  // A busy server under the tracer (node-http-cluster: requests/s untraced, with Wine's own socket logging, in-process,
+  // with breakpoints) and a burst of a million cheap calls under the in-process path, under Wine on Linux.
+  let server = { serverUntracedReqPerSec: null };
+  try {
+    server = runNodeJson(['--import', 'tsx', join('scripts', 'bench', 'server.ts')], 'server benchmark');
+    const vs = (value, ratio) => `${fmt(value, 1)} requests/s (${fmt(ratio * 100, 1)}% of untraced)`;
+    console.log(`server untraced:  ${fmt(server.serverUntracedReqPerSec, 1)} requests/s (node-http-cluster: ${fmt(server.serverRequests)} requests, ${server.serverConcurrency} at a time, a connection each)`);
+    console.log(`server +winsock:  ${vs(server.serverWinsockLogReqPerSec, server.serverWinsockLogRatio)} with WINEDEBUG=+winsock (${fmt(server.serverWinsockLogMb, 1)} MB of log to a file)`);
+    console.log(`server inprocess: ${vs(server.serverInprocessReqPerSec, server.serverInprocessRatio)} under record --capture inprocess (${fmt(server.serverInprocessEvents)} events)`);
+    console.log(`server int3:      ${vs(server.serverBreakpointsReqPerSec, server.serverBreakpointsRatio)} under record with breakpoints (${fmt(server.serverBreakpointsEvents)} events)`);
+    console.log(`burst:            ${fmt(server.burstCalls)} calls on ${server.burstThreads} threads under record --capture inprocess: ${fmt(server.burstCallsRecorded)} calls recorded, ${fmt(server.burstRecordsLost)} records lost, ${fmt(server.burstWallSeconds, 1)} s, record exit ${server.burstRecordExitCode}; the agent: ${server.burstAgentEnd}`);
+  } catch (error) {
+    console.log(`server:           not measured (${error instanceof Error ? error.message : error})`);
+  }
+
   console.log(
     JSON.stringify({
       events: model.events,
@@ -120,6 +135,7 @@ async function main() {
       stepMs: replay.stepMs,
       replayPeakRssMb: replay.replayPeakRssMb,
       ...hooks,
+      ...server,
     }),
   );
 }

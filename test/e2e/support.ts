@@ -1,6 +1,6 @@
 /** Recording a real program under the tracer (Windows node.exe in Wine on Linux), for the end-to-end suites. */
 
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { AGENT_DIR_PREFIX, LiveCapture, type CaptureEnd, type LiveOptions, type StopInfo } from '../../tracer/capture/live';
 import type { AgentConfig, AgentMessage } from '../../tracer/capture/protocol';
-import { resolveRuntime } from '../../tracer/capture/runtime';
+import { resolveRuntime, wineWindowsPath } from '../../tracer/capture/runtime';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader } from '../../tracer/trace/schema';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -213,4 +213,33 @@ export async function runAgentOn(program: string, timeoutMs = 20_000): Promise<A
   const traceLeft = existsSync(traceFile);
   rmSync(folder, { recursive: true, force: true });
   return { messages, exitCode, ms: Date.now() - started, traceLeft };
+}
+
+/** The node-http-cluster sample run by the Windows node.exe: `requests` requests, `concurrency` at a time. */
+export function nodeHttpCluster(requests: number, concurrency = 4): { program: string; args: string[] } {
+  return { program: windowsNode(), args: [wineWindowsPath(join(SAMPLES, 'node-http-cluster', 'main.js')), String(requests), String(concurrency)] };
+}
+
+export interface BackgroundCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (null after a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts `sockshare ARGS` (dist/cli.js) with TMPDIR set to `tmp`, without waiting for it. */
+export function startCli(args: string[], tmp: string): BackgroundCli {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** The processes running the tracer agents of CLI runs whose TMPDIR is `tmp` (under Wine: the wine processes of node.exe). */
+export function agentProcesses(tmp: string): number[] {
+  return agentFolders(tmp).flatMap((folder) => processesMentioning(folder));
 }

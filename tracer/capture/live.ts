@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
 import { checkProgram, checkTraceOutput } from './preflight';
-import type { AgentConfig, AgentMessage, CaptureStats, ClientCommand, StopReasonName } from './protocol';
+import { AGENT_EXIT_CLIENT_LOST, type AgentConfig, type AgentMessage, type CaptureStats, type ClientCommand, type StopReasonName } from './protocol';
 import { type AgentRuntime, packageRoot } from './runtime';
 
 export interface LiveLaunch {
@@ -47,10 +47,22 @@ export interface StopInfo {
   api: string;
 }
 
+/**
+ * How an agent that did not end normally ended: `error` it reported an error and exited, `crashed` it exited with a
+ * non-zero code without a word on the connection (its stderr says why), `killed` a signal ended it, `lost` the
+ * connection closed before the agent's end.
+ */
+export type AgentFailure = 'error' | 'crashed' | 'killed' | 'lost';
+
 export interface CaptureEnd {
   events: number;
-  /** The agent's exit code (0: every program exited and the trace is complete). */
+  /** The agent's exit code (0: every program exited and the trace is complete); null when a signal ended it. */
   agentExitCode: number | null;
+  /** Set when the agent did not end normally: the trace holds what it wrote before, `error` says why. */
+  agentFailure?: AgentFailure;
+  /** The signal that ended the agent, if one did. */
+  agentSignal?: NodeJS.Signals;
+  /** Why the capture did not end normally, in the agent's own words where it left any. */
   error?: string;
   /** Where the agent's time went, when it ended normally. */
   stats?: CaptureStats;
@@ -58,6 +70,23 @@ export interface CaptureEnd {
 
 /** How long stop() lets the agent end the programs and the trace before it kills the agent. */
 const STOP_GRACE_MS = 5000;
+
+/** How long an agent whose connection closed before its end may take to exit before it is killed. */
+const LOST_CONNECTION_GRACE_MS = 3000;
+
+/** How much of the agent's own output an error message quotes. */
+const AGENT_LOG_LINES = 12;
+
+/**
+ * The part of the agent's output (stdout and stderr, one file) that says why it died: from its own last word
+ * ("sockshare agent: RangeError: ...", the stack under it) when there is one, else its last lines.
+ */
+export function agentErrorText(log: string): string {
+  const lines = log.replace(/\r/g, '').split('\n').filter((line) => line.trim() !== '');
+  const own = lines.map((line) => line.startsWith('sockshare agent:')).lastIndexOf(true);
+  const quoted = own >= 0 ? lines.slice(own, own + AGENT_LOG_LINES) : lines.slice(-AGENT_LOG_LINES);
+  return quoted.join('\n');
+}
 
 /** The prefix of the agent's scratch folder in the temp dir (removed when the capture ends). */
 export const AGENT_DIR_PREFIX = 'sockshare-agent-';
@@ -68,6 +97,12 @@ export class LiveCapture extends EventEmitter {
   private agent?: ChildProcess;
   private workDir = '';
   private lastError?: string;
+  /** The agent said the run is over ('end'): a connection that closes after it is the normal end. */
+  private endReceived = false;
+  private connectionLost = false;
+  private lostTimer?: NodeJS.Timeout;
+  /** The agent was killed because it did not exit after losing the connection. */
+  private killedAfterLostConnection = false;
   private eventCount = 0;
   private stats?: CaptureStats;
   private agentExited = false;
@@ -160,7 +195,13 @@ export class LiveCapture extends EventEmitter {
       const socket = connect(port, '127.0.0.1');
       let buffered = '';
       socket.once('error', reject);
-      socket.on('connect', () => socket.write(token + '\n'));
+      socket.on('connect', () => {
+        socket.off('error', reject);
+        // Once connected, an error (a reset) is the connection's end: 'close' follows it.
+        socket.on('error', () => undefined);
+        socket.on('close', () => this.onConnectionClosed());
+        socket.write(token + '\n');
+      });
       socket.on('data', (chunk) => {
         buffered += chunk.toString('utf8');
         let newline: number;
@@ -188,6 +229,7 @@ export class LiveCapture extends EventEmitter {
         this.lastError = message.message;
         return;
       case 'end':
+        this.endReceived = true;
         this.stats = message.stats;
         return;
       default:
@@ -203,29 +245,79 @@ export class LiveCapture extends EventEmitter {
     }
   }
 
+  /**
+   * The connection closed. After the agent's 'end' that is the normal end; before it (and before the agent exited)
+   * the session is lost: the agent is given a moment to exit on its own (it does when it loses its client), then
+   * killed, and the capture ends as failed.
+   */
+  private onConnectionClosed(): void {
+    if (this.endReceived || this.agentExited || this.stopRequested) return;
+    this.connectionLost = true;
+    this.lostTimer ??= setTimeout(() => {
+      this.killedAfterLostConnection = true;
+      this.killAgent();
+    }, LOST_CONNECTION_GRACE_MS);
+  }
+
   /** The agent's process ended: read what is still in flight on the connection first (up to 2 s), then finish. */
   private onAgentExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.agentExited = true;
-    if (code === null && signal) this.lastError ??= `the tracer agent was killed (${signal})`;
     const socket = this.socket;
     if (socket && !socket.destroyed && !socket.readableEnded) {
       const timer = setTimeout(() => socket.destroy(), 2000);
       socket.once('close', () => {
         clearTimeout(timer);
-        this.finishCapture(code);
+        this.finishCapture(code, signal);
       });
       return;
     }
-    this.finishCapture(code);
+    this.finishCapture(code, signal);
   }
 
-  private finishCapture(code: number | null): void {
-    const error = this.lastError ?? (code === 0 ? undefined : this.agentLog() || `the tracer agent exited with ${code}`);
+  /**
+   * How the agent ended, when not normally, and why in its own words: its 'error' message, else what it wrote on
+   * stderr (an uncaught exception's stack), else the bare exit code or signal.
+   */
+  private failureOf(code: number | null, signal: NodeJS.Signals | null): { failure: AgentFailure; error: string } | undefined {
+    const log = agentErrorText(this.agentLog());
+    const own = this.lastError ?? log;
+    const detail = own ? `: ${own}` : '';
+    if (code === null && !signal) return { failure: 'error', error: this.lastError ?? 'the tracer agent could not be run' };
+    if (code === null && signal) {
+      const output = log ? `; its last output: ${log}` : '';
+      if (this.stopRequested) {
+        const late = this.stopTimer ? `, as it had not ended within ${STOP_GRACE_MS / 1000} s` : '';
+        return { failure: 'killed', error: `the tracer agent was killed (${signal}) to stop the capture${late}${output}` };
+      }
+      if (this.killedAfterLostConnection) {
+        return { failure: 'lost', error: `the connection to the tracer agent was lost before the end of the run; the agent did not exit and was killed (${signal})${output}` };
+      }
+      return { failure: 'killed', error: `the tracer agent died: it was killed (${signal})${output}` };
+    }
+    if (code !== 0) {
+      if (this.lastError) return { failure: 'error', error: `the tracer agent failed (exit code ${code}): ${this.lastError}` };
+      if (this.connectionLost && code === AGENT_EXIT_CLIENT_LOST) return { failure: 'lost', error: `the connection to the tracer agent was lost before the end of the run (the agent exited with code ${code})${log ? `: ${log}` : ''}` };
+      return { failure: 'crashed', error: `the tracer agent died (exit code ${code})${detail}` };
+    }
+    if (this.lastError) return { failure: 'error', error: this.lastError };
+    if (!this.endReceived && !this.stopRequested) return { failure: 'lost', error: `the connection to the tracer agent was lost before the end of the run (the agent exited with code 0)${detail}` };
+    return undefined;
+  }
+
+  private finishCapture(code: number | null, signal: NodeJS.Signals | null): void {
+    const failed = this.failureOf(code, signal);
     this.socket?.destroy();
     if (this.stopTimer) clearTimeout(this.stopTimer);
+    if (this.lostTimer) clearTimeout(this.lostTimer);
     process.off('exit', this.onHostExit);
     this.removeWorkDir();
-    const end: CaptureEnd = { events: this.eventCount, agentExitCode: code, ...(error ? { error } : {}), ...(this.stats ? { stats: this.stats } : {}) };
+    const end: CaptureEnd = {
+      events: this.eventCount,
+      agentExitCode: code,
+      ...(failed ? { agentFailure: failed.failure, error: failed.error } : {}),
+      ...(signal ? { agentSignal: signal } : {}),
+      ...(this.stats ? { stats: this.stats } : {}),
+    };
     this.emit('end', end);
     this.finish(end);
   }

@@ -36,6 +36,15 @@ export interface AgentConfig {
   connectTimeoutMs?: number;
 }
 
+/**
+ * The agent's exit codes: 0 the run ended (every program exited, was killed on request, or was detached) and the
+ * trace is complete; 2 it failed (a program it could not launch, an uncaught error: its stderr says which); 3 it
+ * lost its client mid-run (the programs died with it). Anything else, or a signal, is a death it could not report.
+ */
+export const AGENT_EXIT_OK = 0;
+export const AGENT_EXIT_FAILED = 2;
+export const AGENT_EXIT_CLIENT_LOST = 3;
+
 /** Where the agent's time went (nanoseconds), for the benchmark. */
 export interface CaptureStats {
   debugEvents: number;

@@ -100,7 +100,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'else is refused before the tracer starts.',
       '',
       'Ctrl+C (or SIGTERM) kills the programs and keeps the trace; a second Ctrl+C kills the tracer at once.',
-      'Exit status as check: 0, 1 error findings, 2 failure; 130 after Ctrl+C, 143 after SIGTERM.',
+      'Exit status as check: 0, 1 error findings, 2 failure (nothing could be started or recorded);',
+      '3 the tracer agent died or failed mid-run (killed, crashed, connection lost): its error is printed and',
+      'the trace keeps what was recorded before; 130 after Ctrl+C, 143 after SIGTERM, 129 after SIGHUP.',
     ].join('\n'),
     options: {
       out: { type: 'string', short: 'o' },

@@ -2,7 +2,7 @@
 
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
-import { LiveCapture, type StopInfo } from '../capture/live';
+import { type CaptureEnd, LiveCapture, type StopInfo } from '../capture/live';
 import { PreflightError, checkProgram, checkTraceOutput } from '../capture/preflight';
 import { type RuntimeKind, RuntimeError, resolveRuntime } from '../capture/runtime';
 import { formatCall } from '../export/format';
@@ -94,6 +94,12 @@ function stopPrompt(capture: LiveCapture, io: CliIo): (stop: StopInfo) => void {
   };
 }
 
+/**
+ * Exit code of a run whose tracer agent died or failed mid-run (killed, crashed, its connection lost, or an error it
+ * reported): the trace holds what the agent wrote before, and is checked, but the run never counts as a success.
+ */
+export const EXIT_AGENT_FAILED = 3;
+
 /** Exit codes of a run ended by a signal (128 + the signal's number, as shells report it). */
 const EXIT_INTERRUPTED: Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
@@ -129,6 +135,18 @@ function handleSignals(capture: LiveCapture, io: CliIo): { signal: () => keyof t
     return [name, handler] as const;
   });
   return { signal: () => first, remove: () => handlers.forEach(([name, handler]) => process.off(name, handler)) };
+}
+
+/**
+ * The agent died or failed mid-run: its error was printed; the findings of what it recorded before are printed too,
+ * then a last line says the trace is incomplete. Never exit 0.
+ */
+async function agentFailed(end: CaptureEnd, out: string, io: CliIo): Promise<number> {
+  if (end.events > 0) await runCheck(out, { json: false, verbose: false }, io);
+  const how = end.agentFailure === 'error' ? 'failed' : 'died';
+  const kept = end.events > 0 ? `the trace holds the ${end.events} events recorded before, in ${out}` : 'nothing was recorded';
+  io.stderr.write(`sockshare: the tracer agent ${how} during the run (exit ${EXIT_AGENT_FAILED}): the traced programs died with it; ${kept}\n`);
+  return EXIT_AGENT_FAILED;
 }
 
 export async function runRecord(options: RecordOptions, io: CliIo): Promise<number> {
@@ -168,7 +186,9 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
       io.stderr.write(`sockshare: interrupted (${signal}): the traced programs were killed; the trace so far is in ${options.out}\n`);
       return EXIT_INTERRUPTED[signal];
     }
-    if (end.events === 0) return EXIT_USAGE;
+    // An agent that reported why it could not start the programs, and recorded nothing: a failure to start (2).
+    if (end.events === 0 && (end.agentFailure === undefined || end.agentFailure === 'error')) return EXIT_USAGE;
+    if (end.agentFailure) return await agentFailed(end, options.out, io);
   } catch (error) {
     capture.killAgent();
     const signal = signals.signal();

@@ -1,0 +1,213 @@
+/**
+ * What tracing costs a busy server, and what a burst does to the in-process path, measured in one run on this machine:
+ *  - requests/s of the node-http-cluster sample (a Node cluster HTTP server whose primary shares its listening socket
+ *    with two workers and drives REQUESTS requests itself, a connection each), side by side: untraced; with
+ *    WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record --capture
+ *    inprocess`; under `sockshare record` with breakpoints; and each traced figure's ratio to untraced;
+ *  - a burst: cheap-calls (closesocket(INVALID_SOCKET) in a loop) making BURST_CALLS calls on 4 threads under
+ *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the agent's end, record's exit
+ *    code and the wall time.
+ * Runs the real command line (dist/cli.js), as a user would. Progress on stderr; one JSON line on stdout.
+ * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS]   (default 600 and 1,000,000)
+ */
+
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { readTrace } from '../../tracer/trace/reader';
+import { buildSamples } from '../build-samples.mjs';
+import { root } from '../lib/setup.mjs';
+import { ensureWindowsRuntime } from '../lib/win-runtime.mjs';
+import { runUnderWine, winePrefix, winPath } from '../lib/wine.mjs';
+
+const SERVER_SCRIPT = join(root, 'samples', 'node-http-cluster', 'main.js');
+const CHEAP_CALLS = join(root, 'samples', 'cheap-calls', 'cheap-calls.exe');
+const CLI = join(root, 'dist', 'cli.js');
+const CONCURRENCY = 4;
+const UNTRACED_RUNS = 3;
+const BURST_THREADS = 4;
+/** A traced run that takes longer than this is killed and reported as such. */
+const RUN_TIMEOUT_MS = 240_000;
+
+/** runUnderWine with the options it takes (its JavaScript default parameter lets TypeScript see only timeoutMs). */
+const runUnderWineWith = runUnderWine as (exe: string, args: string[], options: { timeoutMs?: number; env?: Record<string, string> }) => ReturnType<typeof runUnderWine>;
+
+const scratch = mkdtempSync(join(tmpdir(), 'sockshare-bench-server-'));
+const log = (line: string) => process.stderr.write(`  ${line}\n`);
+
+/** The sample's own figure: "[primary] 165.6 requests/s (200 requests in 1207 ms)". */
+function requestsPerSec(stdout: string): number {
+  const answered = /every request answered: (\d+) of (\d+)/.exec(stdout);
+  const rate = /\[primary\] ([\d.]+) requests\/s/.exec(stdout);
+  if (!answered || !rate) throw new Error(`node-http-cluster did not answer every request:\n${stdout.slice(-2000)}`);
+  return Number(rate[1]);
+}
+
+interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  seconds: number;
+  stdout: string;
+  /** record's stderr (one line per call) is kept in a file: a burst prints a million lines. */
+  stderrFile: string;
+  timedOut: boolean;
+}
+
+/** Runs `sockshare ARGS` with its stdout collected and its stderr to a file; kills it after RUN_TIMEOUT_MS. */
+function runCli(name: string, args: string[]): Promise<CliRun> {
+  const stderrFile = join(scratch, `${name}.stderr.txt`);
+  const stderr = openSync(stderrFile, 'w');
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', stderr], env: { ...process.env, SOCKSHARE_WINEPREFIX: winePrefix() } });
+    closeSync(stderr);
+    let stdout = '';
+    let timedOut = false;
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (text: string) => (stdout += text));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }, RUN_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, seconds: (performance.now() - started) / 1000, stdout, stderrFile, timedOut });
+    });
+  });
+}
+
+/** record's own lines ("sockshare: ..."): the agent's error, the events recorded, the end; not the calls. */
+function recordSays(stderrFile: string): string[] {
+  const text = readFileSync(stderrFile, 'utf8');
+  return text.split('\n').filter((line) => line.startsWith('sockshare:') || line.startsWith('    at ') || /^(Range|Type)?Error/.test(line));
+}
+
+async function untraced(requests: number, env: Record<string, string> = {}) {
+  const run = await runUnderWineWith(ensureWindowsRuntime(), [winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)], { timeoutMs: RUN_TIMEOUT_MS, env });
+  if (run.code !== 0) throw new Error(`node-http-cluster exited with ${run.code ?? run.signal}: ${run.stdout.slice(-1000)}${run.stderr.slice(-1000)}`);
+  return { requestsPerSec: requestsPerSec(run.stdout), stderrMb: Buffer.byteLength(run.stderr) / 1048576 };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** The untraced runs are short and vary from run to run: the median of UNTRACED_RUNS, with every run's figure. */
+async function untracedMedian(requests: number, env: Record<string, string> = {}) {
+  const runs = [];
+  for (let i = 0; i < UNTRACED_RUNS; i++) runs.push(await untraced(requests, env));
+  const rates = runs.map((r) => r.requestsPerSec);
+  return { requestsPerSec: median(rates), runs: rates, stderrMb: Math.max(...runs.map((r) => r.stderrMb)) };
+}
+
+async function recorded(requests: number, capture: 'inprocess' | 'breakpoints') {
+  const trace = join(scratch, `server-${capture}.sockshare.jsonl`);
+  const run = await runCli(`server-${capture}`, ['record', '--capture', capture, '--out', trace, '--', ensureWindowsRuntime(), winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)]);
+  if (run.code !== 0) throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}:\n${recordSays(run.stderrFile).join('\n')}`);
+  const events = Number(/recorded (\d+) events/.exec(recordSays(run.stderrFile).join('\n'))?.[1] ?? Number.NaN);
+  rmSync(trace, { force: true });
+  return { requestsPerSec: requestsPerSec(run.stdout), seconds: run.seconds, events };
+}
+
+/** A million cheap calls on 4 threads under the in-process path: what the trace holds and how the run ended. */
+async function burst(calls: number) {
+  const trace = join(scratch, 'burst.sockshare.jsonl');
+  const perThread = Math.ceil(calls / BURST_THREADS);
+  const run = await runCli('burst', ['record', '--capture', 'inprocess', '--out', trace, '--', CHEAP_CALLS, String(perThread), String(BURST_THREADS)]);
+  let recordedCalls = 0;
+  let recordedReturns = 0;
+  let recordsLost = 0;
+  let events = 0;
+  let traceWarnings = 0;
+  let traceError: string | undefined;
+  try {
+    for await (const event of readTrace(trace, { onWarning: () => traceWarnings++ })) {
+      events++;
+      if (event.kind === 'api' && event.api === 'closesocket' && !event.internal) {
+        if (event.phase === 'call') recordedCalls++;
+        else recordedReturns++;
+      }
+      if (event.kind === 'records-lost') recordsLost += event.count;
+    }
+  } catch (error) {
+    traceError = error instanceof Error ? error.message : String(error);
+  }
+  const says = recordSays(run.stderrFile);
+  const agentLine = says.find((line) => /tracer agent/.test(line));
+  const programLine = /\d+ threads x \d+ closesocket calls.*/.exec(run.stdout)?.[0];
+  const result = {
+    burstCalls: perThread * BURST_THREADS,
+    burstThreads: BURST_THREADS,
+    burstRecordExitCode: run.code,
+    burstTimedOut: run.timedOut,
+    burstAgentEnd: agentLine ? agentLine.replace(/^sockshare: /, '') : 'ended normally',
+    burstCallsRecorded: recordedCalls,
+    burstReturnsRecorded: recordedReturns,
+    burstRecordsLost: recordsLost,
+    burstTraceEvents: events,
+    burstTraceWarnings: traceWarnings,
+    ...(traceError ? { burstTraceError: traceError } : {}),
+    burstProgramSaid: programLine ?? 'nothing (it did not finish)',
+    burstWallSeconds: Number(run.seconds.toFixed(2)),
+    burstTraceMb: Number((statSafe(trace) / 1048576).toFixed(1)),
+  };
+  log(`burst: record exited ${run.code}; ${says.slice(0, 6).join(' | ')}`);
+  return result;
+}
+
+function statSafe(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+const ratio = (traced: number, base: number) => Number((traced / base).toFixed(3));
+
+async function main(): Promise<void> {
+  const requests = Number(process.argv[2] ?? 600);
+  const burstCalls = Number(process.argv[3] ?? 1_000_000);
+  process.env.SOCKSHARE_WINE_NODE = ensureWindowsRuntime();
+  process.env.SOCKSHARE_WINEPREFIX = winePrefix();
+  await buildSamples(['cheap-calls'], () => true);
+  try {
+    const plain = await untracedMedian(requests);
+    log(`server untraced: ${plain.requestsPerSec} requests/s, median of ${plain.runs.join(' / ')} (${requests} requests, ${CONCURRENCY} at a time)`);
+    const winsock = await untracedMedian(requests, { WINEDEBUG: '+winsock' });
+    log(`server WINEDEBUG=+winsock: ${winsock.requestsPerSec} requests/s, median of ${winsock.runs.join(' / ')} (${winsock.stderrMb.toFixed(1)} MB of log)`);
+    const inprocess = await recorded(requests, 'inprocess');
+    log(`server record --capture inprocess: ${inprocess.requestsPerSec} requests/s (${inprocess.events} events, ${inprocess.seconds.toFixed(1)} s)`);
+    const breakpoints = await recorded(requests, 'breakpoints');
+    log(`server record (breakpoints): ${breakpoints.requestsPerSec} requests/s (${breakpoints.events} events, ${breakpoints.seconds.toFixed(1)} s)`);
+    const calls = await burst(burstCalls);
+    console.log(
+      JSON.stringify({
+        serverRequests: requests,
+        serverConcurrency: CONCURRENCY,
+        serverUntracedReqPerSec: plain.requestsPerSec,
+        serverUntracedRuns: plain.runs,
+        serverWinsockLogReqPerSec: winsock.requestsPerSec,
+        serverWinsockLogRuns: winsock.runs,
+        serverWinsockLogMb: Number(winsock.stderrMb.toFixed(1)),
+        serverInprocessReqPerSec: inprocess.requestsPerSec,
+        serverBreakpointsReqPerSec: breakpoints.requestsPerSec,
+        serverWinsockLogRatio: ratio(winsock.requestsPerSec, plain.requestsPerSec),
+        serverInprocessRatio: ratio(inprocess.requestsPerSec, plain.requestsPerSec),
+        serverBreakpointsRatio: ratio(breakpoints.requestsPerSec, plain.requestsPerSec),
+        serverInprocessEvents: inprocess.events,
+        serverBreakpointsEvents: breakpoints.events,
+        ...calls,
+      }),
+    );
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { EXIT_AGENT_FAILED } from '../../tracer/cli/record';
+import { readTraceFile } from '../../tracer/trace/reader';
+import { agentFolders, agentProcesses, nodeHttpCluster, processesMentioning, scratchDir, startCli, waitUntil } from './support';
+
+/** Calls printed by `record` as they return: "#1234  pid 280  WSASend(...)". */
+function printedCalls(stderr: string, api: string): number[] {
+  return [...stderr.matchAll(new RegExp(`^#(\\d+) {2}pid \\d+ {2}${api}\\(`, 'gm'))].map((m) => Number(m[1]));
+}
+
+const scratch: string[] = [];
+after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+describe('a tracer agent that dies mid-run is a failed run, and the trace keeps what it wrote', () => {
+  for (const capture of ['inprocess', 'breakpoints'] as const) {
+    it(`${capture}: the agent killed (SIGKILL) while a busy server runs makes record exit ${EXIT_AGENT_FAILED}, say so, and leave a readable trace`, async () => {
+      const tmp = scratchDir(`agent-death-${capture}`);
+      scratch.push(tmp);
+      const trace = join(tmp, 'killed-agent.sockshare.jsonl');
+      const server = nodeHttpCluster(1_000_000);
+      const run = startCli(['record', '--capture', capture, '--out', trace, '--', server.program, ...server.args], tmp);
+      // Mid-run: the workers have answered requests (each answer is a WSASend printed as it returns).
+      const serving = await waitUntil(() => printedCalls(run.stderr(), 'WSASend').length >= 20 || run.child.exitCode !== null, 90_000);
+      assert.ok(serving && run.child.exitCode === null, `the server was serving under the tracer:\n${run.stderr().slice(-3000)}`);
+      const agents = agentProcesses(tmp);
+      assert.equal(agents.length, 1, `one agent process for the run: ${agents.join(', ')} (folders ${agentFolders(tmp).join(', ')})`);
+      const printedBeforeKill = Math.max(...[...run.stderr().matchAll(/^#(\d+) /gm)].map((m) => Number(m[1])));
+      process.kill(agents[0], 'SIGKILL');
+
+      const code = await run.exited;
+      const stderr = run.stderr();
+      assert.equal(code, EXIT_AGENT_FAILED, `record exits ${EXIT_AGENT_FAILED} when its agent dies:\n${stderr.slice(-3000)}`);
+      assert.match(stderr, /sockshare: the tracer agent died: it was killed \(SIGKILL\)/);
+      assert.match(stderr, /the tracer agent died during the run \(exit 3\): the traced programs died with it; the trace holds the \d+ events recorded before/);
+
+      // The trace: every line but at most one cut mid-write is whole, the events run from seq 1 without a gap, and
+      // every call printed before the kill is in it.
+      assert.ok(existsSync(trace));
+      const onDisk = await readTraceFile(trace);
+      assert.ok(onDisk.warnings.length <= 1, `at most the last line is cut: ${JSON.stringify(onDisk.warnings)}`);
+      assert.deepEqual(
+        onDisk.events.map((e) => e.seq),
+        onDisk.events.map((_, i) => i + 1),
+      );
+      const last = onDisk.events[onDisk.events.length - 1]?.seq ?? 0;
+      assert.ok(last >= printedBeforeKill, `the trace reaches event ${last}; record printed up to #${printedBeforeKill} before the kill`);
+      assert.ok(onDisk.events.some((e) => e.kind === 'api' && e.api === 'WSADuplicateSocketW'), 'the handoffs to the workers are in the trace');
+      assert.ok(onDisk.events.filter((e) => e.kind === 'api' && e.api === 'WSASend').length >= 20, 'the answers sent before the kill are in the trace');
+
+      // The programs die with the agent (kill-on-exit), and the agent's folder is removed.
+      assert.ok(await waitUntil(() => processesMentioning('node-http-cluster').length === 0, 15_000), `the server's processes are gone: ${processesMentioning('node-http-cluster').join(', ')}`);
+      assert.deepEqual(agentFolders(tmp), []);
+    });
+  }
+});
