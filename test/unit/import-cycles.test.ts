@@ -144,4 +144,14 @@ describe('import cycles', () => {
     });
     assert.deepEqual(shown, [], `import cycles:\n${shown.map((line) => `  ${line}`).join('\n')}`);
   });
+
+  test('tracer/apis, below the trace format and the capture, imports nothing outside itself', () => {
+    const apis = path.join(ROOT, 'tracer', 'apis');
+    const graph = importGraph(sourceFiles(apis));
+    assert.ok(graph.size > 0, 'tracer/apis has files');
+    for (const [file, targets] of graph) {
+      const outside = targets.filter((target) => !target.startsWith(apis + path.sep));
+      assert.deepEqual(outside.map((target) => path.relative(ROOT, target)), [], `${path.relative(ROOT, file)} imports outside tracer/apis`);
+    }
+  });
 });
