@@ -13,6 +13,8 @@ const ENTRIES = [
   { source: 'tracer/cli.ts', output: 'cli.js', optional: false, executable: true },
   // The tracer agent: runs on Windows Node.js (natively, or Windows node.exe under Wine).
   { source: 'tracer/win32/agent.ts', output: 'agent.js', optional: false },
+  // Lists the Windows processes an attach can name (run where the agent runs, for the same reason).
+  { source: 'tracer/win32/process-list.ts', output: 'process-list.js', optional: false },
   { source: 'extension/extension.ts', output: 'extension.js', optional: true },
   // Loaded by the extension when first needed (activation stays cheap).
   { source: 'extension/commands.ts', output: 'commands.js', optional: true },
