@@ -20,7 +20,9 @@ describe('a tracer agent that dies mid-run is a failed run, and the trace keeps 
       const tmp = scratchDir(`agent-death-${capture}`);
       scratch.push(tmp);
       const trace = join(tmp, 'killed-agent.sockshare.jsonl');
-      const server = nodeHttpCluster(1_000_000);
+      // A request count of its own: the server's processes are told from other runs' by their command line.
+      const requests = 1_000_000 + Math.floor(Math.random() * 900_000);
+      const server = nodeHttpCluster(requests);
       const run = startCli(['record', '--capture', capture, '--out', trace, '--', server.program, ...server.args], tmp);
       // Mid-run: the workers have answered requests (each answer is a WSASend printed as it returns).
       const serving = await waitUntil(() => printedCalls(run.stderr(), 'WSASend').length >= 20 || run.child.exitCode !== null, 90_000);
@@ -51,7 +53,8 @@ describe('a tracer agent that dies mid-run is a failed run, and the trace keeps 
       assert.ok(onDisk.events.filter((e) => e.kind === 'api' && e.api === 'WSASend').length >= 20, 'the answers sent before the kill are in the trace');
 
       // The programs die with the agent (kill-on-exit), and the agent's folder is removed.
-      assert.ok(await waitUntil(() => processesMentioning('node-http-cluster').length === 0, 15_000), `the server's processes are gone: ${processesMentioning('node-http-cluster').join(', ')}`);
+      const ours = `main.js ${requests}`;
+      assert.ok(await waitUntil(() => processesMentioning(ours).length === 0, 15_000), `the server's processes are gone: ${processesMentioning(ours).join(', ')}`);
       assert.deepEqual(agentFolders(tmp), []);
     });
   }
