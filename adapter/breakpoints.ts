@@ -73,6 +73,11 @@ export class Breakpoints {
     }
   }
 
+  /** Whether any function breakpoint (or launch stop) can stop or log at a call. */
+  get hasFunctionBreakpoints(): boolean {
+    return this.all().some((b) => b.verified);
+  }
+
   setFilters(ruleIds: string[]): void {
     const known = new Set(RULES.map((r) => r.id as string));
     this.filters = new Set(ruleIds.filter((id) => known.has(id)) as RuleId[]);
@@ -102,9 +107,10 @@ export class Breakpoints {
   atCall(event: ApiEvent, counting = true): BreakpointHit {
     const hit: BreakpointHit = { stopIds: [], logs: [] };
     if (event.phase !== 'call' || event.internal) return hit;
-    const scope = callConditionScope(event);
+    let scope: ReturnType<typeof callConditionScope> | undefined;
     for (const bp of this.all()) {
       if (!bp.verified || bp.api !== event.api) continue;
+      scope ??= callConditionScope(event);
       if (bp.test && !bp.test(scope)) continue;
       if (counting) {
         bp.hits++;

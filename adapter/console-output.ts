@@ -38,6 +38,11 @@ export class ConsoleOutput {
     if (this.held) this.held = [];
   }
 
+  /** Whether a passed call is still printed in this movement (past the limit it is only counted). */
+  get printsCalls(): boolean {
+    return this.printed < PRINT_LIMIT;
+  }
+
   /** A passed call, printed until the movement's limit, then summarised once. */
   call(text: string): void {
     this.printed++;

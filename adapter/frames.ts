@@ -143,7 +143,11 @@ export class CallFrames {
   /** This thread's hooked calls (not Winsock's own) around the call, each with its return where the recording has it. */
   private threadCalls(callIndex: number, call: ApiCallEvent): ContextCall[] {
     const runtime = this.runtime;
+    const threads = runtime.threads;
+    // The thread index says which events are this thread's without parsing the others.
+    const ofThread = (i: number): boolean => !threads || (threads.tidOf(i) === call.tid && threads.pidOf(i) === call.pid);
     const isThreadCall = (i: number): ApiCallEvent | undefined => {
+      if (!ofThread(i)) return undefined;
       const e = runtime.event(i);
       return e?.kind === 'api' && e.phase === 'call' && e.tid === call.tid && e.pid === call.pid && !e.internal ? e : undefined;
     };
@@ -157,6 +161,7 @@ export class CallFrames {
     const start = before.length > 0 ? runtime.indexOfSeq(before[0].seq) : callIndex;
     let after = 0;
     for (let i = start + 1, scanned = 0; i < runtime.length && scanned < SCAN_LIMIT; i++, scanned++) {
+      if (!ofThread(i)) continue;
       const e = runtime.event(i);
       if (e?.kind !== 'api' || e.tid !== call.tid || e.pid !== call.pid) continue;
       if (e.phase === 'return') {

@@ -12,6 +12,8 @@ import type { CaptureEnd, StopInfo } from '../tracer/capture/live';
 import { Breakpoints } from './breakpoints';
 import { ConsoleOutput } from './console-output';
 import type { EventSource } from './source';
+import { stoppingFindingsBetween } from './step-findings';
+import { ThreadIndex } from './thread-index';
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'exception' | 'pause' | 'goto';
 
@@ -57,6 +59,7 @@ function beginsThread(event: TraceEvent, tid: number): boolean {
 /** Events: 'stopped' (RuntimeStop), 'output' (text, category), 'end' (CaptureEnd | undefined). */
 export class TraceRuntime extends EventEmitter {
   private timeline!: Timeline;
+  private index!: ThreadIndex;
   /** Events applied to the model the cursor shows (the cursor is the last of them). */
   private position = 0;
   /** The model when the cursor is behind the frontier; at the frontier the timeline's forward model is used. */
@@ -123,13 +126,25 @@ export class TraceRuntime extends EventEmitter {
 
   /** Index of the event with this seq, or of the last event before it (-1 if none). */
   indexOfSeq(seq: number): number {
-    return this.timeline?.indexOfSeq(seq) ?? -1;
+    if (!this.timeline || this.length === 0) return -1;
+    // Seqs mostly go one an event: try where that puts it before a binary search over the file.
+    const guess = seq - this.timeline.at(0).seq;
+    if (guess >= 0 && guess < this.length && this.timeline.at(guess).seq === seq) return guess;
+    return this.timeline.indexOfSeq(seq);
+  }
+
+  /** Where each thread's hooked events are (every event read is learnt). */
+  get threads(): ThreadIndex | undefined {
+    return this.index;
   }
 
   /** The entry event of the call an api event belongs to. */
-  callOf(event: ApiEvent): ApiCallEvent | undefined {
+  callOf(event: ApiEvent, eventIndex?: number): ApiCallEvent | undefined {
     if (event.phase === 'call') return event;
-    const e = this.event(this.timeline.indexOfSeq(event.callSeq));
+    // Seqs mostly go one an event: try where that puts the call before searching.
+    const guess = eventIndex === undefined ? -1 : eventIndex - (event.seq - event.callSeq);
+    const index = guess >= 0 && this.event(guess)?.seq === event.callSeq ? guess : this.indexOfSeq(event.callSeq);
+    const e = this.event(index);
     return e?.kind === 'api' && e.phase === 'call' ? e : undefined;
   }
 
@@ -139,7 +154,8 @@ export class TraceRuntime extends EventEmitter {
 
   async start(stopOnEntry: boolean, startAtSeq?: number): Promise<void> {
     await this.source.start();
-    this.timeline = new Timeline(this.source.store, CHECKPOINT_INTERVAL);
+    this.index = new ThreadIndex(this.source.store);
+    this.timeline = new Timeline(this.index, CHECKPOINT_INTERVAL);
     if (this.live) {
       this.source.on('event', () => this.onLiveEvents());
       this.source.on('stopped', (stop: StopInfo) => this.onLiveStop(stop));
@@ -149,7 +165,7 @@ export class TraceRuntime extends EventEmitter {
       return;
     }
     if (startAtSeq !== undefined) {
-      this.moveTo(Math.max(0, this.timeline.indexOfSeq(startAtSeq)));
+      this.moveTo(Math.max(0, this.indexOfSeq(startAtSeq)));
       this.emitStop('goto', `Replaying from event ${startAtSeq}`);
     } else if (stopOnEntry) {
       this.stopAtFirstCall('entry', 'Stopped at the first hooked call');
@@ -203,7 +219,7 @@ export class TraceRuntime extends EventEmitter {
   /** Moves a recording's cursor to the event with this seq (the handoff diagram's boxes). */
   goto(seq: number): void {
     if (this.live) return;
-    this.moveTo(Math.max(0, this.timeline.indexOfSeq(seq)));
+    this.moveTo(Math.max(0, this.indexOfSeq(seq)));
     this.emitStop('goto', `Moved to event ${seq}`);
   }
 
@@ -228,8 +244,67 @@ export class TraceRuntime extends EventEmitter {
     this.pauseRequested = false;
     // The first run holds its output: if it stops nowhere, it ends at the first handoff with what came before it.
     this.console.startMovement(first);
-    if (direction === 'forward') await this.runForward(target ? { ...target } : undefined, first);
+    // A step with no function breakpoint in the way asks the thread index where it stops (findings are the model's).
+    const byIndex = target !== undefined && !this.breakpoints.hasFunctionBreakpoints;
+    if (direction === 'forward') await (byIndex ? this.stepForward(target.tid) : this.runForward(target ? { ...target } : undefined, first));
+    else if (byIndex) this.stepBackward(target.tid);
     else this.runBackward(target ? { ...target } : undefined);
+  }
+
+  /**
+   * A step forward by the index: the model runs only as far as the stop (to know the findings on the way), the
+   * cursor moves there once, and the calls passed are printed.
+   */
+  private async stepForward(tid: number | undefined): Promise<void> {
+    const origin = this.cursor;
+    const stop = this.index.stepStop(origin, 'forward', tid, tid === undefined ? undefined : this.processOfThread(tid));
+    const last = stop?.index ?? this.length - 1;
+    if (await this.extendFrontier(last + 1)) {
+      this.printPassed(origin, this.timeline.frontier - 1);
+      this.moveTo(this.timeline.frontier - 1);
+      return this.emitStop('pause', 'Paused');
+    }
+    const originSeq = this.event(origin)?.seq ?? -Infinity;
+    const lastEvent = this.event(last);
+    const findings = lastEvent ? stoppingFindingsBetween(this.timeline.forward, this.breakpoints, originSeq, lastEvent.seq, 'forward') : [];
+    const at = findings.length > 0 ? this.indexOfSeq(findings[0].seq) : last;
+    this.printPassed(origin, at);
+    if (at <= origin) return this.emitStop('step', 'End of the recording', 'The recording ends here: step back or reverse-continue to go on.');
+    this.moveTo(at);
+    const event = this.timeline.at(at);
+    if (findings.length > 0) return this.emitFindingStop(findings, event);
+    if (stop) this.checkStop(event, { tid: stop.leftThread === undefined ? tid : undefined, leftThread: stop.leftThread }, 'forward');
+    else this.arriveAtEnd(true, false);
+  }
+
+  /** A step back by the index; a finding on the way back stops it as it would going forward. */
+  private stepBackward(tid: number | undefined): void {
+    const origin = this.cursor;
+    const stop = this.index.stepStop(origin, 'backward', tid);
+    const first = stop?.index ?? 0;
+    const originSeq = this.event(origin)?.seq ?? Infinity;
+    const beforeFirstSeq = (this.event(first)?.seq ?? 0) - 1;
+    const findings = stoppingFindingsBetween(this.timeline.forward, this.breakpoints, beforeFirstSeq, originSeq - 1, 'backward');
+    const at = findings.length > 0 ? this.indexOfSeq(findings[0].seq) : stop?.index;
+    if (at === undefined) return this.stopAtFirstCall('step', 'Start of the recording', 'The recording starts here: step or continue to go on.');
+    this.moveTo(at);
+    this.checkStop(this.timeline.at(at), { tid: stop?.leftThread === undefined ? tid : undefined, leftThread: stop?.leftThread }, 'backward');
+  }
+
+  /** Applies events to the forward model up to `count`, letting a pause in; true if paused. */
+  private async extendFrontier(count: number): Promise<boolean> {
+    while (this.timeline.frontier < count) {
+      this.timeline.extendTo(Math.min(count, this.timeline.frontier + 20000));
+      if (this.timeline.frontier >= count) break;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.pauseRequested) return true;
+    }
+    return false;
+  }
+
+  /** Prints what the cursor passes between `origin` (excluded) and `to` (included): returns and the programs' output. */
+  private printPassed(origin: number, to: number): void {
+    for (let i = origin + 1; i <= to; i++) if (this.index.isPrinted(i)) this.print(this.timeline.at(i), i);
   }
 
   private async runForward(target: StepTarget, first = false): Promise<void> {
@@ -251,8 +326,12 @@ export class TraceRuntime extends EventEmitter {
         if (this.pauseRequested) return this.emitStop('pause', 'Paused');
       }
     }
-    // Arrived at the end in this run: a finding the end raises (an export never imported) stops like any other.
-    const atEnd = moved > 0 || first ? this.breakpoints.stoppingFindings(this.findingsAtEnd()) : [];
+    this.arriveAtEnd(moved > 0, first);
+  }
+
+  /** The cursor at the last event: a finding the end raises (an export never imported) stops like any other. */
+  private arriveAtEnd(moved: boolean, first: boolean): void {
+    const atEnd = moved || first ? this.breakpoints.stoppingFindings(this.findingsAtEnd()) : [];
     const last = this.event(this.timeline.length - 1);
     if (atEnd.length > 0 && last) return this.emitFindingStop(atEnd, last);
     if (first) return this.stopAtFirstHandoff();
@@ -303,7 +382,7 @@ export class TraceRuntime extends EventEmitter {
       if (index + 1 === this.timeline.frontier) this.behind = undefined;
     } else this.timeline.extendTo(index + 1);
     this.position++;
-    this.print(event);
+    this.print(event, index);
     return event;
   }
 
@@ -315,6 +394,9 @@ export class TraceRuntime extends EventEmitter {
       this.timeline.extendTo(position);
     } else if (position === this.timeline.frontier) {
       this.behind = undefined;
+    } else if (this.behind && position > this.position && position < this.timeline.frontier && position - this.position <= CHECKPOINT_INTERVAL) {
+      // A little ahead of a model behind the frontier: applying the events between is cheaper than a checkpoint's replay.
+      for (let i = this.position; i < position; i++) this.behind.apply(this.timeline.at(i));
     } else {
       this.timeline.extendTo(Math.max(position, this.timeline.frontier));
       this.behind = position === this.timeline.frontier ? undefined : this.timeline.after(position);
@@ -373,7 +455,7 @@ export class TraceRuntime extends EventEmitter {
   private emitStop(reason: StopReason, description: string, text?: string, extra: Partial<RuntimeStop> = {}, at?: TraceEvent): void {
     this.console.flush();
     if (this.console.holding) this.console.release();
-    const index = at ? this.timeline.indexOfSeq(at.seq) : this.cursor;
+    const index = at ? this.indexOfSeq(at.seq) : this.cursor;
     this.lastStop = { reason, index, tid: this.threadAt(index), description, text, ...extra };
     this.emit('stopped', this.lastStop);
   }
@@ -383,20 +465,21 @@ export class TraceRuntime extends EventEmitter {
    * exit has no call to show), else of the latest event with a thread.
    */
   private threadAt(index: number): number {
-    let withThread: number | undefined;
+    const hooked = index < 0 ? undefined : this.index.findHooked(index, 'backward', undefined, 100_000);
+    if (hooked !== undefined) return this.index.tidOf(hooked) ?? 0;
     for (let i = index, scanned = 0; i >= 0 && scanned < 100_000; i--, scanned++) {
-      const e = this.event(i);
-      if (e && isHookedEvent(e)) return e.tid;
-      if (withThread === undefined && e && 'tid' in e) withThread = e.tid;
+      const tid = this.index.tidOf(i);
+      if (tid !== undefined) return tid;
     }
-    return withThread ?? this.lastStop?.tid ?? 0;
+    return this.lastStop?.tid ?? 0;
   }
 
   /** Each hooked call, as the cursor passes its return, goes to the Debug Console. */
-  private print(event: TraceEvent): void {
+  private print(event: TraceEvent, index: number): void {
     if (event.kind === 'output') return this.console.program(event.text, event.stream);
-    if (event.kind !== 'api' || event.phase !== 'return') return;
-    const call = this.callOf(event);
+    if (event.kind !== 'api' || event.phase !== 'return' || event.internal) return;
+    if (!this.console.printsCalls) return this.console.call('');
+    const call = this.callOf(event, index);
     if (!call || call.internal) return;
     this.console.call(`#${call.seq} pid ${call.pid} tid ${call.tid}  ${formatCall(call, event)}`);
   }
@@ -421,7 +504,7 @@ export class TraceRuntime extends EventEmitter {
 
   private onLiveStop(stop: StopInfo): void {
     this.onLiveEvents();
-    const event = stop.seq ? this.event(this.timeline.indexOfSeq(stop.seq)) : undefined;
+    const event = stop.seq ? this.event(this.indexOfSeq(stop.seq)) : undefined;
     const step = this.liveStep === 'continue' ? undefined : this.liveStep;
     if (stop.reason === 'entry') return this.emitStop('entry', `Stopped at the first hooked call`, undefined, {}, event);
     if (stop.reason === 'pause') {

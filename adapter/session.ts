@@ -226,12 +226,8 @@ export class SockshareSession extends LoggingDebugSession {
   /** The thread's current hooked event: the event at the cursor, or its latest one before. */
   private threadEventIndex(tid: number): number | undefined {
     const runtime = this.runtime;
-    if (!runtime) return undefined;
-    for (let i = runtime.cursor, scanned = 0; i >= 0 && scanned < 100_000; i--, scanned++) {
-      const e = runtime.event(i);
-      if (e?.kind === 'api' && e.tid === tid && !e.internal) return i;
-    }
-    return undefined;
+    if (!runtime?.threads || runtime.cursor < 0) return undefined;
+    return runtime.threads.findHooked(runtime.cursor, 'backward', tid, 100_000);
   }
 
   /** The call and, if it returned by the cursor, its return. */

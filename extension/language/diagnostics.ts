@@ -11,7 +11,7 @@
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation, type Range } from 'vscode-languageserver';
 import type { Finding, Severity } from '../../tracer/model';
 import { findingText } from '../../tracer/describe';
-import { callSeqOf, involvement } from './event-links';
+import { callSeqOf, forgetLinks, involvement } from './event-links';
 import type { LineProblem, TraceDocumentIndex } from './document-index';
 import { propertySpan } from './json-line';
 
@@ -86,25 +86,41 @@ export function findingDiagnostic(index: TraceDocumentIndex, finding: Finding): 
 }
 
 export function diagnostics(index: TraceDocumentIndex): Diagnostic[] {
-  const out = problemDiagnostics(index);
-  if (index.header === undefined) return out;
-  let infoShown = 0;
-  let infoHidden = 0;
-  for (const finding of index.model.findings()) {
-    if (finding.severity === 'info' && infoShown++ >= MAX_INFO_DIAGNOSTICS) {
-      infoHidden++;
-      continue;
+  return new DiagnosticsSoFar().collect(index);
+}
+
+/**
+ * The diagnostics of an index still being built, page after page: each collect() words only the findings raised
+ * since the one before (findings are only ever appended) and returns everything so far, as a publish needs it.
+ */
+export class DiagnosticsSoFar {
+  private readonly findingDiagnostics: Diagnostic[] = [];
+  private findingsSeen = 0;
+  private infoShown = 0;
+  private infoHidden = 0;
+
+  collect(index: TraceDocumentIndex): Diagnostic[] {
+    const out = problemDiagnostics(index);
+    if (index.header === undefined) return out;
+    const findings = index.model.findings();
+    if (findings.length > this.findingsSeen) forgetLinks(index); // handoffs may have changed since the last page
+    for (; this.findingsSeen < findings.length; this.findingsSeen++) {
+      const finding = findings[this.findingsSeen];
+      if (finding.severity === 'info' && this.infoShown++ >= MAX_INFO_DIAGNOSTICS) this.infoHidden++;
+      else this.findingDiagnostics.push(findingDiagnostic(index, finding));
     }
-    out.push(findingDiagnostic(index, finding));
+    out.push(...this.findingDiagnostics);
+    if (this.infoHidden > 0) out.push(infoCappedNote(index, this.infoHidden));
+    return out;
   }
-  if (infoHidden > 0) {
-    out.push({
-      range: index.lineRange(index.headerLine),
-      severity: DiagnosticSeverity.Information,
-      message: `${infoHidden} more info findings (descriptor-closed, socket-closed, call-failed) are not shown here; \`sockshare check --verbose\` lists every finding.`,
-      source: SOURCE,
-      code: 'info-findings-capped',
-    });
-  }
-  return out;
+}
+
+function infoCappedNote(index: TraceDocumentIndex, infoHidden: number): Diagnostic {
+  return {
+    range: index.lineRange(index.headerLine),
+    severity: DiagnosticSeverity.Information,
+    message: `${infoHidden} more info findings (descriptor-closed, socket-closed, call-failed) are not shown here; \`sockshare check --verbose\` lists every finding.`,
+    source: SOURCE,
+    code: 'info-findings-capped',
+  };
 }

@@ -9,7 +9,7 @@
 import type { Range } from 'vscode-languageserver';
 import { Timeline, type EventStore, type ShareModel } from '../../tracer/model';
 import { TraceFormatError, TraceLineParser, type TraceEvent, type TraceHeader } from '../../tracer/trace';
-import { LineTable } from './line-table';
+import { LineTable, type TraceLines } from './line-table';
 
 export interface LineProblem {
   /** 0-based line. */
@@ -31,6 +31,8 @@ export interface ProcessMark {
 const CACHE_SIZE = 8192;
 /** Events parsed before the model catches up with them. */
 const MODEL_BATCH = 2048;
+/** Events between the model's checkpoints: a hover replays at most this many. */
+const CHECKPOINT_INTERVAL = 2048;
 /** Line problems kept (a file of garbage has one a line); the rest are only counted. */
 const KEPT_PROBLEMS = 5000;
 
@@ -45,6 +47,12 @@ class TextEventStore implements EventStore {
   }
 }
 
+export interface BuildOptions {
+  isCancelled?: () => boolean;
+  sliceMs?: number;
+  onProgress?: (index: TraceDocumentIndex) => void;
+}
+
 export class TraceDocumentIndex {
   header?: TraceHeader;
   headerLine = -1;
@@ -57,7 +65,6 @@ export class TraceDocumentIndex {
   readonly threadStarts: ProcessMark[] = [];
   readonly lineCount: number;
   readonly timeline: Timeline;
-  private readonly lines: LineTable;
   private readonly eventLines: Uint32Array;
   private readonly eventSeqs: Float64Array;
   /** A call's return event index, a return's call event index, or -1. */
@@ -74,38 +81,44 @@ export class TraceDocumentIndex {
 
   constructor(
     readonly uri: string,
-    readonly text: string,
+    private readonly lines: TraceLines,
   ) {
-    this.lines = new LineTable(text);
     const count = (this.lineCount = this.lines.count);
     this.eventLines = new Uint32Array(count);
     this.eventSeqs = new Float64Array(count);
     this.partners = new Int32Array(count);
     this.parser = new TraceLineParser(uri, (warning) => this.addProblem(this.currentLine, warning, 'warning'));
-    this.timeline = new Timeline(new TextEventStore(this));
+    this.timeline = new Timeline(new TextEventStore(this), CHECKPOINT_INTERVAL);
   }
 
   /** Analyses the whole text at once (tests, small documents). */
   static fromText(uri: string, text: string): TraceDocumentIndex {
-    const index = new TraceDocumentIndex(uri, text);
+    const index = new TraceDocumentIndex(uri, new LineTable(text));
     while (!index.step(Number.MAX_SAFE_INTEGER));
     return index;
   }
 
   /**
    * Analyses in slices of `sliceMs`, yielding to the event loop between them so the server keeps answering;
-   * resolves undefined when `isCancelled` says the text is stale.
+   * resolves undefined when `isCancelled` says the text is stale. `onProgress` sees the index after each slice
+   * (diagnostics so far).
    */
-  static async build(uri: string, text: string, options: { isCancelled?: () => boolean; sliceMs?: number } = {}): Promise<TraceDocumentIndex | undefined> {
-    const index = new TraceDocumentIndex(uri, text);
+  static async build(uri: string, source: string | TraceLines, options: BuildOptions = {}): Promise<TraceDocumentIndex | undefined> {
+    const index = new TraceDocumentIndex(uri, typeof source === 'string' ? new LineTable(source) : source);
     const sliceMs = options.sliceMs ?? 40;
     for (;;) {
       const until = performance.now() + sliceMs;
       do if (index.step(1024)) return index;
       while (performance.now() < until);
+      options.onProgress?.(index);
       await new Promise((resolve) => setImmediate(resolve));
       if (options.isCancelled?.()) return undefined;
     }
+  }
+
+  /** Lets go of the file the lines are read from (an index of a file on disk). */
+  close(): void {
+    this.lines.close?.();
   }
 
   get done(): boolean {
@@ -129,9 +142,8 @@ export class TraceDocumentIndex {
   }
 
   private analyseLine(line: number): void {
-    const start = this.lines.start(line);
-    const text = this.text.slice(start, this.lines.end(line));
-    if (this.text.charCodeAt(start) !== 0x7b && text.trim().length === 0) {
+    const text = this.lines.lineText(line);
+    if (text.charCodeAt(0) !== 0x7b && text.trim().length === 0) {
       if (this.pendingBlank < 0) this.pendingBlank = line;
       return;
     }

@@ -28,6 +28,11 @@ function linksOf(index: TraceDocumentIndex): HandoffLinks {
   return links;
 }
 
+/** Drops the links of an index still being built: its model has more handoffs now. */
+export function forgetLinks(index: TraceDocumentIndex): void {
+  if (!index.done) handoffLinks.delete(index);
+}
+
 /** The handoff an import call (by its entry seq) took its WSAPROTOCOL_INFO from. */
 export function handoffOfImport(index: TraceDocumentIndex, callSeq: number): Handoff | undefined {
   return linksOf(index).byImport.get(callSeq);

@@ -5,7 +5,18 @@
 
 import type { Range } from 'vscode-languageserver';
 
-export class LineTable {
+/** The lines of a trace document, wherever its text is (the editor's text, or the file on disk). */
+export interface TraceLines {
+  readonly count: number;
+  /** The text of a line, without its line break. */
+  lineText(line: number): string;
+  /** The whole line as an LSP range. */
+  range(line: number): Range;
+  /** Lets go of what the lines are read from (a file). */
+  close?(): void;
+}
+
+export class LineTable implements TraceLines {
   readonly count: number;
   private readonly starts: Uint32Array<ArrayBuffer>;
 

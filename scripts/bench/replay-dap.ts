@@ -43,7 +43,9 @@ async function timed(action: () => Promise<unknown>): Promise<number> {
 async function main(): Promise<void> {
   const [trace, pointsText] = process.argv.slice(2);
   const points = Number(pointsText ?? 30);
-  const adapter = spawn(process.execPath, [join(root, 'dist', 'adapter.js'), `--server=${PORT}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // SOCKSHARE_BENCH_ADAPTER_ARGS: extra node options for the adapter (e.g. --cpu-prof), space-separated.
+  const adapterNodeArgs = (process.env.SOCKSHARE_BENCH_ADAPTER_ARGS ?? '').split(' ').filter(Boolean);
+  const adapter = spawn(process.execPath, [...adapterNodeArgs, join(root, 'dist', 'adapter.js'), `--server=${PORT}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve) => adapter.stderr.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()));
   const client = new DebugClient('node', '', 'sockshare');
   await client.start(PORT);
