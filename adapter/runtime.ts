@@ -4,16 +4,15 @@
  * translates), and asks the model for every Winsock meaning.
  */
 
-import { EventEmitter } from 'node:events';
-import { ShareModel, Timeline, type Finding } from '../tracer/model';
+import type { Finding } from '../tracer/model';
 import { formatCall } from '../tracer/describe';
-import type { ApiCallEvent, ApiEvent, TraceEvent } from '../tracer/trace/schema';
+import type { TraceEvent } from '../tracer/trace/schema';
 import type { CaptureEnd, StopInfo } from '../tracer/capture/live';
 import { Breakpoints } from './breakpoints';
 import { ConsoleOutput } from './console-output';
 import type { EventSource } from './source';
 import { stoppingFindingsBetween } from './step-findings';
-import { ThreadIndex } from './thread-index';
+import { TraceCursor, isHookedEvent, endsThread, beginsThread } from './cursor';
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'exception' | 'pause' | 'goto';
 
@@ -36,34 +35,9 @@ type Direction = 'forward' | 'backward';
  */
 type StepTarget = { tid?: number; leftThread?: number } | undefined;
 
-/** Events between checkpoints: stepping back replays at most this many; memory holds length / interval snapshots. */
-const CHECKPOINT_INTERVAL = 4096;
-
-const EMPTY_MODEL = new ShareModel();
-
-/** A call or return of the program's own (Winsock's calls to itself are not stops). */
-function isHookedEvent(event: TraceEvent): event is ApiEvent {
-  return event.kind === 'api' && !event.internal;
-}
-
-/** The last event of thread `tid` of process `pid`: its exit, or its process's (the debug API reports no exit of the last thread). */
-function endsThread(event: TraceEvent, tid: number, pid: number | undefined): boolean {
-  return (event.kind === 'thread-exit' && event.tid === tid) || (event.kind === 'process-exit' && event.pid === pid);
-}
-
-/** The first event of thread `tid`. */
-function beginsThread(event: TraceEvent, tid: number): boolean {
-  return event.kind === 'thread-start' && event.tid === tid;
-}
 
 /** Events: 'stopped' (RuntimeStop), 'output' (text, category), 'end' (CaptureEnd | undefined). */
-export class TraceRuntime extends EventEmitter {
-  private timeline!: Timeline;
-  private index!: ThreadIndex;
-  /** Events applied to the model the cursor shows (the cursor is the last of them). */
-  private position = 0;
-  /** The model when the cursor is behind the frontier; at the frontier the timeline's forward model is used. */
-  private behind?: ShareModel;
+export class TraceRuntime extends TraceCursor {
   private pauseRequested = false;
   /** The Debug Console's lines of the current movement, and the held output of the launch's first run. */
   private readonly console = new ConsoleOutput((text, category) => this.emit('output', text, category), () => this.cursor);
@@ -71,81 +45,13 @@ export class TraceRuntime extends EventEmitter {
   private liveStep: StepTarget | 'continue' = 'continue';
   private pendingFinding?: Finding[];
   private ended = false;
-  private finishedModel?: ShareModel;
 
   /** `breakpoints`: those the client set before the launch, if any. */
   constructor(
-    readonly source: EventSource,
+    source: EventSource,
     readonly breakpoints = new Breakpoints(),
   ) {
-    super();
-  }
-
-  get live(): boolean {
-    return this.source.live;
-  }
-
-  /** Before the source started (a pause or a threads request that came first) the model is empty. */
-  /**
-   * At the end of a recording the model is finished: what the trace's end settles (an export never imported) is
-   * raised there, as `check` raises it.
-   */
-  get model(): ShareModel {
-    if (this.behind) return this.behind;
-    if (!this.timeline) return EMPTY_MODEL;
-    if (!this.live && this.timeline.length > 0 && this.position === this.timeline.length) return this.modelAtEnd();
-    return this.timeline.forward;
-  }
-
-  private modelAtEnd(): ShareModel {
-    this.finishedModel ??= this.timeline.after(this.timeline.length, true);
-    return this.finishedModel;
-  }
-
-  /** The findings the end of the recording raises (none live: the programs may go on). */
-  private findingsAtEnd(): Finding[] {
-    if (this.live) return [];
-    return this.modelAtEnd().findings().slice(this.timeline.forward.findings().length);
-  }
-
-  get started(): boolean {
-    return this.timeline !== undefined;
-  }
-
-  get cursor(): number {
-    return this.position - 1;
-  }
-
-  get length(): number {
-    return this.timeline?.length ?? 0;
-  }
-
-  event(index = this.cursor): TraceEvent | undefined {
-    return index >= 0 && index < this.length ? this.timeline.at(index) : undefined;
-  }
-
-  /** Index of the event with this seq, or of the last event before it (-1 if none). */
-  indexOfSeq(seq: number): number {
-    if (!this.timeline || this.length === 0) return -1;
-    // Seqs mostly go one an event: try where that puts it before a binary search over the file.
-    const guess = seq - this.timeline.at(0).seq;
-    if (guess >= 0 && guess < this.length && this.timeline.at(guess).seq === seq) return guess;
-    return this.timeline.indexOfSeq(seq);
-  }
-
-  /** Where each thread's hooked events are (every event read is learnt). */
-  get threads(): ThreadIndex | undefined {
-    return this.index;
-  }
-
-  /** The entry event of the call an api event belongs to. */
-  callOf(event: ApiEvent, eventIndex?: number): ApiCallEvent | undefined {
-    if (event.phase === 'call') return event;
-    // Seqs mostly go one an event: try where that puts the call before searching.
-    const guess = eventIndex === undefined ? -1 : eventIndex - (event.seq - event.callSeq);
-    const index = guess >= 0 && this.event(guess)?.seq === event.callSeq ? guess : this.indexOfSeq(event.callSeq);
-    const e = this.event(index);
-    return e?.kind === 'api' && e.phase === 'call' ? e : undefined;
+    super(source);
   }
 
   get stop(): RuntimeStop | undefined {
@@ -154,8 +60,7 @@ export class TraceRuntime extends EventEmitter {
 
   async start(stopOnEntry: boolean, startAtSeq?: number): Promise<void> {
     await this.source.start();
-    this.index = new ThreadIndex(this.source.store);
-    this.timeline = new Timeline(this.index, CHECKPOINT_INTERVAL);
+    this.open();
     if (this.live) {
       this.source.on('event', () => this.onLiveEvents());
       this.source.on('stopped', (stop: StopInfo) => this.onLiveStop(stop));
@@ -304,7 +209,7 @@ export class TraceRuntime extends EventEmitter {
 
   /** Prints what the cursor passes between `origin` (excluded) and `to` (included): returns and the programs' output. */
   private printPassed(origin: number, to: number): void {
-    for (let i = origin + 1; i <= to; i++) if (this.index.isPrinted(i)) this.print(this.timeline.at(i), i);
+    for (let i = origin + 1; i <= to; i++) if (this.index.isPrinted(i)) this.passed(this.timeline.at(i), i);
   }
 
   private async runForward(target: StepTarget, first = false): Promise<void> {
@@ -373,42 +278,6 @@ export class TraceRuntime extends EventEmitter {
     this.stopAtFirstCall('step', 'Start of the recording', 'The recording starts here: step or continue to go on.');
   }
 
-  /** Applies the next event; the cursor moves onto it. */
-  private advance(): TraceEvent {
-    const index = this.position;
-    const event = this.timeline.at(index);
-    if (this.behind) {
-      this.behind.apply(event);
-      if (index + 1 === this.timeline.frontier) this.behind = undefined;
-    } else this.timeline.extendTo(index + 1);
-    this.position++;
-    this.print(event, index);
-    return event;
-  }
-
-  /** Puts the cursor on the event at `index` (forward by applying, backward from a checkpoint). */
-  private moveTo(index: number): void {
-    const position = index + 1;
-    if (position === this.position) return;
-    if (position > this.position && !this.behind && position >= this.timeline.frontier) {
-      this.timeline.extendTo(position);
-    } else if (position === this.timeline.frontier) {
-      this.behind = undefined;
-    } else if (this.behind && position > this.position && position < this.timeline.frontier && position - this.position <= CHECKPOINT_INTERVAL) {
-      // A little ahead of a model behind the frontier: applying the events between is cheaper than a checkpoint's replay.
-      for (let i = this.position; i < position; i++) this.behind.apply(this.timeline.at(i));
-    } else {
-      this.timeline.extendTo(Math.max(position, this.timeline.frontier));
-      this.behind = position === this.timeline.frontier ? undefined : this.timeline.after(position);
-    }
-    this.position = position;
-  }
-
-  private findForward(from: number, test: (e: TraceEvent) => boolean): number | undefined {
-    for (let i = from; i < this.timeline.length; i++) if (test(this.timeline.at(i))) return i;
-    return undefined;
-  }
-
   /** Would the cursor stop on this event (without side effects: used while scanning backwards)? */
   private wouldStop(event: TraceEvent, target: StepTarget, direction: Direction): boolean {
     if (isHookedEvent(event)) {
@@ -475,7 +344,7 @@ export class TraceRuntime extends EventEmitter {
   }
 
   /** Each hooked call, as the cursor passes its return, goes to the Debug Console. */
-  private print(event: TraceEvent, index: number): void {
+  protected passed(event: TraceEvent, index: number): void {
     if (event.kind === 'output') return this.console.program(event.text, event.stream);
     if (event.kind !== 'api' || event.phase !== 'return' || event.internal) return;
     if (!this.console.printsCalls) return this.console.call('');
