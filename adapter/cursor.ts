@@ -76,7 +76,7 @@ export abstract class TraceCursor extends EventEmitter {
   /** The findings the end of the recording raises (none live: the programs may go on). */
   protected findingsAtEnd(): Finding[] {
     if (this.live) return [];
-    return this.modelAtEnd().findings().slice(this.timeline.forward.findings().length);
+    return this.modelAtEnd().findings().slice(this.timeline.forward.findingCount);
   }
 
   get started(): boolean {

@@ -1,9 +1,14 @@
 // Benchmark: generates (or reuses) a 1,000,000-event trace in .cache/bench/, then measures
-//  (a) model throughput: ShareModel.apply over events already in memory, best of 3 -> modelEventsPerSec
-//  (b) `sockshare check FILE --json` as a child process: peak RSS -> checkPeakRssMb, wall time -> checkSeconds.
+//  (a) model throughput: ShareModel.apply over events already in memory, best and median of 3 -> modelEventsPerSec,
+//      the model's compact history and peak RSS (bundled first, as dist/ is, so the figures are the shipped code's)
+//  (b) `sockshare check FILE --json` as a child process, beside the JSON-parse floor (reading the same file and
+//      JSON.parse of every line, nothing else), alternately, CHECK_ROUNDS times: wall time and peak RSS of each,
+//      medians -> checkSeconds, parseFloorSeconds, checkOverFloor
+//  (c) the debugger's Timeline over the whole trace: checkpoints, their memory, a step back's latency
 // Prints one line per metric and, as the last line, one JSON object with every number. Targets are reported,
-// not asserted: >= 1,000,000 events/s and < 300 MB.
+// not asserted: >= 2,000,000 events/s, check <= 1.5x the parse floor, < 300 MB.
 import { spawn, spawnSync } from 'node:child_process';
+import { build } from 'esbuild';
 import { ensureNpmPackages } from './lib/setup.mjs';
 import { existsSync, mkdirSync, openSync, closeSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -15,8 +20,20 @@ const EVENTS = Number(process.env.SOCKSHARE_BENCH_EVENTS ?? 1_000_000);
 const cacheDir = join(root, '.cache', 'bench');
 const traceFile = join(cacheDir, `trace-${EVENTS}.jsonl`);
 const cli = join(root, 'dist', 'cli.js');
-const TARGET_EVENTS_PER_SEC = 1_000_000;
+const TARGET_EVENTS_PER_SEC = 2_000_000;
+const TARGET_CHECK_OVER_FLOOR = 1.5;
 const TARGET_RSS_MB = 300;
+const CHECK_ROUNDS = Number(process.env.SOCKSHARE_BENCH_CHECK_ROUNDS ?? 3);
+const bundleDir = join(cacheDir, 'bundle');
+
+/** Bundles scripts/bench/NAME.ts like scripts/build.mjs bundles dist/ (no name-keeping helpers), returns the path. */
+async function bundled(name) {
+  const outfile = join(bundleDir, `${name}.js`);
+  await build({ entryPoints: [join(root, 'scripts', 'bench', `${name}.ts`)], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning', absWorkingDir: root });
+  return outfile;
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Runs a node script to completion with inherited output; throws on a non-zero exit. */
 function runNode(args, what) {
@@ -34,10 +51,15 @@ function runNodeJson(args, what) {
 
 /** Spawns `node dist/cli.js check FILE --json > /dev/null`, returns exit code, peak RSS (KiB) and wall seconds. */
 function measureCheck() {
+  return measureNode([cli, 'check', traceFile, '--json'], 'check');
+}
+
+/** Spawns node with `args` (stdout to /dev/null), returns exit code, peak RSS (KiB) and wall seconds. */
+function measureNode(scriptArgs, what) {
   // SOCKSHARE_BENCH_RSS=resource-usage forces the fallback even where /usr/bin/time exists.
   const useTime = existsSync('/usr/bin/time') && process.env.SOCKSHARE_BENCH_RSS !== 'resource-usage';
   const preload = pathToFileURL(join(root, 'scripts', 'bench', 'maxrss.mjs')).href;
-  const nodeArgs = [...(useTime ? [] : ['--import', preload]), cli, 'check', traceFile, '--json'];
+  const nodeArgs = [...(useTime ? [] : ['--import', preload]), ...scriptArgs];
   const [command, args] = useTime ? ['/usr/bin/time', ['-f', 'maxrss-kb %M', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const devNull = openSync('/dev/null', 'w');
   return new Promise((resolve, reject) => {
@@ -53,7 +75,7 @@ function measureCheck() {
       const match = /maxrss-kb (\d+)\s*$/.exec(stderr);
       // /usr/bin/time reports the child's exit status through its own; check exits 1 when the trace has errors.
       if (!match || (code !== 0 && code !== 1)) {
-        reject(new Error(`check failed (exit ${code}):\n${stderr}`));
+        reject(new Error(`${what} failed (exit ${code}):\n${stderr}`));
         return;
       }
       // What else the child said (reader warnings), without /usr/bin/time's note about the exit status.
@@ -76,15 +98,37 @@ async function main() {
   runNode(['--import', 'tsx', join('scripts', 'bench', 'generate.ts'), traceFile, String(EVENTS)], 'trace generation');
   const traceMb = statSync(traceFile).size / 1048576;
 
-  const model = runNodeJson(['--expose-gc', '--max-old-space-size=6144', '--import', 'tsx', join('scripts', 'bench', 'model.ts'), traceFile, '3'], 'model benchmark');
+  const modelScript = await bundled('model');
+  const model = runNodeJson(['--expose-gc', '--max-old-space-size=6144', modelScript, traceFile, '3'], 'model benchmark');
   const meets = (ok) => (ok ? 'meets' : 'MISSES');
-  console.log(`model throughput: ${fmt(model.modelEventsPerSec)} events/s (best of ${model.runs}: ${fmt(model.bestSeconds, 3)} s for ${fmt(model.events)} events; ${fmt(model.findings)} findings) — ${meets(model.modelEventsPerSec >= TARGET_EVENTS_PER_SEC)} the >= ${fmt(TARGET_EVENTS_PER_SEC)} events/s target`);
+  console.log(`model throughput: ${fmt(model.modelEventsPerSec)} events/s best, ${fmt(model.modelMedianEventsPerSec)} median of ${model.runs} (${fmt(model.bestSeconds, 3)} s for ${fmt(model.events)} events; ${fmt(model.findings)} findings) — ${meets(model.modelEventsPerSec >= TARGET_EVENTS_PER_SEC)} the >= ${fmt(TARGET_EVENTS_PER_SEC)} events/s target`);
+  console.log(`model memory:     history ${fmt(model.historyMb, 1)} MB (closed sockets, descriptors, handoffs, findings), the model's heap and buffers ${fmt(model.modelHeapMb, 1)} MB; peak RSS ${fmt(model.modelPeakRssMb)} MB with the ${fmt(model.events)} events preloaded`);
 
   if (!existsSync(cli)) runNode([join('scripts', 'build.mjs')], 'build');
-  const check = await measureCheck();
+  // check and the floor under it, alternately, so both see the same machine.
+  const floorScript = await bundled('parse-floor');
+  const rounds = [];
+  for (let round = 0; round < CHECK_ROUNDS; round++) {
+    const floor = await measureNode([floorScript, traceFile], 'parse floor');
+    const reader = await measureNode([floorScript, traceFile, '--reader'], 'trace reader');
+    const check = await measureCheck();
+    rounds.push({ floor, reader, check, ratio: check.seconds / floor.seconds });
+    console.log(`  round ${round + 1}/${CHECK_ROUNDS}: check ${fmt(check.seconds, 2)} s, ${fmt(check.maxRssKb / 1024)} MB; read + JSON.parse ${fmt(floor.seconds, 2)} s, ${fmt(floor.maxRssKb / 1024)} MB; the reader (and its validation) ${fmt(reader.seconds, 2)} s; ${fmt(check.seconds / floor.seconds, 2)}x`);
+  }
+  const check = { code: rounds[rounds.length - 1].check.code, via: rounds[0].check.via, seconds: median(rounds.map((r) => r.check.seconds)), maxRssKb: median(rounds.map((r) => r.check.maxRssKb)) };
+  const parseFloorSeconds = median(rounds.map((r) => r.floor.seconds));
+  const parseFloorRssMb = median(rounds.map((r) => r.floor.maxRssKb)) / 1024;
+  const checkOverFloor = median(rounds.map((r) => r.ratio));
+  const readerSeconds = median(rounds.map((r) => r.reader.seconds));
   const checkPeakRssMb = check.maxRssKb / 1024;
-  console.log(`check peak RSS:   ${fmt(checkPeakRssMb, 1)} MB (${check.via}; trace ${fmt(traceMb, 1)} MB on disk) — ${meets(checkPeakRssMb < TARGET_RSS_MB)} the < ${TARGET_RSS_MB} MB target`);
-  console.log(`check wall time:  ${fmt(check.seconds, 2)} s (${fmt(EVENTS / check.seconds)} events/s end to end, exit ${check.code}) for ${relative(root, cli)} check ${relative(root, traceFile)} --json`);
+  console.log(`check peak RSS:   ${fmt(checkPeakRssMb, 1)} MB median (${check.via}; trace ${fmt(traceMb, 1)} MB on disk; the parse floor ${fmt(parseFloorRssMb, 1)} MB) — ${meets(checkPeakRssMb < TARGET_RSS_MB)} the < ${TARGET_RSS_MB} MB target`);
+  console.log(`check wall time:  ${fmt(check.seconds, 2)} s median (${fmt(EVENTS / check.seconds)} events/s end to end, exit ${check.code}) for ${relative(root, cli)} check ${relative(root, traceFile)} --json`);
+  console.log(`parse floor:      ${fmt(parseFloorSeconds, 2)} s median to read the same file and JSON.parse every line; check takes ${fmt(checkOverFloor, 2)}x that (median of the rounds' ratios) — ${meets(checkOverFloor <= TARGET_CHECK_OVER_FLOOR)} the <= ${TARGET_CHECK_OVER_FLOOR}x target`);
+  console.log(`                  where check's time goes (medians): reading and parsing ${fmt(parseFloorSeconds, 2)} s, the reader's validation ${fmt(readerSeconds - parseFloorSeconds, 2)} s, the model and the output ${fmt(check.seconds - readerSeconds, 2)} s`);
+
+  const timelineScript = await bundled('timeline');
+  const timeline = runNodeJson(['--expose-gc', '--max-old-space-size=6144', timelineScript, traceFile, '30'], 'timeline benchmark');
+  console.log(`timeline:         ${timeline.checkpoints} checkpoints, one every ${fmt(timeline.checkpointInterval)} events (~${fmt(timeline.checkpointMb, 1)} MB estimated); model + checkpoints ${fmt(timeline.timelineHeapMb, 1)} MB after the whole trace (walked in ${fmt(timeline.walkSeconds, 2)} s); the model at a random point ${fmt(timeline.stepBackMedianMs, 1)} ms median (worst ${fmt(timeline.stepBackWorstMs, 1)}); peak RSS ${fmt(timeline.timelinePeakRssMb)} MB with the events preloaded`);
 
   // Replay in the debug adapter: open to the first stop, step / step back / refresh latency, peak memory.
   if (!existsSync(join(root, 'dist', 'adapter.js'))) runNode([join('scripts', 'build.mjs')], 'build');
@@ -125,10 +169,24 @@ async function main() {
     JSON.stringify({
       events: model.events,
       modelEventsPerSec: model.modelEventsPerSec,
+      modelMedianEventsPerSec: model.modelMedianEventsPerSec,
       modelBestSeconds: Number(model.bestSeconds.toFixed(4)),
+      modelHistoryMb: model.historyMb,
+      modelHeapMb: model.modelHeapMb,
+      modelPeakRssMb: model.modelPeakRssMb,
       checkPeakRssMb: Number(checkPeakRssMb.toFixed(1)),
       checkSeconds: Number(check.seconds.toFixed(3)),
       checkExitCode: check.code,
+      parseFloorSeconds: Number(parseFloorSeconds.toFixed(3)),
+      parseFloorPeakRssMb: Number(parseFloorRssMb.toFixed(1)),
+      checkOverFloor: Number(checkOverFloor.toFixed(2)),
+      readerSeconds: Number(readerSeconds.toFixed(3)),
+      checkRounds: rounds.map((r) => ({ checkSeconds: Number(r.check.seconds.toFixed(3)), floorSeconds: Number(r.floor.seconds.toFixed(3)), readerSeconds: Number(r.reader.seconds.toFixed(3)), checkRssMb: Math.round(r.check.maxRssKb / 1024), floorRssMb: Math.round(r.floor.maxRssKb / 1024) })),
+      timelineCheckpoints: timeline.checkpoints,
+      timelineCheckpointInterval: timeline.checkpointInterval,
+      timelineCheckpointMb: timeline.checkpointMb,
+      timelineHeapMb: timeline.timelineHeapMb,
+      timelineStepBackMs: timeline.stepBackMedianMs,
       findings: model.findings,
       traceMb: Number(traceMb.toFixed(1)),
       replayOpenMs: replay.replayOpenMs,

@@ -63,3 +63,25 @@ describe('the model as of any event (checkpoints), for stepping backwards', () =
     assert.equal(timeline.atSeq(s.sourceClose + 1).findings().length, 1);
   });
 });
+
+describe('checkpoints sized by memory', () => {
+  it('keeps the checkpoints within their budget by spacing them further apart, and every state stays right', () => {
+    const events = busyTrace().events;
+    // About four checkpoints' worth: the interval must double a few times over the trace.
+    const timeline = new Timeline(arrayStore([...events]), 2, { checkpointBudgetBytes: 12_000 });
+    timeline.extendTo(events.length);
+    assert.ok(timeline.checkpointBytes <= 12_000 || timeline.checkpointCount <= 2, `${timeline.checkpointBytes} bytes in ${timeline.checkpointCount} checkpoints`);
+    assert.ok(timeline.checkpointInterval > 2, `interval ${timeline.checkpointInterval}`);
+    for (let n = events.length; n >= 0; n--) {
+      assert.deepEqual(view(timeline.after(n)), view(modelOf(events.slice(0, n), false)), `after ${n} events`);
+    }
+  });
+
+  it('with room to spare, keeps one checkpoint every interval', () => {
+    const events = busyTrace().events;
+    const timeline = new Timeline(arrayStore([...events]), 8);
+    timeline.extendTo(events.length);
+    assert.equal(timeline.checkpointInterval, 8);
+    assert.equal(timeline.checkpointCount, Math.floor(events.length / 8) + 1);
+  });
+});

@@ -1,7 +1,7 @@
 /** Getting a trace file into the model: streamed for check and summary, whole for export. Errors become InputError. */
 
 import { ShareModel } from '../model/index';
-import { readTrace, readTraceFile, readTraceHeader, TraceFormatError, type TraceContents, type TraceHeader } from '../trace/index';
+import { readTraceBatches, readTraceFile, readTraceHeader, TraceFormatError, type TraceContents, type TraceHeader } from '../trace/index';
 import { InputError, type OutputStream } from './io';
 
 export interface StreamedTrace {
@@ -28,11 +28,12 @@ export async function streamIntoModel(file: string, stderr: OutputStream, histor
     let eventCount = 0;
     let firstSeq: number | undefined;
     let lastSeq: number | undefined;
-    for await (const event of readTrace(file, { onWarning: warner(stderr) })) {
-      model.apply(event);
-      if (firstSeq === undefined) firstSeq = event.seq;
-      lastSeq = event.seq;
-      eventCount++;
+    for await (const batch of readTraceBatches(file, { onWarning: warner(stderr) })) {
+      for (let i = 0; i < batch.length; i++) model.apply(batch[i]);
+      if (batch.length === 0) continue;
+      firstSeq ??= batch[0].seq;
+      lastSeq = batch[batch.length - 1].seq;
+      eventCount += batch.length;
     }
     model.finish();
     return { header, model, eventCount, firstSeq, lastSeq };

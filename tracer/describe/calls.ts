@@ -5,7 +5,7 @@
 
 import type { ApiCallEvent, ApiReturnEvent, ArgValue, Args, TraceEvent } from '../trace/schema';
 import { isProtocolInfo } from '../trace/schema';
-import { baseName, errorName, handleLabel, hex, type CallRef, type ShareModel } from '../model';
+import { baseName, errorName, handleLabel, hex, plural, type CallRef, type ShareModel } from '../model';
 import { SOCKET_RESULT_APIS, argNamer, isHexArg, isHiddenArg } from './arguments';
 import { truncate } from './text';
 
@@ -126,6 +126,8 @@ export function eventLine(e: TraceEvent, pair: { readonly call?: ApiCallEvent; r
       return `output on ${e.stream}: ${truncate(e.text.replace(/\s+/g, ' ').trim(), 80)}`;
     case 'records-lost':
       return `records-lost: ${e.count} records`;
+    case 'ring-stalls':
+      return `ring-stalls: the stubs waited ${plural(e.count, 'time')} for the tracer to drain a full ring, ${(e.waitNs / 1e6).toFixed(1)} ms in all`;
     case 'capture-setup':
       return `capture-setup: ${e.inProcess.length} APIs recorded in the process, ${e.onBreakpoints.length} on breakpoints${e.unwindData ? '' : ', no unwind data'}`;
   }

@@ -5,8 +5,8 @@ import type { CallRef, DescriptorState, SocketState } from './types';
 import { AF_NAMES, IPPROTO_NAMES, SOCK_NAMES, hex, nameOf } from './winsock';
 
 export function baseName(path: string): string {
-  const parts = path.split(/[\\/]/);
-  return parts[parts.length - 1] || path;
+  const slash = Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/'));
+  return slash === path.length - 1 ? path : path.slice(slash + 1);
 }
 
 /**

@@ -10,24 +10,64 @@ import { FROM_PROTOCOL_INFO, WSA_FLAG_OVERLAPPED } from './winsock';
 
 /**
  * Two WSAPROTOCOL_INFO structures are the same export when every field matches (the provider makes each one unique):
- * a 53-bit hash of all fields (cyrb53) stands for the structure.
+ * a 53-bit hash of all fields (cyrb53 over the fields' values, numbers as two 32-bit halves) stands for the structure.
  */
 export function protocolInfoKey(info: ProtocolInfo): number {
-  const text = PROTOCOL_INFO_FIELDS.map((f) => {
+  // An import asks twice for its structure's key (is it an import? which export?): the last answer is kept.
+  if (info === lastKeyed.info) return lastKeyed.key;
+  const hash = FIELD_HASH.reset();
+  for (const f of PROTOCOL_INFO_FIELDS) {
     const v = info[f];
-    return typeof v === 'object' ? `${v.chainLen}:${v.chainEntries.join(',')}` : String(v);
-  }).join('|');
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
+    if (typeof v === 'number') hash.number(v);
+    else if (typeof v === 'string') hash.text(v);
+    else {
+      hash.number(v.chainLen);
+      hash.number(v.chainEntries.length);
+      for (const entry of v.chainEntries) hash.number(entry);
+    }
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  lastKeyed.info = info;
+  lastKeyed.key = hash.value();
+  return lastKeyed.key;
 }
+
+const lastKeyed: { info: ProtocolInfo | undefined; key: number } = { info: undefined, key: 0 };
+
+/** cyrb53, fed 32-bit words: no text is built per structure. */
+class FieldHash {
+  private h1 = 0;
+  private h2 = 0;
+
+  reset(): this {
+    this.h1 = 0xdeadbeef;
+    this.h2 = 0x41c6ce57;
+    return this;
+  }
+
+  word(w: number): void {
+    this.h1 = Math.imul(this.h1 ^ w, 2654435761);
+    this.h2 = Math.imul(this.h2 ^ w, 1597334677);
+  }
+
+  number(n: number): void {
+    this.word(n | 0);
+    this.word(Math.floor(n / 4294967296) | 0);
+  }
+
+  text(t: string): void {
+    this.word(t.length);
+    for (let i = 0; i < t.length; i++) this.word(t.charCodeAt(i));
+  }
+
+  value(): number {
+    let { h1, h2 } = this;
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  }
+}
+
+const FIELD_HASH = new FieldHash();
 
 export function duplicateSocket(ctx: CallContext): void {
   const { state } = ctx;
@@ -60,6 +100,7 @@ export function duplicateSocket(ctx: CallContext): void {
     targetStartSeq: state.processes.get(targetPid)?.startSeq,
     key,
     imports: [],
+    settled: undefined,
   };
   state.handoffs.set(handoff.id, handoff);
   state.setHandoffKey(key, handoff.id);

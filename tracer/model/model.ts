@@ -32,7 +32,7 @@ export class ShareModel {
       case 'process-start':
         // A pid is reused only after its process exited: a start for a running pid means that exit was not recorded.
         if (state.processes.has(event.pid)) this.exitProcess(event.pid, undefined, event.seq);
-        state.processes.set(event.pid, { pid: event.pid, parentPid: event.parentPid, image: event.image, commandLine: event.commandLine, startSeq: event.seq, threads: [], wsaStartups: 0 });
+        state.processes.set(event.pid, newProcess(event.pid, event.parentPid, event.image, event.commandLine, event.seq));
         return;
       case 'process-exit':
         return this.exitProcess(event.pid, event.exitCode, event.seq);
@@ -155,7 +155,7 @@ export class ShareModel {
    */
   descriptorsIn(pid: number): DescriptorState[] {
     const table = this.state.handles.get(pid);
-    if (!table) return this.state.allDescriptors().filter((d) => d.pid === pid);
+    if (!table) return this.state.descriptorsOfPid(pid);
     const found = new Map<string, DescriptorState>();
     for (const d of this.state.descriptors.values()) if (d.pid === pid) found.set(d.id, d);
     for (const d of table.values()) found.set(d.id, d);
@@ -190,6 +190,11 @@ export class ShareModel {
     return p && this.state.process(p.parentPid, p.startSeq) ? 'child' : 'process';
   }
 
+}
+
+/** A process as it starts; every property there from the start, so every process has one shape. */
+function newProcess(pid: number, parentPid: number, image: string, commandLine: string, startSeq: number): ProcessState {
+  return { pid, parentPid, image, commandLine, startSeq, exitSeq: undefined, exitCode: undefined, threads: [], wsaStartups: 0, cleanedUpBy: undefined, exported: undefined, imported: undefined };
 }
 
 /** Runs a whole trace through a fresh model. */

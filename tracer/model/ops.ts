@@ -12,18 +12,48 @@ export function raise(
   events: number[],
   extra: { socketId?: string; pids?: number[]; severity?: Severity } = {},
 ): void {
-  const unique = [...new Set(events)].sort((a, b) => a - b);
+  const label = socketOf(state, extra.socketId);
   const finding: Finding = {
     rule,
     severity: extra.severity ?? ruleInfo(rule).severity,
-    message,
-    events: unique,
+    message: flat(message),
+    events: ascendingUnique(events),
     seq: state.seq,
     socketId: extra.socketId,
-    socketLabel: socketOf(state, extra.socketId),
-    pids: [...new Set(extra.pids ?? [])],
+    socketLabel: label === undefined ? undefined : flat(label),
+    pids: unique(extra.pids ?? NO_PIDS),
   };
   state.addFinding(finding);
+}
+
+const NO_PIDS: readonly number[] = [];
+
+/**
+ * A message built from template literals is a rope of its pieces; reading one character makes the engine copy it
+ * into one flat string and drop the pieces, so a kept finding costs its text and not the text's history.
+ */
+function flat(text: string): string {
+  text.charCodeAt(0);
+  return text;
+}
+
+/** Sorted ascending, each number once (the lists are a handful of seqs: no Set). */
+function ascendingUnique(values: readonly number[]): number[] {
+  const sorted: number[] = [];
+  for (const v of values) {
+    let at = sorted.length;
+    while (at > 0 && sorted[at - 1] > v) at--;
+    if (at > 0 && sorted[at - 1] === v) continue;
+    sorted.splice(at, 0, v);
+  }
+  return sorted;
+}
+
+/** Each number once, first occurrence order kept. */
+function unique(values: readonly number[]): number[] {
+  const kept: number[] = [];
+  for (const v of values) if (!kept.includes(v)) kept.push(v);
+  return kept;
 }
 
 function socketOf(state: ModelState, id: string | undefined): string | undefined {
@@ -47,21 +77,37 @@ export function createSocket(
   call: CallRef,
   init: Pick<SocketState, 'af' | 'type' | 'protocol' | 'overlapped' | 'flags'> & Partial<SocketState>,
 ): SocketState {
+  // Every property from the start, optional ones undefined: all sockets share one shape, so the engine keeps the
+  // rules' property reads fast (a socket that gained properties in varying orders would not).
+  const { af, type, protocol, overlapped, flags, ...rest } = init;
   const socket: Mutable<SocketState> = {
     id: `s${state.nextSocket++}`,
+    af,
+    type,
+    protocol,
     created: call,
+    overlapped,
+    flags,
     originUnknown: false,
     phase: 'created',
+    localAddress: undefined,
+    remoteAddress: undefined,
+    acceptedFrom: undefined,
     shutdownReceive: false,
     shutdownSend: false,
+    shutdownBy: undefined,
+    shutdownSendBy: undefined,
     nonBlocking: false,
+    nonBlockingSetBy: undefined,
+    nonBlockingLastSetBy: undefined,
     qos: false,
     options: [],
     descriptorIds: [],
     handoffIds: [],
     registration: null,
     cancelledRegistrations: [],
-    ...init,
+    closedSeq: undefined,
+    ...rest,
   };
   state.sockets.set(socket.id, socket);
   return socket;
@@ -79,7 +125,8 @@ export function addDescriptor(
   // WSAPROTOCOL_INFO): that is the same descriptor, not a second one.
   const existing = state.handleOf(call.pid, handle);
   if (existing && existing.closedSeq === undefined && existing.socketId === socket.id) return existing;
-  const d: DescriptorState = { id: `d${state.nextDescriptor++}`, pid: call.pid, handle, socketId: socket.id, origin, created: call, handoffId };
+  // One shape for every descriptor (see createSocket): the close fields are there from the start.
+  const d: DescriptorState = { id: `d${state.nextDescriptor++}`, pid: call.pid, handle, socketId: socket.id, origin, created: call, handoffId, closedSeq: undefined, closedBy: undefined, closeEvents: undefined };
   state.descriptors.set(d.id, d);
   state.setHandle(d);
   (state.sockets.get(socket.id)?.descriptorIds as string[] | undefined)?.push(d.id);
@@ -151,7 +198,9 @@ function closingText(state: ModelState, d: DescriptorState, by: NonNullable<Desc
 /** Handoffs of this socket exported and not yet imported or settled: their duplicate keeps the socket open. */
 export function pendingHandoffs(state: ModelState, socket: SocketState): Handoff[] {
   const pending: Handoff[] = [];
-  for (const id of state.unsettled) {
+  // Every export of the socket is in its handoffIds, in export order (the order `unsettled` keeps them in).
+  for (const id of socket.handoffIds) {
+    if (!state.unsettled.has(id)) continue;
     const h = state.handoffs.get(id);
     if (h && h.socketId === socket.id) pending.push(h);
   }

@@ -5,6 +5,9 @@
  */
 
 import type { ApiCallEvent } from '../trace/schema';
+import { CompactArchive, ObjectArchive } from './archive';
+import { descriptorCodec, handoffCodec, socketCodec } from './codecs';
+import { FindingStore } from './findings';
 import type { DescriptorState, Finding, Handoff, ProcessState, SocketState } from './types';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -20,40 +23,9 @@ function nameOnly(s: SocketState): SocketState {
   return { ...s, options: NONE, descriptorIds: NONE, handoffIds: NONE, cancelledRegistrations: NONE, registration: null };
 }
 
-/** Append-only store shared by all snapshots; a snapshot sees the first `length` entries. */
-class Archive<T> {
-  private readonly items: T[] = [];
-  private readonly index = new Map<string, number>();
-  constructor(
-    private readonly keep: boolean,
-    private readonly idOf: (item: T) => string = (item) => (item as { id: string }).id,
-    /** What is kept of an item (all of it by default). */
-    private readonly reduce: (item: T) => T = (item) => item,
-  ) {}
-
-  /** Puts `item` at position `at`; a replay from an older snapshot finds the same item already there and keeps it. */
-  put(whole: T, at: number): void {
-    if (!this.keep) return;
-    const item = this.reduce(whole);
-    const id = this.idOf(item);
-    if (this.items[at] !== undefined && this.idOf(this.items[at]) === id) return;
-    for (let i = at; i < this.items.length; i++) this.index.delete(this.idOf(this.items[i]));
-    this.items.length = Math.min(this.items.length, at);
-    this.index.set(id, this.items.length);
-    this.items.push(item);
-  }
-  get(id: string, visibleLength: number): T | undefined {
-    const i = this.index.get(id);
-    return i !== undefined && i < visibleLength ? this.items[i] : undefined;
-  }
-  slice(visibleLength: number): T[] {
-    return this.items.slice(0, visibleLength);
-  }
-}
-
 interface Shared {
   /** Exited processes, by pid and start event (a pid can be reused once its process has exited). */
-  archivedProcesses: Archive<ProcessState>;
+  archivedProcesses: ObjectArchive<ProcessState>;
   /** pid → the archive ids of the exited processes that had it, in exit order (append-only). */
   archivedProcessIds: Map<number, string[]>;
   /**
@@ -61,10 +33,10 @@ interface Shared {
    * its nextHandoff). The same bytes can be exported again later (a provider reuses the handle value it put in them).
    */
   handoffByKey: Map<number, string[]>;
-  archivedSockets: Archive<SocketState>;
-  archivedDescriptors: Archive<DescriptorState>;
-  archivedHandoffs: Archive<Handoff>;
-  findings: Finding[];
+  archivedSockets: CompactArchive<SocketState>;
+  archivedDescriptors: CompactArchive<DescriptorState>;
+  archivedHandoffs: CompactArchive<Handoff>;
+  findings: FindingStore;
 }
 
 export interface ModelOptions {
@@ -104,15 +76,15 @@ export class ModelState {
   constructor(options: ModelOptions = {}, shared?: Shared) {
     const keep = options.keepHistory ?? true;
     this.shared = shared ?? {
-        archivedProcesses: new Archive<ProcessState>(true, processArchiveId),
-        archivedProcessIds: new Map(),
-        handoffByKey: new Map(),
-        // Without history a closed socket keeps only what names it: findings raised later still carry its label.
-        archivedSockets: new Archive<SocketState>(true, (s) => s.id, keep ? undefined : nameOnly),
-        archivedDescriptors: new Archive(keep),
-        archivedHandoffs: new Archive(true),
-        findings: [],
-      };
+      archivedProcesses: new ObjectArchive<ProcessState>(processArchiveId),
+      archivedProcessIds: new Map(),
+      handoffByKey: new Map(),
+      // Without history a closed socket keeps only what names it: findings raised later still carry its label.
+      archivedSockets: new CompactArchive('s', socketCodec, keep ? {} : { reduce: nameOnly }),
+      archivedDescriptors: new CompactArchive('d', descriptorCodec, { keep, keyOf: (d) => d.pid }),
+      archivedHandoffs: new CompactArchive('h', handoffCodec),
+      findings: new FindingStore(),
+    };
   }
 
   /**
@@ -198,13 +170,20 @@ export class ModelState {
     return all.sort((a, b) => a.created.seq - b.created.seq);
   }
 
+  /** Every descriptor a process held (its pid may have named several processes), live and closed, in creation order. */
+  descriptorsOfPid(pid: number): DescriptorState[] {
+    const all = this.shared.archivedDescriptors.where(pid, this.archivedDescriptorCount);
+    for (const d of this.descriptors.values()) if (d.pid === pid) all.push(d);
+    return all.sort((a, b) => a.created.seq - b.created.seq);
+  }
+
   allDescriptors(): DescriptorState[] {
     const all: DescriptorState[] = [...this.shared.archivedDescriptors.slice(this.archivedDescriptorCount), ...this.descriptors.values()];
     return all.sort((a, b) => a.created.seq - b.created.seq);
   }
 
   findings(): readonly Finding[] {
-    return this.shared.findings.slice(0, this.findingCount);
+    return this.shared.findings.slice(this.findingCount);
   }
 
   /** Findings raised by the event with this seq (findings are kept in the order they were raised). */
@@ -214,22 +193,27 @@ export class ModelState {
     let hi = this.findingCount;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (all[mid].seq < seq) lo = mid + 1;
+      if (all.seqAt(mid) < seq) lo = mid + 1;
       else hi = mid;
     }
     const raised: Finding[] = [];
-    for (let i = lo; i < this.findingCount && all[i].seq === seq; i++) raised.push(all[i]);
+    for (let i = lo; i < this.findingCount && all.seqAt(i) === seq; i++) raised.push(all.at(i));
     return raised;
   }
 
   addFinding(finding: Finding): void {
-    const known = this.shared.findings[this.findingCount];
+    const store = this.shared.findings;
+    const at = this.findingCount++;
     // Replaying from an older snapshot re-derives the same findings (the model is deterministic).
-    if (!known || known.seq !== finding.seq || known.rule !== finding.rule) {
-      this.shared.findings.length = this.findingCount;
-      this.shared.findings.push(finding);
-    }
-    this.findingCount++;
+    if (at < store.length && store.seqAt(at) === finding.seq && store.ruleAt(at) === finding.rule) return;
+    store.truncate(at);
+    store.push(finding);
+  }
+
+  /** What the history of closed entities and findings holds, in bytes (estimated): it grows with the trace. */
+  historyBytes(): { sockets: number; descriptors: number; handoffs: number; findings: number } {
+    const shared = this.shared;
+    return { sockets: shared.archivedSockets.bytes, descriptors: shared.archivedDescriptors.bytes, handoffs: shared.archivedHandoffs.bytes, findings: shared.findings.bytes };
   }
 
   /** Moves a closed socket, its descriptors and its settled handoffs out of the live maps; they never change again. */

@@ -79,7 +79,8 @@ export class TraceLineParser {
       const event = validateEvent(value);
       checkSeqOrder(event.seq, this.lastSeq);
       if (event.kind === 'api') {
-        if (event.phase === 'call') this.openCalls.set(event.seq, { pid: event.pid, tid: event.tid, api: event.api });
+        // The call event itself is what its return is checked against: no record of its own per call.
+        if (event.phase === 'call') this.openCalls.set(event.seq, event);
         else {
           checkReturnMatchesCall(event, this.openCalls.get(event.callSeq));
           this.openCalls.delete(event.callSeq);
@@ -148,10 +149,17 @@ async function* readEventBatches(file: string, parser: TraceLineParser): AsyncGe
 
 /** Streams the events of a trace file. Throws TraceFormatError (file, 1-based line) on the first malformed line. */
 export async function* readTrace(file: string, options: ReadTraceOptions = {}): AsyncGenerator<TraceEvent> {
-  const parser = new TraceLineParser(file, options.onWarning);
-  for await (const batch of readEventBatches(file, parser)) {
+  for await (const batch of readTraceBatches(file, options)) {
     for (const event of batch) yield event;
   }
+}
+
+/**
+ * Streams the events of a trace file a read chunk at a time (a few hundred events): a consumer that loops over each
+ * batch itself pays no promise per event. The events before a malformed line arrive before its TraceFormatError.
+ */
+export function readTraceBatches(file: string, options: ReadTraceOptions = {}): AsyncGenerator<TraceEvent[]> {
+  return readEventBatches(file, new TraceLineParser(file, options.onWarning));
 }
 
 /** Reads only the header line of a trace file. */

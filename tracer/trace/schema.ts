@@ -112,6 +112,17 @@ export interface RecordsLostEvent extends EventBase {
 }
 
 /**
+ * In-process capture, wait mode: how often the process's stubs found the ring full and waited for the tracer to drain
+ * it, and how long they waited in all (every thread's waits added up). Recorded once per process, at its end (or at a
+ * detach), when it waited at all.
+ */
+export interface RingStallsEvent extends EventBase {
+  kind: 'ring-stalls';
+  count: number;
+  waitNs: number;
+}
+
+/**
  * In-process capture set up in a process (at its first hooked call): the APIs its stubs record, the ones left on
  * breakpoints and why, and whether the stubs' unwind data was registered (exceptions and stack walks through them).
  */
@@ -161,6 +172,7 @@ export type TraceEvent =
   | ModuleLoadEvent
   | OutputEvent
   | RecordsLostEvent
+  | RingStallsEvent
   | CaptureSetupEvent
   | ApiEvent;
 
@@ -174,6 +186,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   'module-load',
   'output',
   'records-lost',
+  'ring-stalls',
   'capture-setup',
   'api',
 ];

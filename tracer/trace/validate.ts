@@ -121,7 +121,12 @@ function normalizeInvalidSocket(obj: JsonObject, key: string): void {
 
 function checkArgs(obj: JsonObject, key: string): void {
   const args = checkObject(obj, key);
-  for (const name of Object.keys(args)) {
+  // for…in over a parsed JSON object: its own keys, without a key list per event.
+  for (const name in args) {
+    const value = args[name];
+    // Numbers and strings are the common case: checked here without building the field's path.
+    if (typeof value === 'string') continue;
+    if (typeof value === 'number' && value !== UNSIGNED_INVALID_SOCKET) continue;
     normalizeInvalidSocket(args, name);
     checkArgValue(args[name], `${key}.${name}`);
   }
@@ -149,10 +154,16 @@ const INTEGER_ARGS: Readonly<Record<string, readonly string[]>> = {
   WSASocketW: ['dwFlags'],
 };
 
+/** Per API, every argument that must be an integer (SOCKET_ARGS then INTEGER_ARGS), listed once. */
+const REQUIRED_INTEGER_ARGS = new Map<string, readonly string[]>(
+  [...new Set([...Object.keys(SOCKET_ARGS), ...Object.keys(INTEGER_ARGS)])].map((api) => [api, [...(SOCKET_ARGS[api] ?? []), ...(INTEGER_ARGS[api] ?? [])]]),
+);
+const NO_ARGS: readonly string[] = [];
+
 function checkApiArgs(e: JsonObject): void {
   const api = e['api'] as string;
   const args = e['args'] as JsonObject;
-  for (const name of [...(SOCKET_ARGS[api] ?? []), ...(INTEGER_ARGS[api] ?? [])]) {
+  for (const name of REQUIRED_INTEGER_ARGS.get(api) ?? NO_ARGS) {
     const value = args[name];
     if (typeof value !== 'number' || !Number.isInteger(value)) fail(`args.${name}`, `an integer (${api} takes it)`, value);
   }
@@ -227,6 +238,10 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
     checkString(e, 'text');
   },
   'records-lost': (e) => checkInteger(e, 'count', '', 0),
+  'ring-stalls': (e) => {
+    checkInteger(e, 'count', '', 0);
+    checkInteger(e, 'waitNs', '', 0);
+  },
   'capture-setup': (e) => {
     checkStringArray(e, 'inProcess');
     const fallbacks = e['onBreakpoints'];
@@ -261,10 +276,12 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
   },
 };
 
+const KNOWN_KINDS: ReadonlySet<string> = new Set(EVENT_KINDS);
+
 export function validateEvent(value: unknown): TraceEvent {
   if (!isObject(value)) throw new TraceFieldError(`expected an event object, got ${describeValue(value)}`);
   const kind = value['kind'];
-  if (typeof kind !== 'string' || !(EVENT_KINDS as readonly string[]).includes(kind)) {
+  if (typeof kind !== 'string' || !KNOWN_KINDS.has(kind)) {
     if (typeof kind === 'string') throw new TraceFieldError(`field "kind": unknown event kind ${describeValue(kind)}`, 'kind');
     fail('kind', `one of ${EVENT_KINDS.join(', ')}`, kind);
   }
