@@ -137,6 +137,8 @@ async function main() {
   console.log(`replay open:      ${fmt(replay.replayOpenMs, 1)} ms to the first stop — ${meets(replay.replayOpenMs < 1000)} the < 1000 ms goal`);
   console.log(`replay latency:   step ${sm.stepMedian} ms median (worst ${sm.stepWorst}), step back ${sm.stepBackMedian} (worst ${sm.stepBackWorst}), scopes+variables ${sm.refreshMedian} (worst ${sm.refreshWorst}) over ${replay.points} random points — ${meets(Math.max(sm.stepMedian, sm.stepBackMedian, sm.refreshMedian) < 20)} the < 20 ms goal (medians)`);
   console.log(`replay peak RSS:  ${fmt(replay.replayPeakRssMb, 1)} MB (the adapter, after walking the whole trace) — ${meets(replay.replayPeakRssMb < TARGET_RSS_MB)} the < ${TARGET_RSS_MB} MB goal`);
+  const ls = runNodeJson(['--import', 'tsx', join('scripts', 'bench', 'language-server.ts'), traceFile, '20'], 'language server benchmark');
+  console.log(`language server:  diagnostics ${fmt(ls.languageServerDiagnosticsMs / 1000, 1)} s after open (first page ${fmt(ls.languageServerFirstPageMs / 1000, 1)} s, ${fmt(ls.languageServerDiagnosticsMs / 1000 / check.seconds, 1)}x check), hover ${ls.languageServerHoverMs.median} ms median (worst ${ls.languageServerHoverMs.worst}), definition ${ls.languageServerDefinitionMs.median} ms, peak ${fmt(ls.languageServerPeakRssMb, 1)} MB — ${meets(ls.languageServerPeakRssMb < TARGET_RSS_MB && ls.languageServerDiagnosticsMs / 1000 <= 2 * check.seconds)} the < ${TARGET_RSS_MB} MB and 2x-check goals`);
 
   // What tracing costs per hooked call on the live path (Win32 debug API, int3 breakpoints), under Wine on Linux.
   let hooks = { hookOverheadUs: null };
@@ -192,6 +194,7 @@ async function main() {
       replayOpenMs: replay.replayOpenMs,
       stepMs: replay.stepMs,
       replayPeakRssMb: replay.replayPeakRssMb,
+      ...ls,
       ...hooks,
       ...server,
     }),
