@@ -45,6 +45,10 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   apis?: string[];
   /** Live: breakpoints (a debug event per call) or inprocess (stubs record register-only calls in the process). */
   capture?: 'breakpoints' | 'inprocess';
+  /** Live, inprocess: a full ring makes the program wait for the tracer (default) or drops the oldest records. */
+  overflow?: 'wait' | 'drop';
+  /** Live, inprocess: records per process ring (a power of two). */
+  ringSize?: number;
   /** Replay: start with the cursor on the event with this seq. */
   startAt?: number;
   /** Recorded path prefix → local folder, for recordings made elsewhere (as cppdbg's sourceFileMap). */
@@ -168,6 +172,8 @@ export class SockshareSession extends LoggingDebugSession {
       traceFile,
       apis: args.apis,
       capture: args.capture,
+      overflow: args.overflow,
+      ringSlots: args.ringSize,
       stopOnEntry: args.stopOnEntry,
       tracerVersion: version,
     });

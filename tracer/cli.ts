@@ -8,7 +8,7 @@ import { runCheck } from './cli/check';
 import { exportFormat, runExport } from './cli/export';
 import { EXIT_OK, EXIT_USAGE, InputError, processIo, UsageError, type CliIo } from './cli/io';
 import { runSummary } from './cli/summary';
-import { apiList, captureMode, runRecord, runtimeKind } from './cli/record';
+import { apiList, captureMode, overflowMode, ringSize, runRecord, runtimeKind } from './cli/record';
 import { version as VERSION } from '../package.json';
 
 export type { CliIo, OutputStream } from './cli/io';
@@ -40,6 +40,8 @@ const RUNNERS: Record<string, Runner> = {
         apis: apiList(values['apis'] as string | undefined, '--apis'),
         runtime: runtimeKind(values['runtime'] as string | undefined),
         capture: captureMode(values['capture'] as string | undefined),
+        overflow: overflowMode(values['overflow'] as string | undefined),
+        ringSize: ringSize(values['ring-size'] as string | undefined),
         tracerVersion: VERSION,
       },
       io,

@@ -64,8 +64,12 @@ async function main(): Promise<void> {
   const medianMs = median(inprocessRuns.map((r) => r.ms));
   const hookOverheadUs = ((medianMs - baseInprocess) * 1000) / inprocessCalls;
   const hookOverheadBestUs = ((bestMs - baseInprocess) * 1000) / inprocessCalls;
-  // The tracer's side of the in-process path: reading, decoding and writing each record (a call and its return).
-  const handled = inprocessRuns.map((r) => (r.stats ? r.stats.handleNs / 1000 / (2 * inprocessCalls) : Number.NaN));
+  // The tracer's side of the in-process path, per event drained from the rings (a call or a return): reading,
+  // decoding and recording it (drainNs), and writing it to the trace file and the client (writeNs, all events').
+  const handled = inprocessRuns.map((r) => (r.stats?.ringEvents ? ((r.stats.drainNs ?? 0) + (r.stats.writeNs ?? 0)) / 1000 / r.stats.ringEvents : Number.NaN));
+  const drainOnly = inprocessRuns.map((r) => (r.stats?.ringEvents ? (r.stats.drainNs ?? 0) / 1000 / r.stats.ringEvents : Number.NaN));
+  // The agent's CPU time in its drains per record: what the record costs the agent, less what a busy machine adds.
+  const drainCpu = inprocessRuns.map((r) => (r.stats?.ringEvents ? (r.stats.drainCpuNs ?? 0) / 1000 / r.stats.ringEvents : Number.NaN));
 
   const baseInt3 = await untraced(breakpointCalls);
   const int3 = await traced(breakpointCalls, 'breakpoints');
@@ -80,6 +84,9 @@ async function main(): Promise<void> {
       hookOverheadUs: Number(hookOverheadUs.toFixed(4)),
       hookOverheadBestUs: Number(hookOverheadBestUs.toFixed(4)),
       tracerUsPerRecord: Number(median(handled).toFixed(2)),
+      tracerUsPerRecordRuns: handled.map((v) => Number(v.toFixed(2))),
+      tracerDrainUsPerRecord: Number(median(drainOnly).toFixed(2)),
+      tracerDrainCpuUsPerRecord: Number(median(drainCpu).toFixed(2)),
       inprocessLoopMs: inprocessRuns.map((r) => Number(r.ms.toFixed(2))),
       breakpointCalls,
       hookOverheadInt3Us: Number(hookOverheadInt3Us.toFixed(1)),

@@ -5,10 +5,11 @@
  *    WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record --capture
  *    inprocess`; under `sockshare record` with breakpoints; and each traced figure's ratio to untraced;
  *  - a burst: cheap-calls (closesocket(INVALID_SOCKET) in a loop) making BURST_CALLS calls on 4 threads under
- *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the agent's end, record's exit
- *    code and the wall time.
+ *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
+ *    (the ring-stalls event: wait mode loses nothing), the agent's end, record's exit code and the wall time.
  * Runs the real command line (dist/cli.js), as a user would. Progress on stderr; one JSON line on stdout.
- * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS]   (default 600 and 1,000,000)
+ * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [TRACED_RUNS]   (default 600, 1,000,000, 1;
+ * with more traced runs the in-process figure is their median)
  */
 
 import { spawn } from 'node:child_process';
@@ -119,6 +120,8 @@ async function burst(calls: number) {
   let recordedCalls = 0;
   let recordedReturns = 0;
   let recordsLost = 0;
+  let stalls = 0;
+  let stallNs = 0;
   let events = 0;
   let traceWarnings = 0;
   let traceError: string | undefined;
@@ -130,6 +133,10 @@ async function burst(calls: number) {
         else recordedReturns++;
       }
       if (event.kind === 'records-lost') recordsLost += event.count;
+      if (event.kind === 'ring-stalls') {
+        stalls += event.count;
+        stallNs += event.waitNs;
+      }
     }
   } catch (error) {
     traceError = error instanceof Error ? error.message : String(error);
@@ -146,6 +153,8 @@ async function burst(calls: number) {
     burstCallsRecorded: recordedCalls,
     burstReturnsRecorded: recordedReturns,
     burstRecordsLost: recordsLost,
+    burstStalls: stalls,
+    burstStallMsAllThreads: Number((stallNs / 1e6).toFixed(1)),
     burstTraceEvents: events,
     burstTraceWarnings: traceWarnings,
     ...(traceError ? { burstTraceError: traceError } : {}),
@@ -170,6 +179,7 @@ const ratio = (traced: number, base: number) => Number((traced / base).toFixed(3
 async function main(): Promise<void> {
   const requests = Number(process.argv[2] ?? 600);
   const burstCalls = Number(process.argv[3] ?? 1_000_000);
+  const tracedRuns = Number(process.argv[4] ?? 1);
   process.env.SOCKSHARE_WINE_NODE = ensureWindowsRuntime();
   process.env.SOCKSHARE_WINEPREFIX = winePrefix();
   await buildSamples(['cheap-calls'], () => true);
@@ -178,8 +188,13 @@ async function main(): Promise<void> {
     log(`server untraced: ${plain.requestsPerSec} requests/s, median of ${plain.runs.join(' / ')} (${requests} requests, ${CONCURRENCY} at a time)`);
     const winsock = await untracedMedian(requests, { WINEDEBUG: '+winsock' });
     log(`server WINEDEBUG=+winsock: ${winsock.requestsPerSec} requests/s, median of ${winsock.runs.join(' / ')} (${winsock.stderrMb.toFixed(1)} MB of log)`);
-    const inprocess = await recorded(requests, 'inprocess');
-    log(`server record --capture inprocess: ${inprocess.requestsPerSec} requests/s (${inprocess.events} events, ${inprocess.seconds.toFixed(1)} s)`);
+    const inprocessRuns = [];
+    for (let i = 0; i < tracedRuns; i++) {
+      const run = await recorded(requests, 'inprocess');
+      log(`server record --capture inprocess: ${run.requestsPerSec} requests/s (${run.events} events, ${run.seconds.toFixed(1)} s)`);
+      inprocessRuns.push(run);
+    }
+    const inprocess = { ...inprocessRuns[0], requestsPerSec: median(inprocessRuns.map((r) => r.requestsPerSec)) };
     const breakpoints = await recorded(requests, 'breakpoints');
     log(`server record (breakpoints): ${breakpoints.requestsPerSec} requests/s (${breakpoints.events} events, ${breakpoints.seconds.toFixed(1)} s)`);
     const calls = await burst(burstCalls);
@@ -193,6 +208,7 @@ async function main(): Promise<void> {
         serverWinsockLogRuns: winsock.runs,
         serverWinsockLogMb: Number(winsock.stderrMb.toFixed(1)),
         serverInprocessReqPerSec: inprocess.requestsPerSec,
+        serverInprocessRuns: inprocessRuns.map((r) => r.requestsPerSec),
         serverBreakpointsReqPerSec: breakpoints.requestsPerSec,
         serverWinsockLogRatio: ratio(winsock.requestsPerSec, plain.requestsPerSec),
         serverInprocessRatio: ratio(inprocess.requestsPerSec, plain.requestsPerSec),

@@ -30,6 +30,46 @@ function callSequences(events: TraceEvent[]): string[][] {
   return perProcess;
 }
 
+/** Arguments that are sockets, and the calls whose result is one. */
+const SOCKET_ARGS = new Set(['s', 'sListenSocket', 'sAcceptSocket']);
+const RETURNS_SOCKET = new Set(['socket', 'WSASocketA', 'WSASocketW', 'accept', 'WSAAccept']);
+
+/**
+ * Each process's calls as decoded (arguments, result, error, out-parameters), sorted: what the two paths must agree
+ * on call for call. What differs from run to run is masked: pids, ports, buffer addresses, and socket handle values
+ * (a target's imported handle varies between runs: sockets are named by their order of appearance in the process).
+ */
+function decodedCalls(events: TraceEvent[]): string[][] {
+  const order = new Map<number, number>();
+  for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
+  const perProcess: string[][] = [...order.keys()].map(() => []);
+  const socketNames = new Map<number, Map<unknown, string>>();
+  const socketName = (pid: number, value: unknown): unknown => {
+    if (value === -1) return value;
+    const names = socketNames.get(pid) ?? new Map<unknown, string>();
+    socketNames.set(pid, names);
+    if (!names.has(value)) names.set(value, `socket#${names.size}`);
+    return names.get(value);
+  };
+  const mask = (pid: number, value: unknown, key = ''): unknown => {
+    if (key === 'dwProcessId') return 'pid';
+    if (key === 'dwServiceFlags3') return 'handle';
+    if (SOCKET_ARGS.has(key)) return socketName(pid, value);
+    if (typeof value === 'string') return value.replace(/:\d+$/, ':port').replace(/^0x[0-9a-f]{5,}$/, 'address');
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(pid, v, k)]));
+    return value;
+  };
+  for (const e of events) {
+    if (e.kind !== 'api' || e.internal) continue;
+    const shown =
+      e.phase === 'call'
+        ? { api: e.api, args: mask(e.pid, e.args) }
+        : { api: e.api, result: RETURNS_SOCKET.has(e.api) ? socketName(e.pid, e.result) : e.result, error: e.error, out: mask(e.pid, e.out) };
+    perProcess[order.get(e.pid) ?? 0].push(JSON.stringify(shown));
+  }
+  return perProcess.map((calls) => calls.sort());
+}
+
 const exitCodes = (events: TraceEvent[]) => events.flatMap((e) => (e.kind === 'process-exit' ? [e.exitCode] : [])).sort();
 
 const count = (events: TraceEvent[], test: (e: TraceEvent) => boolean) => events.filter(test).length;
@@ -41,7 +81,7 @@ function setupOf(events: TraceEvent[]) {
   return setup;
 }
 
-describe('in-process capture: stubs record register-only calls in the process, the rest stays on breakpoints', () => {
+describe('in-process capture: stubs record every hooked call in the process, memory arguments copied into the ring', () => {
   for (const sample of C_SAMPLES) {
     it(`${sample}: the same findings as with breakpoints`, async () => {
       const breakpoints = await record(`${sample}-breakpoints`, [{ program: sampleExe(sample) }]);
@@ -52,6 +92,8 @@ describe('in-process capture: stubs record register-only calls in the process, t
       // The stubs change nothing the programs can see: they exit as they do under breakpoints.
       assert.deepEqual(exitCodes(inprocess.events), exitCodes(breakpoints.events), outputs);
       assert.deepEqual(problems(inprocess.events), problems(breakpoints.events), outputs);
+      // Call for call: the same decoded arguments, results, errors and out-parameters in each process.
+      assert.deepEqual(decodedCalls(inprocess.events), decodedCalls(breakpoints.events), outputs);
     });
   }
 
@@ -132,9 +174,9 @@ describe('in-process capture: stubs record register-only calls in the process, t
     assert.equal(stops, 0);
   });
 
-  it('a ring forced to overflow reports exactly how many records it lost', async () => {
+  it('--overflow drop: a ring forced to overflow reports exactly how many records it lost', async () => {
     const calls = 20000;
-    const { events, stdout } = await record('cheap-calls-overflow', [{ program: sampleExe('cheap-calls'), args: [String(calls), '1'] }], { capture: 'inprocess', ringSlots: 1024 });
+    const { events, stdout } = await record('cheap-calls-overflow', [{ program: sampleExe('cheap-calls'), args: [String(calls), '1'] }], { capture: 'inprocess', ringSlots: 1024, overflow: 'drop' });
     assert.match(stdout, new RegExp(`${calls} failed with WSAENOTSOCK`));
     const lost = events.reduce((sum, e) => sum + (e.kind === 'records-lost' ? e.count : 0), 0);
     assert.ok(lost > 0, 'a 1,024-record ring cannot hold 40,000 records');

@@ -21,6 +21,7 @@ function fakeRecorder(): InprocRecorder {
     trampolineAt: (address: bigint) => (address === 0x3000n ? 0x3100n : undefined),
     breaks: new Map([[0x4000n, { api: 'closesocket', original: 0x3100n }]]),
     failBreaks: new Map([[0x4100n, 'closesocket']]),
+    extensionBreaks: new Set([0x4200n]),
   } as unknown as InprocRecorder;
 }
 
@@ -44,9 +45,10 @@ describe('what an int3 is: one answer for the breakpoint and in-process paths', 
     assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x3000n), { kind: 'entry', spec: closesocket, original: 0x3100n });
     assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x4000n), { kind: 'entry', spec: closesocket, original: 0x3100n });
     assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x4100n), { kind: 'failed-call' });
+    assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x4200n), { kind: 'extension-pointer', inproc });
     assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x1000n), { kind: 'entry', spec: recv });
     assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x2000n), { kind: 'return' });
-    assert.ok(inproc.isStubInt3(0x4000n) && inproc.isStubInt3(0x4100n) && !inproc.isStubInt3(0x3000n));
+    assert.ok(inproc.isStubInt3(0x4000n) && inproc.isStubInt3(0x4100n) && inproc.isStubInt3(0x4200n) && !inproc.isStubInt3(0x3000n));
   });
 
   it('an in-process int3 of an API not hooked in this capture is not an entry', () => {

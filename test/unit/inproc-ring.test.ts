@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KIND_CALL, KIND_RETURN, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader } from '../../tracer/win32/inproc/ring';
+import { CONTINUATION_PAYLOAD, KIND_CALL, KIND_RETURN, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader } from '../../tracer/win32/inproc/ring';
 
 /** Writes records into a ring the way the stubs do: seq from the head, the stamp (seq + 1) last. */
 class FakeRing {
@@ -22,7 +22,7 @@ class FakeRing {
     const seq = this.take();
     const o = this.slot(seq);
     this.bytes.writeUInt16LE(api, o + 8);
-    this.bytes.writeUInt16LE(KIND_CALL, o + 10);
+    this.bytes.writeUInt8(KIND_CALL, o + 10);
     this.bytes.writeUInt32LE(tid, o + 12);
     this.bytes.writeBigUInt64LE(BigInt(seq * 10), o + 16);
     args.slice(0, 4).forEach((a, i) => this.bytes.writeBigUInt64LE(a, o + 24 + i * 8));
@@ -30,10 +30,30 @@ class FakeRing {
     this.bytes.writeBigUInt64LE(BigInt(seq + 1), o);
     return seq;
   }
+  /** A call record with `data` in continuation records, as a stub with memory arguments writes it. */
+  callWithData(api: number, tid: number, args: bigint[], data: Buffer): number {
+    const continuations = Math.ceil(data.length / CONTINUATION_PAYLOAD);
+    const seq = this.head;
+    this.head += 1 + continuations;
+    this.bytes.writeBigUInt64LE(BigInt(this.head), 0);
+    for (let j = 1; j <= continuations; j++) {
+      const c = this.slot(seq + j);
+      this.bytes.writeBigUInt64LE(BigInt(seq + j + 1) | (1n << 63n), c);
+      data.copy(this.bytes, c + 8, (j - 1) * CONTINUATION_PAYLOAD, j * CONTINUATION_PAYLOAD);
+    }
+    const o = this.slot(seq);
+    this.bytes.writeUInt16LE(api, o + 8);
+    this.bytes.writeUInt8(KIND_CALL, o + 10);
+    this.bytes.writeUInt8(continuations, o + 11);
+    this.bytes.writeUInt32LE(tid, o + 12);
+    args.slice(0, 4).forEach((a, i) => this.bytes.writeBigUInt64LE(a, o + 24 + i * 8));
+    this.bytes.writeBigUInt64LE(BigInt(seq + 1), o);
+    return seq;
+  }
   ret(callSeq: number, rax: bigint, lastError: number, stackArgs: bigint[] = []): number {
     const seq = this.take();
     const o = this.slot(seq);
-    this.bytes.writeUInt16LE(KIND_RETURN, o + 10);
+    this.bytes.writeUInt8(KIND_RETURN, o + 10);
     this.bytes.writeBigUInt64LE(rax, o + 24);
     this.bytes.writeUInt32LE(lastError, o + 32);
     this.bytes.writeUInt32LE(callSeq >>> 0, o + 36);
@@ -62,9 +82,9 @@ describe('the in-process ring: records the stubs commit, read back by the tracer
     const call = ring.call(4, 0x20, [1n, 2n, 3n, 4n]);
     const early = drain(ring.bytes, 16, 0);
     assert.equal(early.calls[0].returnAddress, 0x140001234n);
-    assert.deepEqual(early.calls[0].raw, [1n, 2n, 3n, 4n, 0n, 0n, 0n]);
+    assert.deepEqual(early.calls[0].raw, [1n, 2n, 3n, 4n, 0n, 0n, 0n, 0n]);
     ring.ret(call, 0n, 0, [5n, 6n, 7n]);
-    assert.deepEqual(drain(ring.bytes, 16, 0).calls[0].raw, [1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+    assert.deepEqual(drain(ring.bytes, 16, 0).calls[0].raw, [1n, 2n, 3n, 4n, 5n, 6n, 7n, 0n]);
   });
 
   it('a record still being written (its stamp not yet committed) ends the drain; it is read next time', () => {
@@ -88,5 +108,49 @@ describe('the in-process ring: records the stubs commit, read back by the tracer
     assert.equal(calls.length, 8);
     assert.equal(calls[0].raw[0], 22n);
     assert.equal(next, 30);
+  });
+
+  it('memory arguments: a record followed by continuations (each stamped, 56 bytes of data), read back whole, across the ring end', () => {
+    const ring = new FakeRing(8);
+    for (let i = 0; i < 6; i++) ring.call(1, 1, [BigInt(i)]);
+    const first = drain(ring.bytes, 8, 0);
+    const data = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
+    ring.callWithData(5, 9, [0x1a4n], data);
+    const { calls, next, lost } = drain(ring.bytes, 8, first.next, { wait: true });
+    assert.equal(lost, 0);
+    assert.equal(next, 6 + 1 + 2, 'the record and its two continuations');
+    assert.deepEqual(calls[0].data?.subarray(0, 100), data);
+  });
+
+  it('a continuation overwritten before it was read (drop mode) loses its record, counted', () => {
+    const ring = new FakeRing(8);
+    const seq = ring.callWithData(5, 9, [1n], Buffer.alloc(60, 7));
+    ring.bytes.writeBigUInt64LE(0n, RING_HEADER_SIZE + ((seq + 2) & 7) * RECORD_SIZE);
+    ring.bytes.writeBigUInt64LE(BigInt(seq + 3) | (1n << 63n), RING_HEADER_SIZE + ((seq + 2) & 7) * RECORD_SIZE);
+    ring.bytes.writeBigUInt64LE(999n, RING_HEADER_SIZE + ((seq + 1) & 7) * RECORD_SIZE);
+    const { calls, lost } = drain(ring.bytes, 8, 0);
+    assert.equal(calls.length, 0);
+    assert.equal(lost, 3);
+  });
+
+  it('wait mode: a head more than a ring ahead (stubs waiting for room) is not a loss; only what fits is read', () => {
+    const ring = new FakeRing(8);
+    for (let i = 0; i < 8; i++) ring.call(2, 7, [BigInt(i)]);
+    // Two stubs took their seq and wait for room: the head is 10, their slots still hold records 0 and 1.
+    ring.bytes.writeBigUInt64LE(10n, 0);
+    const { calls, lost, next } = drain(ring.bytes, 8, 0, { wait: true });
+    assert.equal(lost, 0);
+    assert.equal(calls.length, 8);
+    assert.equal(next, 8);
+  });
+
+  it('drop mode: records a writer may have begun to overwrite while they were read are counted lost', () => {
+    const ring = new FakeRing(8);
+    for (let i = 0; i < 8; i++) ring.call(2, 7, [BigInt(i)]);
+    const { calls, lost, next } = drain(ring.bytes, 8, 0, { headAfter: 10 });
+    assert.equal(lost, 2);
+    assert.equal(calls.length, 6);
+    assert.equal(calls[0].raw[0], 2n);
+    assert.equal(next, 8);
   });
 });

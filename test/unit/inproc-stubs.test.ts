@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callReturnStub, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from '../../tracer/win32/inproc/stubs';
 import { decodeInstruction } from '../../tracer/win32/inproc/x64-decode';
+import { stubPlan } from '../../tracer/win32/inproc/copy-plan';
+import { HOOKED_APIS } from '../../tracer/apis';
 
 /** The stub's instructions, decoded one after the other from its start. */
 function instructions(code: Uint8Array): { offset: number; bytes: number[] }[] {
@@ -18,16 +20,39 @@ function instructions(code: Uint8Array): { offset: number; bytes: number[] }[] {
 describe('the in-process stubs: x64 rules a hooked call must keep', () => {
   const { code: stub, failBreakOffset } = callReturnStub(3, 0x10000000n);
 
-  it('an armed stub stops at its int3 before the stack moves; the prologue is the one `sub rsp, 0x58` that follows', () => {
+  it('an armed stub stops at its int3 before the stack moves; the prologue is the one `sub rsp, 0xb8` that follows', () => {
     const code = instructions(stub);
     assert.deepEqual(code.find((i) => i.offset === STUB_BREAK_OFFSET)?.bytes, [0xcc]);
-    assert.deepEqual(code.find((i) => i.offset === STUB_PROLOGUE_OFFSET)?.bytes, [0x48, 0x83, 0xec, 0x58]);
-    // Entered with RSP = 8 mod 16: 0x58 more leaves it 16-byte aligned at the inner call.
-    assert.equal((8 + 0x58) % 16, 0);
+    assert.deepEqual(code.find((i) => i.offset === STUB_PROLOGUE_OFFSET)?.bytes, [0x48, 0x81, 0xec, 0xb8, 0, 0, 0]);
+    // Entered with RSP = 8 mod 16: 0xb8 more leaves it 16-byte aligned at the inner call (and at NtDelayExecution's).
+    assert.equal((8 + 0xb8) % 16, 0);
   });
 
-  it('the stack is given back before the return: `add rsp, 0x58; ret` ends the stub, as the unwinder expects of an epilogue', () => {
-    assert.deepEqual([...stub.subarray(stub.length - 5)], [0x48, 0x83, 0xc4, 0x58, 0xc3]);
+  it('the stack is given back before the return: `add rsp, 0xb8; ret` ends the stub, as the unwinder expects of an epilogue', () => {
+    assert.deepEqual([...stub.subarray(stub.length - 8)], [0x48, 0x81, 0xc4, 0xb8, 0, 0, 0, 0xc3]);
+  });
+
+  it('every hooked API gets a stub that decodes instruction by instruction, memory copies and waits included', () => {
+    for (const api of HOOKED_APIS) {
+      const plan = stubPlan(api);
+      const built = callReturnStub(5, 0x10000000n, plan);
+      const code = instructions(built.code);
+      assert.ok(code.some((i) => i.offset === built.failBreakOffset), `${api}: the fail int3 is an instruction`);
+      assert.equal(built.extensionBreakOffset !== undefined, api === 'WSAIoctl', `${api}: only WSAIoctl stops for a new extension pointer`);
+    }
+  });
+
+  it('the copy plans follow the catalogue: what each stub copies and when', () => {
+    assert.deepEqual(stubPlan('closesocket').entrySpans, []);
+    assert.deepEqual(stubPlan('setsockopt').entrySpans, [{ pointer: 3, size: { kind: 'param', param: 4, scale: 1, signed: true, maxBytes: 64 } }]);
+    assert.deepEqual(stubPlan('ioctlsocket').entrySpans, [{ pointer: 2, size: { kind: 'bytes', bytes: 4 } }], 'argp and *argp: one copy');
+    assert.deepEqual(stubPlan('WSASocketW').entrySpans, [{ pointer: 3, size: { kind: 'bytes', bytes: 628 } }]);
+    assert.deepEqual(stubPlan('WSADuplicateSocketW').exitSpans, [{ pointer: 2, size: { kind: 'bytes', bytes: 628 } }]);
+    assert.deepEqual(stubPlan('accept').exitSpans, [{ pointer: 1, size: { kind: 'pointee', param: 2, maxBytes: 128 } }]);
+    assert.equal(stubPlan('select').entrySpans.length, 3);
+    assert.equal(stubPlan('AcceptEx').extraParams, 4, "AcceptEx's stack parameters travel with the call record");
+    assert.equal(stubPlan('select').extraParams, 1, "select's timeout too: a blocking call shows it before it returns");
+    assert.equal(stubPlan('WSAIoctl').exitSpans.length, 2);
   });
 
   it('a stop after a failed call: the int3 comes after the return record, where only SOCKET_ERROR (eax = -1) reaches it', () => {
@@ -40,15 +65,16 @@ describe('the in-process stubs: x64 rules a hooked call must keep', () => {
     assert.deepEqual([...startup.code.subarray(startup.failBreakOffset - 4, startup.failBreakOffset + 1)], [0x85, 0xc0, 0x74, 0x01, 0xcc], 'WSAStartup fails with a non-zero error code');
   });
 
-  it('the unwind info describes exactly that prologue: version 1, 4 bytes, one UWOP_ALLOC_SMALL of 0x58', () => {
+  it('the unwind info describes exactly that prologue: version 1, 7 bytes, one UWOP_ALLOC_LARGE of 0xb8', () => {
     const info = stubUnwindInfo();
     assert.equal(info[0] & 7, 1, 'version');
     assert.equal(info[0] >> 3, 0, 'no handler');
-    assert.equal(info[1], 4, 'prologue size');
-    assert.equal(info[2], 1, 'one unwind code');
-    assert.equal(info[4], 4, 'the code applies after the 4-byte sub');
-    assert.equal(info[5] & 0xf, 2, 'UWOP_ALLOC_SMALL');
-    assert.equal(((info[5] >> 4) + 1) * 8, 0x58);
+    assert.equal(info[1], 7, 'prologue size');
+    assert.equal(info[2], 2, 'one unwind code in two slots');
+    assert.equal(info[4], 7, 'the code applies after the 7-byte sub');
+    assert.equal(info[5] & 0xf, 1, 'UWOP_ALLOC_LARGE');
+    assert.equal(info[5] >> 4, 0, 'its size / 8 in the next slot');
+    assert.equal(info.readUInt16LE(6) * 8, 0xb8);
     assert.equal(info.length % 4, 0, 'codes padded to an even count');
   });
 

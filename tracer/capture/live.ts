@@ -33,6 +33,8 @@ export interface LiveOptions {
   apis?: string[];
   capture?: 'breakpoints' | 'inprocess';
   ringSlots?: number;
+  /** In-process capture, a full ring: wait (default) or drop (overwrite the oldest unread records, counted lost). */
+  overflow?: 'wait' | 'drop';
   stopOn?: string[];
   stopOnReturn?: string[];
   stopOnEntry?: boolean;
@@ -156,6 +158,7 @@ export class LiveCapture extends EventEmitter {
       apis: this.options.apis,
       capture: this.options.capture,
       ringSlots: this.options.ringSlots,
+      overflow: this.options.overflow,
       stopOn: this.options.stopOn,
       stopOnReturn: this.options.stopOnReturn,
       stopOnEntry: this.options.stopOnEntry,

@@ -27,6 +27,8 @@ export interface AgentConfig {
   capture?: 'breakpoints' | 'inprocess';
   /** In-process capture: records per process ring (a power of two; default 262,144 = 16 MB). */
   ringSlots?: number;
+  /** In-process capture, a full ring: wait (default) makes the stubs wait for the drain; drop overwrites and counts. */
+  overflow?: 'wait' | 'drop';
   /** APIs whose entry holds the program. */
   stopOn?: string[];
   /** APIs whose return holds the program (the debugger's finding filters stop right after the call). */
@@ -51,6 +53,16 @@ export interface CaptureStats {
   waitNs: number;
   handleNs: number;
   continueNs: number;
+  /** In-process capture: events recorded from the rings, and the agent's time spent draining them. */
+  ringEvents?: number;
+  drainNs?: number;
+  /** The agent's CPU time during those drains (measured in bursts; elsewhere the time spent stands for it). */
+  drainCpuNs?: number;
+  /** Drains, and the time spent in those that found nothing. */
+  drains?: number;
+  idleDrainNs?: number;
+  /** Writing the trace file and the client's messages. */
+  writeNs?: number;
 }
 
 export type StopReasonName = 'entry' | 'breakpoint' | 'step' | 'pause';

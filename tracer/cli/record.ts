@@ -21,7 +21,24 @@ export interface RecordOptions {
   apis?: string[];
   runtime: RuntimeKind;
   capture: 'breakpoints' | 'inprocess';
+  /** In-process capture, a full ring: wait (default) or drop. */
+  overflow?: 'wait' | 'drop';
+  /** In-process capture: records per ring (a power of two). */
+  ringSize?: number;
   tracerVersion: string;
+}
+
+export function overflowMode(value: string | undefined): 'wait' | 'drop' | undefined {
+  if (value === undefined || value === 'wait' || value === 'drop') return value;
+  throw new UsageError(`record: --overflow must be wait or drop, not '${value}'`, 'record');
+}
+
+/** --ring-size: a power of two between 1,024 and 16,777,216 records (64 KB to 1 GB per process). */
+export function ringSize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const slots = Number(value);
+  if (!Number.isInteger(slots) || slots < 1024 || slots > 2 ** 24 || (slots & (slots - 1)) !== 0) throw new UsageError(`record: --ring-size must be a power of two from 1024 to 16777216, not '${value}'`, 'record');
+  return slots;
 }
 
 export function captureMode(value: string | undefined): 'breakpoints' | 'inprocess' {
@@ -168,6 +185,8 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
     traceFile: options.out,
     apis: options.apis,
     capture: options.capture,
+    overflow: options.overflow,
+    ringSlots: options.ringSize,
     stopOn: options.stopOn,
     tracerVersion: options.tracerVersion,
   });

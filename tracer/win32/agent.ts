@@ -18,6 +18,8 @@ import { type OutputPipe, launchUnderDebugger } from './launch';
 const BREAK_IN_DELAY_MS = 300;
 /** How long a launched program may take to show up (its CREATE_PROCESS_DEBUG_EVENT); a cold Wine start takes ~0.5 s. */
 const LAUNCH_EVENT_TIMEOUT_MS = 30_000;
+/** How often the in-process rings are drained while events flow, or while a stop holds one process. */
+const DRAIN_INTERVAL_MS = 20;
 /** After a kill, how long the loop waits for the programs' exit events before it ends anyway. */
 const KILL_GRACE_MS = 3000;
 
@@ -52,18 +54,23 @@ class Agent {
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
-    this.engine = new CaptureEngine({ record: (e, timeNs) => this.record(e, timeNs), now: () => this.now(), flush: () => this.writer.flush() }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
+    this.engine = new CaptureEngine({ record: (e, timeNs) => this.record(e, timeNs), stamp: (e, timeNs) => this.stamp(e, timeNs), now: () => this.now(), flush: () => this.flushTrace() }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
       capture: config.capture,
       ringSlots: config.ringSlots,
+      overflow: config.overflow,
       breakpointApis: [...(config.stopOn ?? []), ...(config.stopOnReturn ?? [])],
     });
   }
 
   private lastTimeNs = 0;
 
+  /** The trace clock's latest reading (each reading is a QueryPerformanceCounter, ~0.3 µs under Wine). */
+  private knownNow = 0;
+
   /** The trace clock: nanoseconds since the recording started. */
   now(): number {
-    return Number(process.hrtime.bigint() - this.start);
+    this.knownNow = Number(process.hrtime.bigint() - this.start);
+    return this.knownNow;
   }
 
   private outgoing: string[] = [];
@@ -77,9 +84,13 @@ class Agent {
     this.enqueue(JSON.stringify(message), now);
   }
 
+  private outgoingBytes = 0;
+
   private enqueue(line: string, now: boolean): void {
     this.outgoing.push(line);
-    if (now) this.flush();
+    this.outgoingBytes += line.length;
+    // A drain records a ring's worth at once: sent by the megabyte, so its lines do not all live until the timer.
+    if (now || this.outgoingBytes > 1 << 20) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), 10);
   }
 
@@ -87,8 +98,20 @@ class Agent {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.outgoing.length === 0) return;
+    const started = process.hrtime.bigint();
     this.client?.write(this.outgoing.join('\n') + '\n');
     this.outgoing = [];
+    this.outgoingBytes = 0;
+    this.writeNs += Number(process.hrtime.bigint() - started);
+  }
+
+  /** Time spent writing: the trace file's batches and the client's (nanoseconds). */
+  private writeNs = 0;
+
+  private flushTrace(): void {
+    const started = process.hrtime.bigint();
+    this.writer.flush();
+    this.writeNs += Number(process.hrtime.bigint() - started);
   }
 
   /**
@@ -96,10 +119,17 @@ class Agent {
    * `timeNs`: when it happened (a call recorded in the process), kept within the trace's order: times never go back.
    */
   record(unstamped: UnstampedEvent, timeNs?: number): number {
-    const now = this.now();
+    return this.stamp({ seq: 0, timeNs: 0, ...unstamped } as TraceEvent, timeNs);
+  }
+
+  /** Records an event whose first keys are placeholders `seq` and `timeNs`: they are set in place, no copy. */
+  stamp(event: TraceEvent, timeNs?: number): number {
+    // A drained call's own time is before the clock reading the drain began with: no reading needed per record.
+    const now = timeNs !== undefined && timeNs <= this.knownNow ? this.knownNow : this.now();
     const at = Math.max(this.lastTimeNs, timeNs === undefined ? now : Math.min(now, Math.round(timeNs)));
     this.lastTimeNs = at;
-    const event = { seq: ++this.seq, timeNs: at, ...unstamped } as TraceEvent;
+    event.seq = ++this.seq;
+    event.timeNs = at;
     if (event.kind === 'process-start') this.processesStarted++;
     // The trace line's JSON is the message's payload: an event is serialised once.
     this.enqueue(`{"t":"event","e":${this.writer.queue(event)}}`, false);
@@ -128,7 +158,10 @@ class Agent {
     this.pausing = false;
     this.writer.flush();
     this.send({ t: 'stopped', reason, seq: place.event?.seq ?? 0, pid: place.pid, tid: place.tid, api: place.event?.api ?? '' });
-    return new Promise((resolve) => (this.release = resolve));
+    // The other processes run on while one is held: their rings are still drained, or their stubs would wait on a
+    // full ring until the user lets this one go.
+    const drainWhileHeld = this.config.capture === 'inprocess' ? setInterval(() => this.pumpOutput(true), DRAIN_INTERVAL_MS) : undefined;
+    return new Promise<void>((resolve) => (this.release = resolve)).finally(() => clearInterval(drainWhileHeld));
   }
 
   private resume(): void {
@@ -185,14 +218,14 @@ class Agent {
   /** Forwards what the programs wrote; at most every 20 ms while events flow (each peek is a round trip under Wine). */
   private pumpOutput(force = false): void {
     const now = Date.now();
-    if (!force && now - this.lastPump < 20) return;
+    if (!force && now - this.lastPump < DRAIN_INTERVAL_MS) return;
     this.lastPump = now;
     this.engine.drain();
     for (const pipe of this.pipes) {
       const text = pipe.drain();
       if (text) this.record({ kind: 'output', pid: 0, stream: pipe.stream, text });
     }
-    this.writer.flush();
+    this.flushTrace();
   }
 
   /**
@@ -250,7 +283,7 @@ class Agent {
     for (const pipe of this.pipes) pipe.close();
     this.writer.close();
     if (this.failure) this.send({ t: 'error', message: this.failure });
-    this.send({ t: 'end', events: this.seq, stats: this.engine.stats });
+    this.send({ t: 'end', events: this.seq, stats: { ...this.engine.stats, writeNs: this.writeNs } });
   }
 }
 

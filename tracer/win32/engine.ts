@@ -8,12 +8,13 @@ import type { ApiCallEvent, ApiReturnEvent } from '../trace/schema';
 import { type Handle, win } from './api';
 import { type HookSpec, HOOKS, outcome } from './hooks';
 import { int3At } from './int3';
-import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP, TRAP_FLAG } from './layouts';
+import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_ACCESS_VIOLATION, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP } from './layouts';
 import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
 import { RingDrain } from './inproc/drain';
 import { type InprocProcess, InprocProcesses } from './inproc/process-state';
-import { borrowThread, captureSetup, inprocessFunctions, installRecorder, noteModule, returnBorrowedThread } from './inproc/setup';
+import { borrowThread, captureSetup, inprocessFunctions, installRecorder, noteModule, recoverStubFault, returnBorrowedThread } from './inproc/setup';
+import { hookExtensionFunction, resumeAt, stepOver } from './resume';
 import { settlePendingEvents } from './settle';
 import type { CaptureMode, EngineSink, StopControl, UnstampedEvent } from './sink';
 import { type TracedThread, TracedProcess } from './traced-process';
@@ -29,7 +30,12 @@ export class CaptureEngine {
   private readonly hookedNames: ReadonlySet<string>;
   private stopping = false;
   /** Where the capture's time goes: waiting for debug events, handling them, continuing them. */
-  readonly stats = { debugEvents: 0, waitNs: 0, handleNs: 0, continueNs: 0 };
+  private readonly eventStats = { debugEvents: 0, waitNs: 0, handleNs: 0, continueNs: 0 };
+
+  /** The debug loop's times, and the in-process drains' (events recorded from the rings, time spent on them). */
+  get stats() {
+    return { ...this.eventStats, ...(this.rings?.stats ?? {}) };
+  }
 
   /** In-process capture: calls of register-only APIs are recorded by stubs in the process, not by breakpoints. */
   private readonly inprocess: boolean;
@@ -42,12 +48,12 @@ export class CaptureEngine {
     private readonly sink: EngineSink,
     private readonly control: StopControl,
     apis?: readonly string[],
-    private readonly options: { capture?: CaptureMode; breakpointApis?: readonly string[]; ringSlots?: number } = {},
+    private readonly options: { capture?: CaptureMode; breakpointApis?: readonly string[]; ringSlots?: number; overflow?: 'wait' | 'drop' } = {},
   ) {
     this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
     this.hookedNames = new Set(this.hooked.keys());
     this.inprocess = options.capture === 'inprocess';
-    this.rings = this.inprocess ? new RingDrain(sink) : undefined;
+    this.rings = this.inprocess ? new RingDrain(sink, (state, api, out) => this.onDrainedOut(state, api, out)) : undefined;
     this.inproc = this.inprocess ? new InprocProcesses() : undefined;
     this.breakpointApis = new Set(options.breakpointApis ?? []);
   }
@@ -111,9 +117,9 @@ export class CaptureEngine {
     const waitStarted = process.hrtime.bigint();
     const got = win.WaitForDebugEvent(this.event, timeoutMs);
     const handleStarted = process.hrtime.bigint();
-    this.stats.waitNs += Number(handleStarted - waitStarted);
+    this.eventStats.waitNs += Number(handleStarted - waitStarted);
     if (!got) return false;
-    this.stats.debugEvents++;
+    this.eventStats.debugEvents++;
     const e = this.event;
     const code = e.readUInt32LE(DebugEvent.code);
     const pid = e.readUInt32LE(DebugEvent.processId);
@@ -153,8 +159,8 @@ export class CaptureEngine {
     const continueStarted = process.hrtime.bigint();
     win.ContinueDebugEvent(pid, tid, status);
     const done = process.hrtime.bigint();
-    this.stats.handleNs += Number(continueStarted - handleStarted);
-    this.stats.continueNs += Number(done - continueStarted);
+    this.eventStats.handleNs += Number(continueStarted - handleStarted);
+    this.eventStats.continueNs += Number(done - continueStarted);
     return true;
   }
 
@@ -222,6 +228,7 @@ export class CaptureEngine {
       if (int3?.kind === 'entry') return this.onEntry(process, thread, address, int3.spec, int3.original);
       if (int3?.kind === 'return') return await this.onReturn(process, thread, address);
       if (int3?.kind === 'failed-call') return await this.onFailedCall(process, thread, address);
+      if (int3?.kind === 'extension-pointer') return this.onExtensionPointer(int3.inproc, thread, address);
       // A pause asked for between hooked calls: the break-in thread DebugBreakProcess started has arrived.
       if (this.breakRequested) {
         this.breakRequested = false;
@@ -237,18 +244,40 @@ export class CaptureEngine {
       if (process.entries.has(address) || process.returns.has(address)) process.arm(address);
       return DBG_CONTINUE;
     }
+    // A stub's read of an address the program got wrong: counted as nothing copied, the call goes on.
+    if (code === EXCEPTION_ACCESS_VIOLATION && recoverStubFault(this.inproc?.get(pid), thread, address)) return DBG_CONTINUE;
     // The program's own exceptions go to its handlers (first chance), or end it (second chance).
     return DBG_EXCEPTION_NOT_HANDLED;
+  }
+
+  /**
+   * WSAIoctl's stub handed out an extension function pointer not seen before: the drain decodes the call (and hooks
+   * the function there, onDrainedOut) before the program can call through the pointer. The thread goes on past the int3.
+   */
+  private onExtensionPointer(inproc: InprocProcess, thread: TracedThread, address: bigint): number {
+    this.drain();
+    const context = inproc.process.getContext(thread);
+    if (context) resumeAt(inproc.process, thread, address + 1n, false, context);
+    return DBG_CONTINUE;
+  }
+
+  /** A drained return with out-parameters: an extension function handed out is hooked where it is. */
+  private onDrainedOut(state: InprocProcess, _api: string, out: Record<string, unknown>): void {
+    if (out.extensionFunction === undefined) return;
+    const pointer = out.functionPointer;
+    if (typeof pointer === 'string' && /^0x[0-9a-f]+$/.test(pointer)) state.recorder?.noteExtension(BigInt(pointer));
+    this.hookExtensionFunction(state.process, String(out.extensionFunction), pointer);
   }
 
   /** ExitProcess: the last moment this process's ring can be read. */
   private onExitProcessCall(inproc: InprocProcess, thread: TracedThread, address: bigint): number {
     this.drain();
+    this.rings?.recordStalls(inproc);
     const process = inproc.process;
     const context = process.getContext(thread);
     inproc.exitAddresses.delete(address);
     process.disarm(address);
-    if (context) this.resumeAt(process, thread, address, false, context);
+    if (context) resumeAt(process, thread, address, false, context);
     return DBG_CONTINUE;
   }
 
@@ -256,7 +285,7 @@ export class CaptureEngine {
   private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
     const inproc = this.inproc?.get(process.pid);
     if (inproc && inproc.recorder === undefined) {
-      installRecorder(inproc, thread, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options.ringSlots);
+      installRecorder(inproc, thread, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options);
       if (borrowThread(inproc, thread, address, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
       this.record(captureSetup(inproc, this.hookedNames));
     }
@@ -293,8 +322,8 @@ export class CaptureEngine {
         await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: call });
       }
     }
-    if (original !== undefined) this.resumeAt(process, thread, original, false, context);
-    else this.stepOver(process, thread, address, context);
+    if (original !== undefined) resumeAt(process, thread, original, false, context);
+    else stepOver(process, thread, address, context);
     return DBG_CONTINUE;
   }
 
@@ -317,8 +346,8 @@ export class CaptureEngine {
     if (pending.length === 0) {
       process.returns.delete(address);
       process.disarm(address);
-      this.resumeAt(process, thread, address, false, context);
-    } else this.stepOver(process, thread, address, context);
+      resumeAt(process, thread, address, false, context);
+    } else stepOver(process, thread, address, context);
     // A stop after the call: the program is held right after the call returned.
     const reason = returned && !this.stopping ? this.control.shouldStop(returned) : undefined;
     if (returned && reason) await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: returned });
@@ -333,39 +362,17 @@ export class CaptureEngine {
     this.drain();
     const returned = this.rings?.takeFailedReturn(process.pid, thread.tid);
     const context = process.getContext(thread);
-    if (context) this.resumeAt(process, thread, address + 1n, false, context);
+    if (context) resumeAt(process, thread, address + 1n, false, context);
     const reason = returned && !this.stopping ? this.control.shouldStop(returned) : undefined;
     if (returned && reason) await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: returned });
     return DBG_CONTINUE;
   }
 
-  /**
-   * A Winsock extension function handed out by WSAIoctl (AcceptEx is not exported by name): a breakpoint on the
-   * address it returned, so calls through that pointer are hooked like any other.
-   */
+  /** A Winsock extension function handed out by WSAIoctl (AcceptEx is not exported by name): hooked where it is. */
   private hookExtensionFunction(process: TracedProcess, name: string, pointer: unknown): void {
     const spec = this.hooked.get(name);
-    if (!spec || typeof pointer !== 'string' || !/^0x[0-9a-f]+$/.test(pointer)) return;
-    const address = BigInt(pointer);
-    if (address === 0n || process.entries.has(address) || this.inproc?.get(process.pid)?.recorder?.apiAt(address)) return;
-    if (process.arm(address)) process.entries.set(address, spec);
-  }
-
-  /** Executes the original instruction under a breakpoint: restore it, back up RIP, single-step, re-arm after. */
-  private stepOver(process: TracedProcess, thread: TracedThread, address: bigint, context: Buffer): void {
-    process.disarm(address);
-    thread.rearm = address;
-    this.resumeAt(process, thread, address, true, context);
-  }
-
-  /**
-   * Wine reports RIP past the int3, Windows at it: set it to the breakpoint's address either way. `context` is the
-   * thread's context read at this debug event (each GetThreadContext is a round trip to another process).
-   */
-  private resumeAt(process: TracedProcess, thread: TracedThread, address: bigint, trap: boolean, context: Buffer): void {
-    context.writeBigUInt64LE(address, Context.rip);
-    if (trap) context.writeUInt32LE(context.readUInt32LE(Context.eflags) | TRAP_FLAG, Context.eflags);
-    process.setContext(thread, context);
+    if (!spec) return;
+    hookExtensionFunction(process, this.stopping ? undefined : this.inproc?.get(process.pid), spec, pointer, { entries: this.breakpointApis, failures: this.failureApis });
   }
 
   private breakRequested = false;
@@ -382,6 +389,7 @@ export class CaptureEngine {
   detach(): void {
     this.stopping = true;
     this.drain();
+    for (const state of this.inproc?.values() ?? []) this.rings?.recordStalls(state);
     this.inproc?.uninstallAll();
     for (const process of this.processes.values()) process.disarmAll();
     const started = settlePendingEvents(this.processes, this.event, (pid) => this.inproc?.get(pid));

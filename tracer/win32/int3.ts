@@ -20,7 +20,9 @@ export type Int3 =
   /** The return address of one or more hooked calls. */
   | { readonly kind: 'return' }
   /** A fail-armed stub stopped after a call that failed. */
-  | { readonly kind: 'failed-call' };
+  | { readonly kind: 'failed-call' }
+  /** WSAIoctl's stub stopped after handing out an extension function pointer the tracer has not seen. */
+  | { readonly kind: 'extension-pointer'; readonly inproc: InprocProcess };
 
 /**
  * The int3 `tid` stopped at in `process`, or undefined when it is not the tracer's (the loader's initial breakpoint,
@@ -31,6 +33,7 @@ export function int3At(process: TracedProcess, inproc: InprocProcess | undefined
   const own = inproc?.int3At(tid, address);
   if (inproc && (own?.kind === 'thunk-returned' || own?.kind === 'exit-call')) return { kind: own.kind, inproc };
   if (own?.kind === 'failed-call') return own;
+  if (inproc && own?.kind === 'extension-pointer') return { kind: own.kind, inproc };
   const spec = process.entries.get(address);
   if (spec) return { kind: 'entry', spec };
   const ownEntry = own?.kind === 'hooked-entry' || own?.kind === 'armed-stub' ? own : undefined;

@@ -46,6 +46,7 @@ export const DebugEventCode = {
 
 export const EXCEPTION_BREAKPOINT = 0x80000003;
 export const EXCEPTION_SINGLE_STEP = 0x80000004;
+export const EXCEPTION_ACCESS_VIOLATION = 0xc0000005;
 export const DBG_CONTINUE = 0x00010002;
 export const DBG_EXCEPTION_NOT_HANDLED = 0x80010001;
 

@@ -12,6 +12,11 @@ export type UnstampedEvent = WithoutStamp<TraceEvent>;
 export interface EngineSink {
   /** Records one event and returns the seq it was given; `timeNs`: when it happened, if not now (trace time). */
   record(event: UnstampedEvent, timeNs?: number): number;
+  /**
+   * Records an event built with placeholders `seq: 0, timeNs: 0` as its first keys, in place (a drained ring's
+   * events: no copy per event); sets both and returns the seq. Optional: `record` is used without it.
+   */
+  stamp?(event: TraceEvent, timeNs?: number): number;
   /** The trace clock now (nanoseconds since the recording started). */
   now?(): number;
   /** Makes what was recorded durable: called before a debug event is continued (the programs go on). */

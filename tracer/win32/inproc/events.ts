@@ -1,91 +1,179 @@
 /**
  * Ring records into trace events: each drained call and return becomes the same `api` event the breakpoint path
- * records, decoded by the same HookSpec; all processes' records are merged in timestamp (rdtsc) order.
+ * records, decoded by the same HookSpec from the registers and the memory the stub copied; all processes' records are
+ * merged in timestamp (rdtsc) order (each process's in ring order, a k-way merge: no sort, no spread of a drain).
  */
 
-import type { ApiCallEvent, ApiReturnEvent } from '../../trace/schema';
-import { HOOKS, outcome } from '../hooks';
-import type { UnstampedEvent } from '../sink';
+import { apiEntry } from '../../apis';
+import type { ApiCallEvent, TraceEvent } from '../../trace/schema';
+import { type CallSite, type HookSpec, HOOKS, outcome } from '../hooks';
 import type { TracedProcess } from '../traced-process';
+import { type SpanCopy, spansOf } from './copy-plan';
 import type { InprocProcess } from './process-state';
 import type { InprocRecorder } from './recorder';
+import type { RawRow } from './ring';
 
-/** Records an event, at the trace time given (the call's own time, from its TSC) when known. */
-type RecordEvent = (event: UnstampedEvent, timeNs?: number) => number;
+/**
+ * Records an event built with placeholders `seq: 0, timeNs: 0` (the sink fills them in), at the trace time given
+ * (the call's own time, from its TSC) when known.
+ */
+export type RecordEvent = (event: TraceEvent, timeNs?: number) => number;
 
-interface Item {
-  readonly tsc: bigint;
-  emit(record: RecordEvent): void;
+/** Told of each return drained with its out-parameters (WSAIoctl's extension function pointer). */
+export type OnReturn = (state: InprocProcess, api: string, out: Record<string, unknown>) => void;
+
+interface Plan {
+  readonly spec: HookSpec;
+  readonly entry: readonly SpanCopy[];
+  readonly exit: readonly SpanCopy[];
+  readonly extraParams: number;
 }
 
-function callerOf(process: TracedProcess, address: bigint): ApiCallEvent['caller'] {
-  const module = process.moduleAt(address);
-  return module ? { module: module.name, offset: Number(address - module.base) } : { module: '?', offset: Number(address) };
-}
-
-function returnEvent(process: TracedProcess, api: string, tid: number, callSeq: number, rax: bigint, lastError: number): Omit<ApiReturnEvent, 'seq' | 'timeNs'> | undefined {
+const PLANS = new Map<string, Plan>();
+function planOf(api: string): Plan | undefined {
+  let plan = PLANS.get(api);
   const spec = HOOKS.get(api);
-  if (!spec) return undefined;
-  const { result, error } = outcome(spec, rax, () => lastError);
-  return { kind: 'api', phase: 'return', pid: process.pid, tid, api, callSeq, result, ...(error !== undefined ? { error } : {}) };
+  const entry = apiEntry(api);
+  if (plan || !spec || !entry) return plan;
+  plan = { spec, entry: spansOf(entry, 'entry'), exit: spansOf(entry, 'return'), extraParams: Math.max(0, entry.paramCount - 4) };
+  PLANS.set(api, plan);
+  return plan;
 }
 
-/** What one process's recorder has to say since its last drain, as items to merge. */
-function itemsOf(state: InprocProcess, recorder: InprocRecorder): Item[] {
-  const result = recorder.drain();
-  if (!result) return [];
-  const process = state.process;
-  const calls = state.pendingCalls;
-  const items: Item[] = [];
-  // A return whose call record was overwritten is lost with it.
-  const unmatched = result.lateReturns.filter((r) => !calls.has(r.link)).length;
-  const lost = result.lost + unmatched;
-  if (lost > 0) items.push({ tsc: 0n, emit: (record) => record({ kind: 'records-lost', pid: process.pid, count: lost }) });
-  for (const c of result.calls) {
-    const api = recorder.apis[c.api];
-    const spec = HOOKS.get(api);
-    if (!spec) continue;
-    const caller = callerOf(process, c.returnAddress);
-    const internal = process.ws2 !== undefined && caller.module === process.ws2.name;
-    let seq = 0;
-    items.push({
-      tsc: c.tsc,
-      emit: (record) => {
-        const args = spec.entry({ raw: c.raw, read: (a, n) => process.read(a, n) });
-        seq = record({ kind: 'api', phase: 'call', pid: process.pid, tid: c.tid, api, args, caller, ...(internal ? { internal } : {}) });
-        if (!c.ret) calls.set(c.seq >>> 0, { seq, api, tid: c.tid, internal });
-      },
-    });
-    const ret = c.ret;
-    if (ret) {
-      items.push({
-        tsc: ret.tsc,
-        emit: (record) => {
-          const event = returnEvent(process, api, c.tid, seq, ret.rax, ret.lastError);
-          if (event) record(internal ? { ...event, internal } : event);
-        },
-      });
+const NO_MEMORY = (): undefined => undefined;
+
+/**
+ * What the decoders may read: the spans the stub copied (data: span headers, the stack parameters, the bytes),
+ * at the addresses they were copied from; the u32 a pointee length came from (accept's *addrlen) at its address.
+ */
+function copiedMemory(raw: readonly bigint[], spans: readonly SpanCopy[], extraParams: number, data: Buffer | undefined): CallSite['read'] {
+  if (!data || spans.length === 0) return NO_MEMORY;
+  return (address, length) => {
+    let offset = 8 * spans.length + 8 * extraParams;
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i];
+      const copied = data.readUInt32LE(8 * i);
+      const base = raw[span.pointer];
+      if (base !== 0n && address >= base && address + BigInt(length) <= base + BigInt(copied)) {
+        const from = offset + Number(address - base);
+        return data.subarray(from, from + length);
+      }
+      if (span.size.kind === 'pointee' && length === 4 && address === raw[span.size.param] && address !== 0n) return data.subarray(8 * i + 4, 8 * i + 8);
+      offset += copied;
     }
-  }
-  for (const r of result.lateReturns) {
-    const call = calls.get(r.link);
-    if (!call) continue;
-    calls.delete(r.link);
-    items.push({
-      tsc: r.tsc,
-      emit: (record) => {
-        const event = returnEvent(process, call.api, call.tid, call.seq, r.rax, r.lastError);
-        if (event) record(call.internal ? { ...event, internal: true } : event);
-      },
-    });
-  }
-  return items;
+    return undefined;
+  };
 }
 
-/** Drains every process's ring and records what it held, in timestamp order, each at its call's time when `clock` knows it. */
-export function drainRings(processes: Iterable<InprocProcess>, record: RecordEvent, clock?: (tsc: bigint) => number | undefined): void {
-  const items: Item[] = [];
-  for (const state of processes) if (state.recorder) items.push(...itemsOf(state, state.recorder));
-  items.sort((a, b) => (a.tsc < b.tsc ? -1 : a.tsc > b.tsc ? 1 : 0));
-  for (const item of items) item.emit((event) => record(event, item.tsc === 0n ? undefined : clock?.(item.tsc)));
+/** The caller's module and offset, and whether it is ws2_32 itself (an internal call), per return address. */
+interface Caller {
+  readonly caller: ApiCallEvent['caller'];
+  readonly internal: boolean;
+}
+
+/** Per process, the callers seen (a burst makes its calls from a few call sites: one module lookup each). */
+const CALLERS = new WeakMap<TracedProcess, { readonly modules: number; readonly byAddress: Map<bigint, Caller> }>();
+/** Call sites remembered per process: past this the cache starts over (modules may have been unloaded). */
+const MAX_CALLERS = 4096;
+
+function callerOf(process: TracedProcess, address: bigint): Caller {
+  let cache = CALLERS.get(process);
+  // A module loaded or unloaded since: the cache starts over.
+  if (!cache || cache.modules !== process.modules.length || cache.byAddress.size >= MAX_CALLERS) CALLERS.set(process, (cache = { modules: process.modules.length, byAddress: new Map() }));
+  const callers = cache.byAddress;
+  let known = callers.get(address);
+  if (known) return known;
+  const module = process.moduleAt(address);
+  const caller = module ? { module: module.name, offset: Number(address - module.base) } : { module: '?', offset: Number(address) };
+  known = { caller, internal: process.ws2 !== undefined && module === process.ws2 };
+  // Only a caller in a known module is kept: an address outside every module may belong to one loaded later.
+  if (module) callers.set(address, known);
+  return known;
+}
+
+/** A return event, shaped as the breakpoint path's (tracer/win32/engine.ts onReturn). */
+function returnEvent(state: InprocProcess, plan: Plan, tid: number, callSeq: number, raw: readonly bigint[], rax: bigint, lastError: number, data: Buffer | undefined, internal: boolean, onReturn?: OnReturn): TraceEvent {
+  const { spec } = plan;
+  const { result, error } = outcome(spec, rax, () => lastError);
+  const out = error === undefined && spec.exit ? spec.exit({ raw, read: copiedMemory(raw, plan.exit, 0, data) }, result) : undefined;
+  if (out && onReturn) onReturn(state, spec.api, out);
+  return { seq: 0, timeNs: 0, kind: 'api', phase: 'return', pid: state.process.pid, tid, api: spec.api, callSeq, result, ...(error !== undefined ? { error } : {}), ...(out ? { out } : {}), ...(internal ? { internal: true } : {}) };
+}
+
+/** One process's drained rows, read in ring order by the merge. */
+interface Cursor {
+  readonly state: InprocProcess;
+  readonly recorder: InprocRecorder;
+  readonly rows: RawRow[];
+  at: number;
+  /** The trace seq of each call of this drain (the link of its return). */
+  readonly callSeqs: Map<number, { readonly seq: number; readonly internal: boolean }>;
+}
+
+/** Emits one row's event. */
+function emitRow(cursor: Cursor, row: RawRow, record: RecordEvent, timeNs: number | undefined, onReturn?: OnReturn): void {
+  const { state, recorder } = cursor;
+  const process = state.process;
+  if (row.kind === 'return') {
+    const call = row.call;
+    if (call === undefined) {
+      // The return of a call an earlier drain put in the trace.
+      const pending = state.pendingCalls.get(row.link);
+      const plan = pending && planOf(pending.api);
+      if (!pending || !plan) return;
+      state.pendingCalls.delete(row.link);
+      record(returnEvent(state, plan, pending.tid, pending.seq, pending.raw, row.rax, row.lastError, row.data, pending.internal, onReturn), timeNs);
+      return;
+    }
+    const emitted = cursor.callSeqs.get(call.seq);
+    const plan = planOf(recorder.apis[call.api]);
+    if (emitted === undefined || !plan) return;
+    cursor.callSeqs.delete(call.seq);
+    record(returnEvent(state, plan, call.tid, emitted.seq, call.raw, row.rax, row.lastError, row.data, emitted.internal, onReturn), timeNs);
+    return;
+  }
+  const api = recorder.apis[row.api];
+  const plan = planOf(api);
+  if (!plan) return;
+  // The stack parameters came with the call record (its return, which also has the 5th-7th, may not be drained yet).
+  if (plan.extraParams > 0 && row.data) for (let i = 0; i < plan.extraParams; i++) row.raw[4 + i] = row.data.readBigUInt64LE(8 * plan.entry.length + 8 * i);
+  const { caller, internal } = callerOf(process, row.returnAddress);
+  const args = plan.spec.entry({ raw: row.raw, read: copiedMemory(row.raw, plan.entry, plan.extraParams, row.data) });
+  const seq = record({ seq: 0, timeNs: 0, kind: 'api', phase: 'call', pid: process.pid, tid: row.tid, api, args, caller, ...(internal ? { internal } : {}) }, timeNs);
+  if (row.ret) cursor.callSeqs.set(row.seq, { seq, internal });
+  else state.pendingCalls.set(row.seq >>> 0, { seq, api, tid: row.tid, internal, raw: row.raw });
+}
+
+/**
+ * Drains every process's ring and records what it held, merged in timestamp order, each at its call's time when
+ * `clock` knows it. A drain of any size runs in constant stack.
+ */
+export function drainRings(processes: Iterable<InprocProcess>, record: RecordEvent, clock?: (tsc: number) => number | undefined, onReturn?: OnReturn): void {
+  const cursors: Cursor[] = [];
+  for (const state of processes) {
+    const recorder = state.recorder;
+    const result = recorder?.drain();
+    if (!recorder || !result) continue;
+    // A return whose call record was overwritten is lost with it.
+    let unmatched = 0;
+    for (const r of result.lateReturns) if (!state.pendingCalls.has(r.link)) unmatched++;
+    const lost = result.lost + unmatched;
+    if (lost > 0) record({ seq: 0, timeNs: 0, kind: 'records-lost', pid: state.process.pid, count: lost });
+    if (result.rows.length > 0) cursors.push({ state, recorder, rows: result.rows, at: 0, callSeqs: new Map() });
+  }
+  for (;;) {
+    let next: Cursor | undefined;
+    let nextTsc = Infinity;
+    for (const cursor of cursors) {
+      if (cursor.at >= cursor.rows.length) continue;
+      const tsc = cursor.rows[cursor.at].tsc;
+      if (tsc < nextTsc) {
+        nextTsc = tsc;
+        next = cursor;
+      }
+    }
+    if (!next) return;
+    const row = next.rows[next.at++];
+    emitRow(next, row, record, clock?.(nextTsc), onReturn);
+  }
 }

@@ -24,6 +24,8 @@ export interface RingCall {
   readonly api: string;
   readonly tid: number;
   readonly internal: boolean;
+  /** Its raw arguments (the out-parameters' addresses, for the return's decoder). */
+  readonly raw: readonly bigint[];
 }
 
 /** What an int3 of the in-process path is. */
@@ -37,7 +39,9 @@ export type InprocInt3 =
   /** An armed stub's int3: handled as the API's entry, then the original runs (the stub records nothing). */
   | { readonly kind: 'armed-stub'; readonly api: string; readonly original: bigint }
   /** A fail-armed stub's int3 after a call that failed. */
-  | { readonly kind: 'failed-call' };
+  | { readonly kind: 'failed-call' }
+  /** WSAIoctl's stub stopped: it handed out an extension function pointer the tracer has not seen. */
+  | { readonly kind: 'extension-pointer' };
 
 export class InprocProcess {
   /** The stubs and ring in this process once installed (null: could not be installed; undefined: not tried yet). */
@@ -49,6 +53,10 @@ export class InprocProcess {
   /** ntdll!RtlAddFunctionTable, which registers the stubs' unwind data. */
   rtlAddFunctionTable?: bigint;
   borrowed?: BorrowedThread;
+  /** Its `ring-stalls` event is in the trace (at most one per process). */
+  stallsRecorded = false;
+  /** ntdll!NtDelayExecution: where a stub waiting for room sleeps. */
+  delayFunction?: bigint;
   /** Ring seq (low 32 bits) of a call already in the trace → the call, until its return is drained. */
   readonly pendingCalls = new Map<number, RingCall>();
 
@@ -61,7 +69,7 @@ export class InprocProcess {
 
   /** An int3 that is part of a stub (armed, or after a failed call): it stays in the code, the thread goes past it. */
   isStubInt3(address: bigint): boolean {
-    return this.recorder?.breaks.has(address) === true || this.recorder?.failBreaks.has(address) === true;
+    return this.recorder?.breaks.has(address) === true || this.recorder?.failBreaks.has(address) === true || this.recorder?.extensionBreaks.has(address) === true;
   }
 
   /** Which of the in-process path's int3s `tid` stopped at, in the order they are told apart; undefined: none. */
@@ -76,6 +84,7 @@ export class InprocProcess {
     const armed = recorder.breaks.get(address);
     if (armed) return { kind: 'armed-stub', api: armed.api, original: armed.original };
     if (recorder.failBreaks.has(address)) return { kind: 'failed-call' };
+    if (recorder.extensionBreaks.has(address)) return { kind: 'extension-pointer' };
     return undefined;
   }
 }

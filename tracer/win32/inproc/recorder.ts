@@ -6,16 +6,17 @@
  * Inline, not import-table redirects: every caller goes through the entry point, so calls made through
  * GetProcAddress pointers, from DLLs loaded later, and Winsock's own internal calls are all seen.
  * An API whose first instructions cannot be moved (see x64-decode.ts relocate) keeps its int3 breakpoint.
- * Only APIs whose arguments are all in registers or on the stack are recorded here (the catalogue's
- * REGISTER_ONLY_APIS): the others are decoded from memory at the call (structures, buffers) and stay on the
- * breakpoint path.
+ * Every hooked API is recorded here: the stubs copy the memory each argument is read from (the catalogue's spans,
+ * copy-plan.ts) into the ring. Extension functions (AcceptEx) are not exports: their stubs are built at install and
+ * hooked when WSAIoctl hands out their pointer (hookExtension).
  */
 
 import { apiEntry } from '../../apis';
 import { win } from '../api';
 import type { LoadedModule, TracedProcess } from '../traced-process';
-import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_READWRITE, winExtra } from './api-extra';
-import { ARMED_OFFSET, FAIL_ARMED_OFFSET, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, drain, ringBytes, ringHeader, type DrainResult } from './ring';
+import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_READWRITE, winExtra } from './api-extra';
+import { stubPlan } from './copy-plan';
+import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, HEAD_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, TAIL_OFFSET, WAIT_WHEN_FULL_OFFSET, drain, ringBytes, ringHeader, type DrainResult } from './ring';
 import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from './stubs';
 import { relocate } from './x64-decode';
 
@@ -28,6 +29,11 @@ const TRAMPOLINE_SIZE = 64;
 /** Room for the unwind-data registration thunk. */
 const THUNK_SIZE = 64;
 const ALLOCATION_GRANULARITY = 0x10000n;
+/** Wait mode's reads: the first chunk of records, doubled while they are all written, up to the last size. */
+const FIRST_CHUNK_RECORDS = 1024;
+const LAST_CHUNK_RECORDS = 65536;
+/** Records per ring by default (16 MB). */
+export const DEFAULT_RING_SLOTS = 262144;
 
 interface InlineHook {
   readonly api: string;
@@ -46,6 +52,10 @@ export interface Registration {
 
 export interface InstallOptions {
   readonly slots?: number;
+  /** A full ring makes the stubs wait for the drain (default) instead of overwriting unread records. */
+  readonly waitWhenFull?: boolean;
+  /** ntdll!NtDelayExecution in the debuggee: a stub waiting for room sleeps through it. */
+  readonly delayFunction?: bigint;
   /** ntdll!RtlAddFunctionTable in the debuggee, when known. */
   readonly rtlAddFunctionTable?: bigint;
   /** True when a thread other than the one stopped at the event is inside [address, address + length). */
@@ -61,6 +71,18 @@ export class InprocRecorder {
   readonly breaks = new Map<bigint, { api: string; original: bigint }>();
   /** The int3 each stub executes after a failed call when its API is fail-armed → the API. */
   readonly failBreaks = new Map<bigint, string>();
+  /** A stub's read of the caller's memory → where it goes on if the address faults, and the registers zeroed. */
+  readonly faults = new Map<bigint, { readonly resume: bigint; readonly zero: readonly ('rax' | 'rdx')[] }>();
+  /** WSAIoctl's int3 after it handed out an extension function pointer the tracer has not seen. */
+  readonly extensionBreaks = new Set<bigint>();
+  /** Extension function pointers already seen (listed in the ring header, up to KNOWN_EXTENSIONS). */
+  private readonly knownExtensions: bigint[] = [];
+  /** Where each API's stub and trampoline are, for an extension function hooked later. */
+  private readonly places = new Map<string, { stub: bigint; trampoline: bigint; id: number }>();
+  private code = 0n;
+  /** The tail last written to the ring header (what the stubs know has been read). */
+  private tailWritten = 0;
+  private codeSize = 0;
   /** APIs that could not be hooked inline, and why (they stay on breakpoints). */
   readonly skipped: { api: string; reason: string }[] = [];
   registration?: Registration;
@@ -71,11 +93,16 @@ export class InprocRecorder {
     private readonly process: TracedProcess,
     private readonly ring: bigint,
     readonly slots: number,
+    readonly waitWhenFull: boolean,
     /** API id (the stub's index) → name. */
     readonly apis: readonly string[],
   ) {
     this.snapshot = Buffer.alloc(ringBytes(slots));
+    this.paramCounts = apis.map((api) => apiEntry(api)?.paramCount ?? 7);
   }
+
+  /** Per API id, its parameter count: the drain makes BigInts of those alone. */
+  private readonly paramCounts: readonly number[];
 
   /**
    * Writes the ring (touched once, so the stubs take no page faults), then, within ±2 GB of ws2_32, the stubs, the
@@ -83,14 +110,18 @@ export class InprocRecorder {
    * nothing could be installed.
    */
   static install(process: TracedProcess, ws2: LoadedModule, exports: ReadonlyMap<string, bigint>, apis: readonly string[], options: InstallOptions = {}): InprocRecorder | undefined {
-    const slots = options.slots ?? 262144;
+    const slots = options.slots ?? DEFAULT_RING_SLOTS;
+    const waitWhenFull = options.waitWhenFull ?? true;
     const ring = BigInt(winExtra.VirtualAllocEx(process.handle, 0n, ringBytes(slots), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
     if (ring === 0n) return undefined;
-    const stubs = buildStubs(apis.map((api) => (apiEntry(api)?.errorInResult ? 'nonzero' : 'minus-one')), ring);
+    const stubs = buildStubs(apis.map(stubPlan), ring);
     const layout = codeLayout(stubs.code.length, apis.length);
     const code = allocateNear(process, ws2, layout.size);
     if (code === undefined) return undefined;
-    const recorder = new InprocRecorder(process, ring, slots, apis);
+    const recorder = new InprocRecorder(process, ring, slots, waitWhenFull, apis);
+    for (const f of stubs.faults) recorder.faults.set(code + BigInt(f.at), { resume: code + BigInt(f.resume), zero: f.zero });
+    recorder.code = code;
+    recorder.codeSize = layout.size;
     const image = Buffer.alloc(layout.size, 0xcc);
     stubs.code.copy(image, 0);
     const patches: { hook: InlineHook; jump: Buffer }[] = [];
@@ -98,6 +129,12 @@ export class InprocRecorder {
       const entry = exports.get(api);
       const stub = code + BigInt(stubs.offsets[id]);
       const trampoline = code + BigInt(layout.trampolines + id * TRAMPOLINE_SIZE);
+      recorder.places.set(api, { stub, trampoline, id });
+      recorder.failBreaks.set(code + BigInt(stubs.failBreaks[id]), api);
+      const extensionBreak = stubs.extensionBreaks[id];
+      if (extensionBreak !== undefined) recorder.extensionBreaks.add(code + BigInt(extensionBreak));
+      // An extension function: its stub waits for the pointer WSAIoctl hands out (hookExtension).
+      if (apiEntry(api)?.entryPoint === 'extension-function') return;
       const bytes = entry === undefined ? undefined : process.readOriginal(entry, ENTRY_BYTES);
       if (entry === undefined || !bytes) return void recorder.skipped.push({ api, reason: 'its entry point cannot be read' });
       const moved = relocate(bytes, entry, trampoline, PATCH_LENGTH);
@@ -112,7 +149,6 @@ export class InprocRecorder {
       const hook = { api, entry, saved: bytes.subarray(0, moved.moved), trampoline };
       patches.push({ hook, jump: Buffer.concat([jump, Buffer.alloc(moved.moved - PATCH_LENGTH, 0xcc)]) });
       recorder.breaks.set(stub + BigInt(STUB_BREAK_OFFSET), { api, original: trampoline });
-      recorder.failBreaks.set(code + BigInt(stubs.failBreaks[id]), api);
     });
     if (patches.length === 0) return undefined;
     // Unwind data: one RUNTIME_FUNCTION per stub, from its prologue to its end (before it, the stack is untouched).
@@ -125,7 +161,7 @@ export class InprocRecorder {
       recorder.registration = { thunk: code + BigInt(layout.thunk), breakAt: code + BigInt(layout.thunk + thunk.breakOffset) };
     }
     const originals = apis.map((api) => patches.find((p) => p.hook.api === api)?.hook.trampoline ?? 0n);
-    if (!write(process, ring, ringHeader(slots, originals)) || !write(process, ring + BigInt(RING_HEADER_SIZE), Buffer.alloc(slots * RECORD_SIZE))) return undefined;
+    if (!write(process, ring, ringHeader(slots, originals, { waitWhenFull, delayFunction: options.delayFunction })) || !write(process, ring + BigInt(RING_HEADER_SIZE), Buffer.alloc(slots * RECORD_SIZE))) return undefined;
     // Executable and no longer writable before any entry point jumps there.
     if (!write(process, code, image) || !winExtra.VirtualProtectEx(process.handle, code, layout.size, PAGE_EXECUTE_READ, [0])) return undefined;
     for (const { hook, jump } of patches) {
@@ -133,7 +169,55 @@ export class InprocRecorder {
       recorder.hooks.set(hook.api, hook);
       recorder.hookAt.set(hook.entry, hook);
     }
+    if (stubs.extensionBreaks.some((b) => b !== undefined)) write(process, ring + BigInt(EXTENSION_STOP_OFFSET), Buffer.from([1]));
     return recorder;
+  }
+
+  /**
+   * An extension function's pointer, handed out by WSAIoctl: its stub (built at install) gets an inline hook there.
+   * Returns why it could not be hooked (it then stays on a breakpoint), or undefined once hooked.
+   */
+  hookExtension(api: string, entry: bigint, threadInside?: (address: bigint, length: number) => boolean): string | undefined {
+    const place = this.places.get(api);
+    if (!place) return 'no stub was built for it';
+    if (this.hooks.has(api)) return this.hooks.get(api)?.entry === entry ? undefined : 'its stub is hooked at another address';
+    const bytes = this.process.readOriginal(entry, ENTRY_BYTES);
+    if (!bytes) return 'its entry point cannot be read';
+    const moved = relocate(bytes, entry, place.trampoline, PATCH_LENGTH);
+    if ('error' in moved) return moved.error;
+    const jump = relativeJump(entry, place.stub);
+    if (!jump) return 'the stubs are more than 2 GB away';
+    if (threadInside?.(entry + 1n, moved.moved - 1)) return 'a thread is inside its first instructions';
+    const trampolineCode = Buffer.concat([Buffer.from(moved.code), absoluteJump(entry + BigInt(moved.moved))]);
+    if (trampolineCode.length > TRAMPOLINE_SIZE) return `its first instructions need ${trampolineCode.length} bytes moved`;
+    // The code region is execute-read: writable for the trampoline, then back.
+    if (!winExtra.VirtualProtectEx(this.process.handle, this.code, this.codeSize, PAGE_EXECUTE_READWRITE, [0])) return 'the stubs cannot be made writable';
+    const written = write(this.process, place.trampoline, trampolineCode);
+    winExtra.VirtualProtectEx(this.process.handle, this.code, this.codeSize, PAGE_EXECUTE_READ, [0]);
+    const original = Buffer.alloc(8);
+    original.writeBigUInt64LE(place.trampoline);
+    if (!written || !write(this.process, this.ring + BigInt(ORIGINALS_OFFSET + 8 * place.id), original)) return 'its trampoline cannot be written';
+    if (!write(this.process, entry, Buffer.concat([jump, Buffer.alloc(moved.moved - PATCH_LENGTH, 0xcc)]))) return 'its entry point cannot be written';
+    const hook = { api, entry, saved: bytes.subarray(0, moved.moved), trampoline: place.trampoline };
+    this.hooks.set(api, hook);
+    this.hookAt.set(entry, hook);
+    this.breaks.set(place.stub + BigInt(STUB_BREAK_OFFSET), { api, original: place.trampoline });
+    return undefined;
+  }
+
+  /** An extension function pointer the tracer has seen: WSAIoctl's stub no longer stops for it. */
+  noteExtension(pointer: bigint): void {
+    if (this.knownExtensions.includes(pointer) || this.knownExtensions.length >= KNOWN_EXTENSIONS) return;
+    const value = Buffer.alloc(8);
+    value.writeBigUInt64LE(pointer);
+    write(this.process, this.ring + BigInt(KNOWN_EXTENSIONS_OFFSET + 8 * this.knownExtensions.length), value);
+    this.knownExtensions.push(pointer);
+  }
+
+  /** How many times the stubs waited for room, and the TSC ticks they spent waiting. */
+  stalls(): { count: number; ticks: number } | undefined {
+    const bytes = this.process.read(this.ring + BigInt(STALL_COUNT_OFFSET), 16);
+    return bytes && { count: Number(bytes.readBigUInt64LE(0)), ticks: Number(bytes.readBigUInt64LE(8)) };
   }
 
   /** The APIs whose calls now go through a stub (and need no breakpoint). */
@@ -168,6 +252,8 @@ export class InprocRecorder {
    * call (a blocking recv) still returns through its stub.
    */
   uninstall(): void {
+    // No drain after this: the stubs overwrite rather than wait, and WSAIoctl's never stops.
+    write(this.process, this.ring + BigInt(WAIT_WHEN_FULL_OFFSET), Buffer.from([0, 0]));
     for (const api of this.apis) {
       this.setArmed(api, false);
       this.setFailArmed(api, false);
@@ -177,8 +263,45 @@ export class InprocRecorder {
     this.hookAt.clear();
   }
 
-  /** Reads what was recorded since the last drain: the header, then only the records between (one or two reads). */
+  /**
+   * Reads what was recorded since the last drain. Drop mode: the head, the records up to it (one or two reads), the
+   * head again. Wait mode: nothing is overwritten, so the head is not needed: records are read from `next` in chunks
+   * (growing from 64 KB) until one ends in a record not yet written; a quiet ring costs one read per drain.
+   */
   drain(): DrainResult | undefined {
+    if (!this.waitWhenFull) return this.drainDropped();
+    let end = this.next;
+    const limit = this.next + this.slots;
+    for (let chunk = FIRST_CHUNK_RECORDS; end < limit; chunk = Math.min(chunk * 2, LAST_CHUNK_RECORDS)) {
+      const slot = end % this.slots;
+      const count = Math.min(chunk, this.slots - slot, limit - end);
+      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
+      const bytes = this.process.read(this.ring + BigInt(offset), count * RECORD_SIZE);
+      if (!bytes) return undefined;
+      bytes.copy(this.snapshot, offset);
+      end += count;
+      // The chunk's last record (or continuation) is not written yet: nothing after it is either.
+      const lastStamp = bytes.readBigUInt64LE((count - 1) * RECORD_SIZE) & ~(1n << 63n);
+      if (lastStamp !== BigInt(end)) break;
+    }
+    // The drain reads up to `end` and stops at the first record not written yet.
+    this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
+    const result = drain(this.snapshot, this.slots, this.next, { wait: true, paramCounts: this.paramCounts });
+    // The records below `next` are read: a stub waiting for room may use their slots. Told once an eighth of a ring
+    // was read since (each write is a round trip to another process; a stub waits only when the ring is full), when
+    // the whole ring was unread, and when nothing new came (every writer may be waiting for exactly this).
+    const unwritten = result.next - this.tailWritten;
+    if (unwritten > 0 && (unwritten >= this.slots / 8 || end === limit || result.next === this.next)) {
+      const tail = Buffer.alloc(8);
+      tail.writeBigUInt64LE(BigInt(result.next));
+      if (writeData(this.process, this.ring + BigInt(TAIL_OFFSET), tail)) this.tailWritten = result.next;
+    }
+    this.next = result.next;
+    return result;
+  }
+
+  /** Drop mode: stubs overwrite the oldest records; the head before and after the read tells what was lost. */
+  private drainDropped(): DrainResult | undefined {
     const head = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8);
     if (!head) return undefined;
     head.copy(this.snapshot, HEAD_OFFSET);
@@ -193,7 +316,8 @@ export class InprocRecorder {
       bytes.copy(this.snapshot, offset);
       seq += count;
     }
-    const result = drain(this.snapshot, this.slots, this.next);
+    const headAfter = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8)?.readBigUInt64LE(0);
+    const result = drain(this.snapshot, this.slots, this.next, { headAfter: headAfter === undefined ? undefined : Number(headAfter), paramCounts: this.paramCounts });
     this.next = result.next;
     return result;
   }
@@ -223,6 +347,11 @@ function allocateNear(process: TracedProcess, module: LoadedModule, size: number
     }
   }
   return undefined;
+}
+
+/** Writes data the stubs read (no instruction cache to flush). */
+function writeData(process: TracedProcess, address: bigint, bytes: Buffer): boolean {
+  return win.WriteProcessMemory(process.handle, address, bytes, bytes.length, 0) !== 0;
 }
 
 function write(process: TracedProcess, address: bigint, bytes: Buffer): boolean {

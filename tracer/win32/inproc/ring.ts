@@ -6,19 +6,27 @@
  *
  * Region layout (one VirtualAllocEx region per process):
  *   header (RING_HEADER_SIZE bytes)
- *     0x00 u64 head      next sequence number; stubs take one with `lock xadd qword [head], 1`
+ *     0x00 u64 head      next sequence number; stubs take n with `lock xadd qword [head], n`
  *     0x08 u32 slots     number of 64-byte records (a power of two)
  *     0x0C u32 mask      slots - 1
  *     0x10 u64 original[MAX_APIS]  the saved pointers the stubs call/jump through (index = API id)
  *     0x210 u8 armed[MAX_APIS]     non-zero: the stub executes int3 first (a breakpoint on that API)
  *     0x250 u8 failArmed[MAX_APIS] non-zero: the stub executes int3 after a call that failed (its return recorded)
+ *     0x290 u64 tail     the drain's next sequence number: records below it are read (written by the tracer)
+ *     0x298 u64 stalls   how many times a stub waited for room (wait mode), `lock inc`
+ *     0x2A0 u64 stall ticks  the TSC ticks spent waiting, `lock add`
+ *     0x2A8 u64 ntdll!NtDelayExecution, called by a stub that has waited a while (0: spin only)
+ *     0x2B0 i64 its interval: -10,000 (1 ms, relative, in 100 ns units)
+ *     0x2B8 u8 waitWhenFull  non-zero: a stub waits for room instead of overwriting unread records
+ *     0x2B9 u8 extensionStop non-zero: WSAIoctl's stub stops after handing out an extension pointer not listed below
+ *     0x2C0 u64 knownExtensions[8]  extension function pointers the tracer has already seen
  *   records (slots x 64 bytes), slot = seq & mask
  *
  * Record (64 bytes, 8 qwords). The stamp is written LAST by the stub: stamp = seq + 1, so a zeroed slot reads as empty
  * and a reader can tell a complete record (stamp === seq + 1 for the seq it expects) from one being written.
  *   call record (kind 0)                      return record (kind 1)
  *   0x00 u64 stamp                            0x00 u64 stamp
- *   0x08 u16 api id, u16 kind, u32 tid        0x08 u16 api id, u16 kind, u32 tid
+ *   0x08 u16 api id, u8 kind, u8 n, u32 tid   0x08 u16 api id, u8 kind, u8 n, u32 tid
  *   0x10 u64 tsc (rdtsc)                      0x10 u64 tsc
  *   0x18 RCX                                  0x18 RAX
  *   0x20 RDX                                  0x20 u32 last error (gs:[0x68]), u32 low 32 bits of the call's seq
@@ -28,6 +36,11 @@
  * The caller is in the call record: a call still in progress at a drain is already known as the program's or as
  * Winsock's own (internal). The 5th-7th arguments travel in the return record (a call record has no room); the
  * decoder joins them to the call through the link, and reads them as 0 for a call that has not returned yet.
+ *
+ * Memory arguments (copy-plan.ts): a record is followed by `n` continuation records (seq + 1 .. seq + n), each with its
+ * own stamp (its seq + 1, bit 63 set: never mistaken for a record's) and 56 bytes of data. The data: one 8-byte
+ * header per span (u32 bytes copied, u32 the pointee/count the length came from), the stack parameters (call records
+ * of APIs with more than four), then each span's bytes. The stub writes the continuations first, the record's stamp last.
  */
 
 export const RECORD_SIZE = 64;
@@ -38,42 +51,81 @@ export const ORIGINALS_OFFSET = 0x10;
 export const ARMED_OFFSET = ORIGINALS_OFFSET + 8 * MAX_APIS;
 /** One byte per API: non-zero makes its stub stop (int3) after a failed call, for a stop on a finding's failure. */
 export const FAIL_ARMED_OFFSET = ARMED_OFFSET + MAX_APIS;
+export const TAIL_OFFSET = FAIL_ARMED_OFFSET + MAX_APIS;
+export const STALL_COUNT_OFFSET = TAIL_OFFSET + 8;
+export const STALL_TICKS_OFFSET = STALL_COUNT_OFFSET + 8;
+export const DELAY_FUNCTION_OFFSET = STALL_TICKS_OFFSET + 8;
+export const DELAY_INTERVAL_OFFSET = DELAY_FUNCTION_OFFSET + 8;
+export const WAIT_WHEN_FULL_OFFSET = DELAY_INTERVAL_OFFSET + 8;
+export const EXTENSION_STOP_OFFSET = WAIT_WHEN_FULL_OFFSET + 1;
+export const KNOWN_EXTENSIONS_OFFSET = WAIT_WHEN_FULL_OFFSET + 8;
+export const KNOWN_EXTENSIONS = 8;
 /** Header size, rounded to a cache line so records do not share one with it. */
-export const RING_HEADER_SIZE = Math.ceil((FAIL_ARMED_OFFSET + MAX_APIS) / 64) * 64;
+export const RING_HEADER_SIZE = Math.ceil((KNOWN_EXTENSIONS_OFFSET + 8 * KNOWN_EXTENSIONS) / 64) * 64;
+/** Bit 63 of a continuation record's stamp (bit 31 of its high dword). */
+export const CONTINUATION_STAMP_BIT = 2 ** 31;
 
 export const KIND_CALL = 0;
 export const KIND_RETURN = 1;
+/** Data bytes in a continuation record (64 minus its stamp). */
+export const CONTINUATION_PAYLOAD = 56;
 
 export interface RawCall {
+  readonly kind: 'call';
   readonly seq: number;
   readonly api: number;
   readonly tid: number;
-  readonly tsc: bigint;
-  /** RCX, RDX, R8, R9, then arg5-arg7 from the linked return record (0 while the call has not returned). */
+  /** rdtsc at the call (a number: exact below 2^53, some 38 days of a 2.7 GHz TSC). */
+  readonly tsc: number;
+  /**
+   * RCX, RDX, R8, R9, then the stack arguments (from the call's data, or arg5-arg7 from its linked return record);
+   * only the API's own parameters are read (the others are 0n) when the drain is told how many it has.
+   */
   readonly raw: bigint[];
   readonly returnAddress: bigint;
-  ret?: { readonly seq: number; readonly tsc: bigint; readonly rax: bigint; readonly lastError: number };
+  /** The call record's continuation data (memory arguments, stack parameters), when it has any. */
+  readonly data: Buffer | undefined;
+  ret: RawReturn | undefined;
 }
 
-/** A return whose call record came in an earlier drain: the engine links it through `link`. */
+/** What a return record says; `call` is its call when that was read in the same drain. */
 export interface RawReturn {
+  readonly kind: 'return';
   readonly seq: number;
-  readonly link: number;
-  readonly tsc: bigint;
+  readonly tsc: number;
   readonly rax: bigint;
   readonly lastError: number;
+  /** The out-parameters copied after the return, when the API has any. */
+  readonly data: Buffer | undefined;
+  /** The low 32 bits of its call's seq. */
+  readonly link: number;
+  call: RawCall | undefined;
 }
+
+/** One record in ring order: a call, or a return (of a call of this drain, or of an earlier one's). */
+export type RawRow = RawCall | RawReturn;
 
 export interface DrainResult {
   readonly calls: RawCall[];
-  /** Returns of calls read in an earlier drain. */
+  /** Every call and return of this drain, in ring order. */
+  readonly rows: RawRow[];
+  /** Returns of calls read in an earlier drain (the engine links them through `link`). */
   readonly lateReturns: RawReturn[];
-  /** Records overwritten before they were read (exact: sequence numbers taken minus records seen). */
+  /** Records (64-byte slots) overwritten before they were read: sequence numbers taken minus slots read. */
   readonly lost: number;
   /** The next sequence number to read from on the following drain. */
   readonly next: number;
   /** Returns whose call record was lost or not yet read (their call is reported without args). */
   readonly orphanReturns: number;
+}
+
+export interface DrainOptions {
+  /** Drop mode: the head read again after the records. */
+  readonly headAfter?: number;
+  /** Wait mode: nothing is overwritten; the head may run ahead of what is written. */
+  readonly wait?: boolean;
+  /** Per API id, how many parameters it takes: only those are turned into BigInts. */
+  readonly paramCounts?: readonly number[];
 }
 
 /** Total bytes of a region's ring part (header + records). */
@@ -83,23 +135,31 @@ export function ringBytes(slots: number): number {
 }
 
 /** The header bytes to write at install (head 0, slots, mask; the originals are filled by the installer). */
-export function ringHeader(slots: number, originals: readonly bigint[]): Buffer {
+export function ringHeader(slots: number, originals: readonly bigint[], options: { waitWhenFull?: boolean; delayFunction?: bigint } = {}): Buffer {
   const b = Buffer.alloc(RING_HEADER_SIZE);
   b.writeBigUInt64LE(0n, HEAD_OFFSET);
   b.writeUInt32LE(slots, 0x08);
   b.writeUInt32LE(slots - 1, 0x0c);
   originals.forEach((p, i) => b.writeBigUInt64LE(p, ORIGINALS_OFFSET + 8 * i));
+  b.writeBigUInt64LE(options.delayFunction ?? 0n, DELAY_FUNCTION_OFFSET);
+  b.writeBigInt64LE(-10_000n, DELAY_INTERVAL_OFFSET); // 1 ms, relative (negative), in 100 ns units
+  b.writeUInt8(options.waitWhenFull ? 1 : 0, WAIT_WHEN_FULL_OFFSET);
   return b;
 }
 
 /**
- * Decodes one snapshot of the ring (header + records read with ONE ReadProcessMemory), from sequence number `from`.
- * Records still being written (stamp not yet seq+1) stop the drain there; they are read next time.
- * Uses a DataView with 32-bit reads; BigInt only for the values handed to the decoders.
+ * Decodes one snapshot of the ring (header + records read with one or two ReadProcessMemory), from sequence number
+ * `from`. Records still being written (stamp not yet seq+1) stop the drain there; they are read next time.
+ * Drop mode (`overflow.headAfter`: the head read again after the records): a record that a writer may have begun to
+ * overwrite during the read is counted lost. Wait mode (`overflow.wait`): nothing is overwritten, nothing lost. Uses a DataView with 32-bit reads; BigInt only for the values the decoders take.
  */
-export function drain(snapshot: Uint8Array, slots: number, from: number): DrainResult {
+export function drain(snapshot: Uint8Array, slots: number, from: number, options: DrainOptions = {}): DrainResult {
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
-  const head = view.getUint32(HEAD_OFFSET, true) + view.getUint32(HEAD_OFFSET + 4, true) * 2 ** 32;
+  const taken = view.getUint32(HEAD_OFFSET, true) + view.getUint32(HEAD_OFFSET + 4, true) * 2 ** 32;
+  const { headAfter, paramCounts } = options;
+  // Wait mode: a stub takes its seq before it waits for room, so the head may run more than a ring ahead of the
+  // reader; nothing past from + slots is written yet, and nothing is ever overwritten.
+  const head = options.wait ? Math.min(taken, from + slots) : taken;
   const mask = slots - 1;
   let start = from;
   let lost = 0;
@@ -107,39 +167,79 @@ export function drain(snapshot: Uint8Array, slots: number, from: number): DrainR
     lost = head - from - slots;
     start = head - slots;
   }
-  const q = (o: number): bigint => BigInt(view.getUint32(o, true)) | (BigInt(view.getUint32(o + 4, true)) << 32n);
+  const u64 = (o: number): number => view.getUint32(o, true) + view.getUint32(o + 4, true) * 2 ** 32;
   const calls: RawCall[] = [];
   const lateReturns: RawReturn[] = [];
-  const bySeqLow = new Map<number, RawCall>();
+  const rows: RawRow[] = [];
+  // A return's call is found by its slot (the link's low bits); a call of this drain is always within one ring.
+  const callAt = new Map<number, RawCall>();
   let orphanReturns = 0;
   let next = start;
-  for (let seq = start; seq < head; seq++) {
+  for (let seq = start; seq < head; ) {
     const o = RING_HEADER_SIZE + (seq & mask) * RECORD_SIZE;
-    const stamp = view.getUint32(o, true) + view.getUint32(o + 4, true) * 2 ** 32;
-    if (stamp !== seq + 1) break; // not committed yet (or overwritten while reading: counted next time)
-    next = seq + 1;
+    const stampLow = view.getUint32(o, true);
+    const stampHigh = view.getUint32(o + 4, true);
+    if (stampHigh >= CONTINUATION_STAMP_BIT) {
+      // A continuation whose record was overwritten (drop mode): lost with it. Otherwise a stale one: not written yet.
+      if (stampLow + (stampHigh - CONTINUATION_STAMP_BIT) * 2 ** 32 !== seq + 1) break;
+      lost++;
+      next = ++seq;
+      continue;
+    }
+    if (stampLow + stampHigh * 2 ** 32 !== seq + 1) break; // not committed yet: read next time
+    const continuations = view.getUint8(o + 11);
+    if (headAfter !== undefined && seq + slots < headAfter) {
+      // A writer may have been overwriting it while it was read.
+      lost += 1 + continuations;
+      next = seq += 1 + continuations;
+      continue;
+    }
+    const data = continuations > 0 ? gather(snapshot, view, seq, continuations, mask) : undefined;
+    if (data === null) {
+      lost += 1 + continuations;
+      next = seq += 1 + continuations;
+      continue;
+    }
+    next = seq + 1 + continuations;
     const api = view.getUint16(o + 8, true);
-    const kind = view.getUint16(o + 10, true);
-    const tid = view.getUint32(o + 12, true);
-    const tsc = q(o + 16);
-    if (kind === KIND_CALL) {
-      const call: RawCall = { seq, api, tid, tsc, raw: [q(o + 24), q(o + 32), q(o + 40), q(o + 48), 0n, 0n, 0n], returnAddress: q(o + 56) };
+    const params = paramCounts?.[api] ?? 7;
+    if (view.getUint8(o + 10) === KIND_CALL) {
+      const raw: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
+      for (let i = 0; i < params && i < 4; i++) raw[i] = view.getBigUint64(o + 24 + 8 * i, true);
+      const call: RawCall = { kind: 'call', seq, api, tid: view.getUint32(o + 12, true), tsc: u64(o + 16), raw, returnAddress: view.getBigUint64(o + 56, true), data, ret: undefined };
       calls.push(call);
-      bySeqLow.set(seq >>> 0, call);
+      rows.push(call);
+      callAt.set(seq & mask, call);
     } else {
       const link = view.getUint32(o + 36, true);
-      const call = bySeqLow.get(link);
-      if (call === undefined) {
+      const ret: RawReturn = { kind: 'return', seq, tsc: u64(o + 16), rax: view.getBigUint64(o + 24, true), lastError: view.getUint32(o + 32, true), data, link, call: undefined };
+      const call = callAt.get(link & mask);
+      rows.push(ret);
+      if (call === undefined || call.seq >>> 0 !== link) {
         // Its call was read by an earlier drain (or lost): the caller of drain links it.
         orphanReturns++;
-        lateReturns.push({ seq, link, tsc, rax: q(o + 24), lastError: view.getUint32(o + 32, true) });
-        continue;
+        lateReturns.push(ret);
+      } else {
+        for (let i = 4; i < params && i < 7; i++) call.raw[i] = view.getBigUint64(o + 40 + 8 * (i - 4), true);
+        call.ret = ret;
+        ret.call = call;
       }
-      call.raw.splice(4, 3, q(o + 40), q(o + 48), q(o + 56));
-      call.ret = { seq, tsc, rax: q(o + 24), lastError: view.getUint32(o + 32, true) };
     }
+    seq = next;
   }
-  return { calls, lateReturns, lost, next, orphanReturns };
+  return { calls, rows, lateReturns, lost, next, orphanReturns };
+}
+
+/** The continuation data of the record at `seq` (56 bytes from each), or null when one was overwritten. */
+function gather(snapshot: Uint8Array, view: DataView, seq: number, continuations: number, mask: number): Buffer | null {
+  const data = Buffer.alloc(continuations * CONTINUATION_PAYLOAD);
+  for (let j = 1; j <= continuations; j++) {
+    const o = RING_HEADER_SIZE + ((seq + j) & mask) * RECORD_SIZE;
+    const stamp = view.getUint32(o, true) + (view.getUint32(o + 4, true) - CONTINUATION_STAMP_BIT) * 2 ** 32;
+    if (stamp !== seq + j + 1) return null;
+    data.set(snapshot.subarray(o + 8, o + RECORD_SIZE), (j - 1) * CONTINUATION_PAYLOAD);
+  }
+  return data;
 }
 
 /**

@@ -3,7 +3,7 @@
  * call, the thread borrowed to register the stubs' unwind data, and the capture-setup event that says what was done.
  */
 
-import { REGISTER_ONLY_APIS } from '../../apis';
+import { HOOKED_APIS, apiEntry } from '../../apis';
 import type { CaptureSetupEvent } from '../../trace/schema';
 import { Context } from '../layouts';
 import type { LoadedModule, TracedThread } from '../traced-process';
@@ -17,11 +17,13 @@ export const EXIT_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
 ]);
 /** Registers the stubs' unwind data (x64 dynamic function tables). */
 export const ADD_FUNCTION_TABLE = 'RtlAddFunctionTable';
+/** Where a stub waiting for room in a full ring sleeps (1 ms at a time). */
+export const DELAY_EXECUTION = 'NtDelayExecution';
 
 /** The exports the in-process path needs from a DLL: where the process exits, and ntdll's RtlAddFunctionTable. */
 export function inprocessFunctions(dll: string): ReadonlySet<string> | undefined {
   const exits = EXIT_FUNCTIONS.get(dll);
-  return dll === 'ntdll.dll' ? new Set([...(exits ?? []), ADD_FUNCTION_TABLE]) : exits;
+  return dll === 'ntdll.dll' ? new Set([...(exits ?? []), ADD_FUNCTION_TABLE, DELAY_EXECUTION]) : exits;
 }
 
 /**
@@ -36,23 +38,42 @@ export function noteModule(state: InprocProcess, module: LoadedModule, functions
   }
   const addFunctionTable = module.name === 'ntdll.dll' ? functions.get(ADD_FUNCTION_TABLE) : undefined;
   if (addFunctionTable !== undefined) state.rtlAddFunctionTable = module.base + BigInt(addFunctionTable);
+  const delay = module.name === 'ntdll.dll' ? functions.get(DELAY_EXECUTION) : undefined;
+  if (delay !== undefined) state.delayFunction = module.base + BigInt(delay);
   if (isWs2) for (const [api, rva] of functions) state.ws2Exports.set(api, module.base + BigInt(rva));
 }
 
-/**
- * Ring, stubs and inline hooks for the hooked register-only APIs. The hooked entry points lose their int3 (the stubs
- * record those calls; an armed stub stops instead). `stopped` is the thread held at this event.
- */
-export function installRecorder(state: InprocProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, ringSlots?: number): void {
+/** The ring's size and what a stub does when it is full. */
+export interface RingOptions {
+  readonly ringSlots?: number;
+  /** wait (default): a stub waits for the drain; drop: it overwrites the oldest unread records, which are counted lost. */
+  readonly overflow?: 'wait' | 'drop';
+}
+
+/** The hooked APIs the stubs record: ws2_32's exports found in the process, and the extension functions. */
+function recordedApis(state: InprocProcess, hooked: ReadonlySet<string>): string[] {
+  return HOOKED_APIS.filter((api) => hooked.has(api) && (state.ws2Exports.has(api) || apiEntry(api)?.entryPoint === 'extension-function'));
+}
+
+/** True when a thread other than `stopped` is inside [address, address + length). */
+export function threadInside(state: InprocProcess, stopped: TracedThread | undefined): (address: bigint, length: number) => boolean {
   const process = state.process;
-  const apis = REGISTER_ONLY_APIS.filter((api) => hooked.has(api) && state.ws2Exports.has(api));
-  const threadInside = (address: bigint, length: number): boolean =>
+  return (address, length) =>
     [...process.threads.values()].some((t) => {
       if (t === stopped) return false;
       const rip = process.getContext(t)?.readBigUInt64LE(Context.rip);
       return rip !== undefined && rip >= address && rip < address + BigInt(length);
     });
-  const options = { slots: ringSlots, rtlAddFunctionTable: state.rtlAddFunctionTable, threadInside };
+}
+
+/**
+ * Ring, stubs and inline hooks for the hooked APIs. The hooked entry points lose their int3 (the stubs record those
+ * calls; an armed stub stops instead). `stopped` is the thread held at this event.
+ */
+export function installRecorder(state: InprocProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, ring: RingOptions = {}): void {
+  const process = state.process;
+  const apis = recordedApis(state, hooked);
+  const options = { slots: ring.ringSlots, waitWhenFull: ring.overflow !== 'drop', delayFunction: state.delayFunction, rtlAddFunctionTable: state.rtlAddFunctionTable, threadInside: threadInside(state, stopped) };
   state.recorder = process.ws2 ? (InprocRecorder.install(process, process.ws2, state.ws2Exports, apis, options) ?? null) : null;
   for (const api of state.recorder?.hooked() ?? []) {
     const address = state.ws2Exports.get(api) as bigint;
@@ -66,8 +87,9 @@ export function installRecorder(state: InprocProcess, stopped: TracedThread, hoo
 /** What the in-process path set up in this process, as a trace event. */
 export function captureSetup(state: InprocProcess, hooked: ReadonlySet<string>): Omit<CaptureSetupEvent, 'seq' | 'timeNs'> {
   const recorder = state.recorder;
-  const inProcess = recorder?.hooked() ?? [];
-  const onBreakpoints = recorder ? recorder.skipped : REGISTER_ONLY_APIS.filter((api) => hooked.has(api)).map((api) => ({ api, reason: 'no stub could be installed in this process' }));
+  // An extension function's stub is hooked when WSAIoctl hands out its pointer.
+  const inProcess = recorder ? recorder.apis.filter((api) => recorder.hooked().includes(api) || apiEntry(api)?.entryPoint === 'extension-function') : [];
+  const onBreakpoints = recorder ? recorder.skipped : recordedApis(state, hooked).map((api) => ({ api, reason: 'no stub could be installed in this process' }));
   return { kind: 'capture-setup', pid: state.process.pid, inProcess, onBreakpoints, unwindData: recorder?.unwindRegistered === true };
 }
 
@@ -100,4 +122,18 @@ export function returnBorrowedThread(state: InprocProcess, thread: TracedThread)
   if (state.recorder) state.recorder.unwindRegistered = (registered & 0xffn) !== 0n; // BOOLEAN in AL
   state.process.setContext(thread, borrowed.context);
   return borrowed;
+}
+
+/**
+ * A stub read an address the program passed that is not readable (a span's first or last byte, *addrlen, an fd_set's
+ * count, WSAIoctl's output): the read counts as nothing copied, as a failed ReadProcessMemory does on the breakpoint
+ * path, and the stub goes on; the API then fails as it would (WSAEFAULT). False when the fault is not a stub's.
+ */
+export function recoverStubFault(state: InprocProcess | undefined, thread: TracedThread, address: bigint): boolean {
+  const fault = state?.recorder?.faults.get(address);
+  const context = fault && state?.process.getContext(thread);
+  if (!state || !fault || !context) return false;
+  for (const register of fault.zero) context.writeBigUInt64LE(0n, register === 'rax' ? Context.rax : Context.rdx);
+  context.writeBigUInt64LE(fault.resume, Context.rip);
+  return state.process.setContext(thread, context);
 }

@@ -1,83 +1,66 @@
 /**
  * In-process capture: x64 machine code for one call+return recording stub per hooked API.
- * Bytes are written by hand, one instruction per line with its assembly. Ring layout: ring.ts.
+ * Bytes are written by hand, one instruction per line with its assembly. Ring layout: ring.ts; what each API's stub
+ * copies from memory: copy-plan.ts; the copy, wait and record emitters: stub-parts.ts.
  *
- * Installed by inproc/recorder.ts; run under Wine by the in-process end-to-end tests (test/e2e/inproc.test.ts).
+ * Installed by inproc/recorder.ts; run under Wine by the in-process end-to-end tests (test/e2e/inproc*.test.ts).
  *
  * The stub is entered by the `jmp rel32` written over the API's entry (recorder.ts), i.e. exactly as the original would be:
- * RSP = 8 mod 16, [RSP] = caller's return address, args RCX RDX R8 R9 then [RSP+0x28], [RSP+0x30], [RSP+0x38].
- * Frame after `sub rsp,0x58` (RSP 16-byte aligned for the inner call):
- *   [rsp+0x00..0x20) shadow space for the original   [rsp+0x20] arg5 copy  [rsp+0x28] arg6 copy  [rsp+0x30] arg7 copy
- *   [rsp+0x38] call seq   [rsp+0x40] saved RAX   [rsp+0x58] caller's return address
- *   [rsp+0x60..0x80) caller's home space: RCX RDX R8 R9 saved there   [rsp+0x80..] caller's stack args 5..7
+ * RSP = 8 mod 16, [RSP] = caller's return address, args RCX RDX R8 R9 then [RSP+0x28], [RSP+0x30], ...
+ * Frame after `sub rsp,0xb8` (RSP 16-byte aligned for the inner call; frame offsets in stub-parts.ts Frame):
+ *   [rsp+0x00..0x20) shadow space for the original   [rsp+0x20..0x48) the 5th-9th argument copies
+ *   [rsp+0x48..0xb8) the stub's own values (seqs, result, last error, the wait, the span headers)
+ *   [rsp+0xb8] caller's return address   [rsp+0xc0..0xe0) caller's home space: RCX RDX R8 R9 saved there
+ *   [rsp+0xe0..] caller's stack args 5..9
  * Only volatile registers are clobbered (RAX RCX RDX R8 R9 R10 R11); the arguments are reloaded before the call.
- * Nothing after the original returns calls anything, so the last error is unchanged; it is still written back.
- * Unwind data (stubUnwindInfo) describes the one stack move, `sub rsp,0x58`: an exception or a stack walk through a
+ * The last error is saved right after the original returns and written back last, so nothing the stub does after
+ * (a wait for room in the ring) changes what the caller sees.
+ * Unwind data (stubUnwindInfo) describes the one stack move, `sub rsp,0xb8`: an exception or a stack walk through a
  * hooked call (e.g. out of a WSAAccept condition callback) unwinds through the stub to the program's caller.
  * Timestamps are rdtsc (shared by processes on one machine; see ring.ts tscToQpc for the conversion).
  */
 
-import { ARMED_OFFSET, FAIL_ARMED_OFFSET, KIND_CALL, KIND_RETURN, ORIGINALS_OFFSET, RING_HEADER_SIZE, MAX_APIS } from './ring';
+import { Asm } from './asm';
+import type { StubPlan } from './copy-plan';
+import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KIND_CALL, KIND_RETURN, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, MAX_APIS, ORIGINALS_OFFSET } from './ring';
+import { FRAME_SIZE, Frame, loadFrame, recordPhase, storeFrame } from './stub-parts';
+import { SIO_GET_EXTENSION_FUNCTION_POINTER } from './copy-plan';
 
-/** How an API reports failure in RAX: SOCKET_ERROR / INVALID_SOCKET (low 32 bits all ones), or a non-zero error code. */
-export type FailureTest = 'minus-one' | 'nonzero';
+export type { FailureTest } from './copy-plan';
 
 /** Offset in each stub of the int3 an armed API executes (registers and stack are still as at the API's entry). */
 export const STUB_BREAK_OFFSET = 20;
 /** Offset of `sub rsp, FRAME_SIZE`, the stub's prologue: before it the stack is as at entry (a leaf, no unwind data). */
 export const STUB_PROLOGUE_OFFSET = STUB_BREAK_OFFSET + 1;
-const FRAME_SIZE = 0x58;
+/** `sub rsp, imm32`: the prologue's length. */
+const PROLOGUE_LENGTH = 7;
 
-class Asm {
-  private readonly bytes: number[] = [];
-  op(...b: number[]): this {
-    this.bytes.push(...b);
-    return this;
-  }
-  u32(v: number): number[] {
-    return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-  }
-  u64(v: bigint): number[] {
-    const out: number[] = [];
-    for (let i = 0n; i < 8n; i++) out.push(Number((v >> (8n * i)) & 0xffn));
-    return out;
-  }
-  get length(): number {
-    return this.bytes.length;
-  }
-  done(): Buffer {
-    return Buffer.from(this.bytes);
-  }
+const REGISTER_ONLY: StubPlan = { failure: 'minus-one', entrySpans: [], exitSpans: [], extraParams: 0, extensionPointerStop: false };
+
+export interface Stub {
+  readonly code: Buffer;
+  /** The int3 after a failed call (fail-armed). */
+  readonly failBreakOffset: number;
+  /** WSAIoctl: the int3 after a call that handed out an extension function pointer not seen before. */
+  readonly extensionBreakOffset?: number;
+  /** The instructions that read the caller's memory: where to go on if one faults, and the registers to zero. */
+  readonly faults: readonly StubFault[];
 }
 
-/** Emits: r11 = address of the slot for a fresh sequence number (in rax), header address in r10. */
-function takeSlot(a: Asm, header: bigint): void {
-  a.op(0x49, 0xba, ...a.u64(header)); // mov r10, imm64 (ring header)
-  a.op(0xb8, ...a.u32(1)); // mov eax, 1
-  a.op(0xf0, 0x49, 0x0f, 0xc1, 0x02); // lock xadd [r10], rax      ; rax = seq
-  a.op(0x49, 0x89, 0xc3); // mov r11, rax
-  a.op(0x45, 0x23, 0x5a, 0x0c); // and r11d, [r10+0x0c]   ; & mask
-  a.op(0x49, 0xc1, 0xe3, 0x06); // shl r11, 6               ; * 64
-  a.op(0x4f, 0x8d, 0x9c, 0x1a, ...a.u32(RING_HEADER_SIZE)); // lea r11, [r10+r11+HEADER]
-}
-
-/** Emits: [r11+8] = api|kind<<16, [r11+12] = tid, [r11+0x10] = rdtsc. Clobbers rax, rcx, rdx. */
-function stampHead(a: Asm, api: number, kind: number): void {
-  a.op(0x41, 0xc7, 0x43, 0x08, ...a.u32(api | (kind << 16))); // mov dword [r11+8], api|kind<<16
-  a.op(0x65, 0x8b, 0x0c, 0x25, ...a.u32(0x48)); // mov ecx, gs:[0x48]   ; TEB ClientId.UniqueThread
-  a.op(0x41, 0x89, 0x4b, 0x0c); // mov [r11+0x0c], ecx
-  a.op(0x0f, 0x31); // rdtsc
-  a.op(0x48, 0xc1, 0xe2, 0x20); // shl rdx, 32
-  a.op(0x48, 0x09, 0xd0); // or rax, rdx
-  a.op(0x49, 0x89, 0x43, 0x10); // mov [r11+0x10], rax
+/** A read of the caller's memory in a stub (offsets from the stub's start). */
+export interface StubFault {
+  readonly at: number;
+  readonly resume: number;
+  readonly zero: readonly ('rax' | 'rdx')[];
 }
 
 /**
  * The call+return stub for API `api` (index into the originals table at header+ORIGINALS_OFFSET).
  * `header` is the absolute address of the ring header in the debuggee.
  */
-export function callReturnStub(api: number, header: bigint, failure: FailureTest = 'minus-one'): { code: Buffer; failBreakOffset: number } {
+export function callReturnStub(api: number, header: bigint, plan: StubPlan | StubPlan['failure'] = REGISTER_ONLY): Stub {
   if (api < 0 || api >= MAX_APIS) throw new Error(`api id out of range: ${api}`);
+  const p: StubPlan = typeof plan === 'string' ? { ...REGISTER_ONLY, failure: plan } : plan;
   const a = new Asm();
   // ---- armed: stop here, before anything moved (the debugger then runs the original itself)
   a.op(0x49, 0xba, ...a.u64(header)); // mov r10, imm64 (ring header)
@@ -86,80 +69,103 @@ export function callReturnStub(api: number, header: bigint, failure: FailureTest
   if (a.length !== STUB_BREAK_OFFSET) throw new Error('stub layout changed: STUB_BREAK_OFFSET');
   a.op(0xcc); // int3
   if (a.length !== STUB_PROLOGUE_OFFSET) throw new Error('stub layout changed: STUB_PROLOGUE_OFFSET');
-  a.op(0x48, 0x83, 0xec, FRAME_SIZE); // sub rsp, 0x58
-  a.op(0x48, 0x89, 0x4c, 0x24, 0x60); // mov [rsp+0x60], rcx
-  a.op(0x48, 0x89, 0x54, 0x24, 0x68); // mov [rsp+0x68], rdx
-  a.op(0x4c, 0x89, 0x44, 0x24, 0x70); // mov [rsp+0x70], r8
-  a.op(0x4c, 0x89, 0x4c, 0x24, 0x78); // mov [rsp+0x78], r9
-  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x80)); // mov rax, [rsp+0x80]  ; arg5
-  a.op(0x48, 0x89, 0x44, 0x24, 0x20); // mov [rsp+0x20], rax
-  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x88)); // mov rax, [rsp+0x88]  ; arg6
-  a.op(0x48, 0x89, 0x44, 0x24, 0x28); // mov [rsp+0x28], rax
-  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x90)); // mov rax, [rsp+0x90]  ; arg7
-  a.op(0x48, 0x89, 0x44, 0x24, 0x30); // mov [rsp+0x30], rax
-  // ---- call record
-  takeSlot(a, header);
-  a.op(0x48, 0x89, 0x44, 0x24, 0x38); // mov [rsp+0x38], rax   ; call seq
-  stampHead(a, api, KIND_CALL);
-  for (const [src, dst] of [
-    [0x60, 0x18],
-    [0x68, 0x20],
-    [0x70, 0x28],
-    [0x78, 0x30],
-    [0x58, 0x38],
-  ] as const) {
-    a.op(0x48, 0x8b, 0x44, 0x24, src); // mov rax, [rsp+src]
-    a.op(0x49, 0x89, 0x43, dst); // mov [r11+dst], rax
+  a.op(0x48, 0x81, 0xec, ...a.u32(FRAME_SIZE)); // sub rsp, FRAME_SIZE
+  storeFrame(a, 1, Frame.home); // mov [rsp+home], rcx
+  storeFrame(a, 2, Frame.home + 8); // mov [rsp+home+8], rdx
+  storeFrame(a, 8, Frame.home + 16); // mov [rsp+home+16], r8
+  storeFrame(a, 9, Frame.home + 24); // mov [rsp+home+24], r9
+  for (let param = 4; param < 9; param++) {
+    loadFrame(a, 0, Frame.home + 8 * param); // mov rax, [caller's stack argument]
+    storeFrame(a, 0, Frame.argCopies + 8 * (param - 4)); // mov [rsp+0x20+...], rax   ; the original's copy
   }
-  a.op(0x48, 0x8b, 0x44, 0x24, 0x38); // mov rax, [rsp+0x38]
-  a.op(0x48, 0xff, 0xc0); // inc rax
-  a.op(0x49, 0x89, 0x03); // mov [r11], rax           ; commit stamp = seq+1, last store
+  // ---- call record (and its continuations: the stack parameters, the memory arguments)
+  recordPhase(a, { header, api, kind: KIND_CALL, spans: p.entrySpans, extraParams: p.extraParams, prefix: 'call' }, () => {
+    for (const [src, dst] of [
+      [Frame.home, 0x18],
+      [Frame.home + 8, 0x20],
+      [Frame.home + 16, 0x28],
+      [Frame.home + 24, 0x30],
+      [FRAME_SIZE, 0x38],
+    ] as const) {
+      loadFrame(a, 0, src); // mov rax, [rsp+src]
+      a.op(0x49, 0x89, 0x43, dst); // mov [r11+dst], rax
+    }
+  });
+  loadFrame(a, 0, Frame.recordSeq);
+  storeFrame(a, 0, Frame.callSeq); // the call's seq, for the return record's link
   // ---- call the original through the saved pointer
-  a.op(0x48, 0x8b, 0x4c, 0x24, 0x60); // mov rcx, [rsp+0x60]
-  a.op(0x48, 0x8b, 0x54, 0x24, 0x68); // mov rdx, [rsp+0x68]
-  a.op(0x4c, 0x8b, 0x44, 0x24, 0x70); // mov r8, [rsp+0x70]
-  a.op(0x4c, 0x8b, 0x4c, 0x24, 0x78); // mov r9, [rsp+0x78]
+  loadFrame(a, 1, Frame.home); // mov rcx, [rsp+home]
+  loadFrame(a, 2, Frame.home + 8); // mov rdx, ...
+  loadFrame(a, 8, Frame.home + 16); // mov r8, ...
+  loadFrame(a, 9, Frame.home + 24); // mov r9, ...
+  a.op(0x49, 0xba, ...a.u64(header)); // mov r10, imm64 (ring header)
   a.op(0x41, 0xff, 0x92, ...a.u32(ORIGINALS_OFFSET + 8 * api)); // call [r10+originals+8*api]
-  a.op(0x48, 0x89, 0x44, 0x24, 0x40); // mov [rsp+0x40], rax   ; result
-  // ---- return record
-  takeSlot(a, header);
-  a.op(0x49, 0x89, 0xc0); // mov r8, rax             ; return seq
-  stampHead(a, api, KIND_RETURN);
-  a.op(0x48, 0x8b, 0x44, 0x24, 0x40); // mov rax, [rsp+0x40]
-  a.op(0x49, 0x89, 0x43, 0x18); // mov [r11+0x18], rax     ; RAX
-  a.op(0x65, 0x8b, 0x0c, 0x25, ...a.u32(0x68)); // mov ecx, gs:[0x68]   ; TEB LastErrorValue
-  a.op(0x41, 0x89, 0x4b, 0x20); // mov [r11+0x20], ecx
-  a.op(0x8b, 0x44, 0x24, 0x38); // mov eax, [rsp+0x38]     ; call seq (low 32)
-  a.op(0x41, 0x89, 0x43, 0x24); // mov [r11+0x24], eax     ; link
-  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x80)); // mov rax, [rsp+0x80]  ; arg5 (caller's copy)
-  a.op(0x49, 0x89, 0x43, 0x28); // mov [r11+0x28], rax
-  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x88)); // mov rax, [rsp+0x88]  ; arg6 (caller's copy)
-  a.op(0x49, 0x89, 0x43, 0x30); // mov [r11+0x30], rax
-  a.op(0x48, 0x8b, 0x84, 0x24, ...a.u32(0x90)); // mov rax, [rsp+0x90]  ; arg7
-  a.op(0x49, 0x89, 0x43, 0x38); // mov [r11+0x38], rax
-  a.op(0x49, 0x8d, 0x40, 0x01); // lea rax, [r8+1]
-  a.op(0x49, 0x89, 0x03); // mov [r11], rax           ; commit stamp
+  storeFrame(a, 0, Frame.result); // mov [rsp+result], rax
+  a.op(0x65, 0x8b, 0x0c, 0x25, ...a.u32(0x68)); // mov ecx, gs:[0x68]   ; TEB LastErrorValue, before anything else runs
+  a.op(0x89, 0x8c, 0x24, ...a.u32(Frame.lastError)); // mov [rsp+lastError], ecx
+  // ---- return record (and its continuations: the out-parameters the callee filled)
+  recordPhase(a, { header, api, kind: KIND_RETURN, spans: p.exitSpans, extraParams: 0, prefix: 'return' }, () => {
+    loadFrame(a, 0, Frame.result);
+    a.op(0x49, 0x89, 0x43, 0x18); // mov [r11+0x18], rax     ; RAX
+    a.op(0x8b, 0x8c, 0x24, ...a.u32(Frame.lastError)); // mov ecx, [rsp+lastError]
+    a.op(0x41, 0x89, 0x4b, 0x20); // mov [r11+0x20], ecx
+    a.op(0x8b, 0x84, 0x24, ...a.u32(Frame.callSeq)); // mov eax, [rsp+callSeq]   ; call seq (low 32)
+    a.op(0x41, 0x89, 0x43, 0x24); // mov [r11+0x24], eax     ; link
+    for (const [param, dst] of [
+      [4, 0x28],
+      [5, 0x30],
+      [6, 0x38],
+    ] as const) {
+      loadFrame(a, 0, Frame.home + 8 * param); // mov rax, [caller's stack argument]
+      a.op(0x49, 0x89, 0x43, dst); // mov [r11+dst], rax
+    }
+  });
+  a.op(0x8b, 0x8c, 0x24, ...a.u32(Frame.lastError)); // mov ecx, [rsp+lastError]
   a.op(0x65, 0x89, 0x0c, 0x25, ...a.u32(0x68)); // mov gs:[0x68], ecx   ; last error written back
-  a.op(0x48, 0x8b, 0x44, 0x24, 0x40); // mov rax, [rsp+0x40]
-  // ---- a stop after a failed call (its return is recorded): r10 still holds the header
+  a.op(0x49, 0xba, ...a.u64(header)); // mov r10, imm64 (ring header)
+  let extensionBreakOffset: number | undefined;
+  if (p.extensionPointerStop) {
+    // ---- WSAIoctl handed out an extension function pointer the tracer has not seen: stop so it can hook it
+    a.op(0x41, 0x80, 0xba, ...a.u32(EXTENSION_STOP_OFFSET), 0x00); // cmp byte [r10+extensionStop], 0
+    a.jcc(0x4, 'extension-done'); // je
+    loadFrame(a, 0, Frame.result); // mov rax, [rsp+result]
+    a.op(0x85, 0xc0); // test eax, eax   ; 0: success
+    a.jcc(0x5, 'extension-done'); // jne
+    a.op(0x81, 0xbc, 0x24, ...a.u32(Frame.home + 8), ...a.u32(SIO_GET_EXTENSION_FUNCTION_POINTER)); // cmp dword [dwIoControlCode], SIO_...
+    a.jcc(0x5, 'extension-done'); // jne
+    loadFrame(a, 1, Frame.home + 8 * 4); // mov rcx, [lpvOutBuffer]
+    a.op(0x48, 0x85, 0xc9); // test rcx, rcx
+    a.jcc(0x4, 'extension-done'); // je
+    a.mayFault('extension-done', []).op(0x48, 0x8b, 0x09); // mov rcx, [rcx]   ; the pointer handed out
+    for (let i = 0; i < KNOWN_EXTENSIONS; i++) {
+      a.op(0x49, 0x3b, 0x8a, ...a.u32(KNOWN_EXTENSIONS_OFFSET + 8 * i)); // cmp rcx, [r10+known+8i]
+      a.jcc(0x4, 'extension-done'); // je
+    }
+    extensionBreakOffset = a.length;
+    a.op(0xcc); // int3
+    a.label('extension-done');
+  }
+  loadFrame(a, 0, Frame.result); // mov rax, [rsp+result]
+  // ---- a stop after a failed call (its return is recorded): r10 holds the header
   a.op(0x41, 0x80, 0xba, ...a.u32(FAIL_ARMED_OFFSET + api), 0x00); // cmp byte [r10+failArmed+api], 0
-  if (failure === 'minus-one') a.op(0x74, 0x06, 0x83, 0xf8, 0xff, 0x75, 0x01); // je +6; cmp eax, -1; jne +1
+  if (p.failure === 'minus-one') a.op(0x74, 0x06, 0x83, 0xf8, 0xff, 0x75, 0x01); // je +6; cmp eax, -1; jne +1
   else a.op(0x74, 0x05, 0x85, 0xc0, 0x74, 0x01); // je +5; test eax, eax; je +1
   const failBreakOffset = a.length;
   a.op(0xcc); // int3
-  a.op(0x48, 0x83, 0xc4, 0x58); // add rsp, 0x58
+  a.op(0x48, 0x81, 0xc4, ...a.u32(FRAME_SIZE)); // add rsp, FRAME_SIZE
   a.op(0xc3); // ret
-  return { code: a.done(), failBreakOffset };
+  const faults = a.faults.map((f) => ({ at: f.at, resume: a.offsetOf(f.resumeLabel), zero: f.zero }));
+  return { code: a.done(), failBreakOffset, ...(extensionBreakOffset !== undefined ? { extensionBreakOffset } : {}), faults };
 }
 
 /**
  * UNWIND_INFO for every stub's function entry, which starts at the prologue (x64 exception handling, "struct
- * UNWIND_INFO"): version 1, no handler, a 4-byte prologue with one code, UWOP_ALLOC_SMALL (op 2, info = size/8 - 1).
- * Padded to an even number of codes, as the format requires.
+ * UNWIND_INFO"): version 1, no handler, a 7-byte prologue (`sub rsp, imm32`) with one UWOP_ALLOC_LARGE code (two slots).
  */
 export function stubUnwindInfo(): Buffer {
-  const UWOP_ALLOC_SMALL = 2;
-  return Buffer.from([0x01, 4, 1, 0, 4, UWOP_ALLOC_SMALL | ((FRAME_SIZE / 8 - 1) << 4), 0, 0]);
+  // UWOP_ALLOC_LARGE (op 1) with info 0: the next slot holds the size / 8 (a frame above 128 bytes).
+  const UWOP_ALLOC_LARGE = 1;
+  return Buffer.from([0x01, PROLOGUE_LENGTH, 2, 0, PROLOGUE_LENGTH, UWOP_ALLOC_LARGE, (FRAME_SIZE / 8) & 0xff, (FRAME_SIZE / 8) >> 8]);
 }
 
 /** RUNTIME_FUNCTION entries (begin, end, unwind info: RVAs from the region base), 12 bytes each, sorted by begin. */
@@ -207,22 +213,26 @@ export function relativeJump(from: bigint, to: bigint): Buffer | undefined {
   return a.done();
 }
 
-/** Stubs are placed at 16-byte aligned offsets; returns the padded code block and each stub's offset. */
-export function buildStubs(failures: readonly FailureTest[], header: bigint): { code: Buffer; offsets: number[]; lengths: number[]; failBreaks: number[] } {
+/** Stubs are placed at 16-byte aligned offsets; returns the padded code block and each stub's offset and int3s. */
+export function buildStubs(plans: readonly (StubPlan | StubPlan['failure'])[], header: bigint): { code: Buffer; offsets: number[]; lengths: number[]; failBreaks: number[]; extensionBreaks: (number | undefined)[]; faults: StubFault[] } {
+  const faults: StubFault[] = [];
   const parts: Buffer[] = [];
   const offsets: number[] = [];
   const lengths: number[] = [];
   const failBreaks: number[] = [];
+  const extensionBreaks: (number | undefined)[] = [];
   let at = 0;
-  for (let i = 0; i < failures.length; i++) {
-    const { code: s, failBreakOffset } = callReturnStub(i, header, failures[i]);
+  for (let i = 0; i < plans.length; i++) {
+    const stub = callReturnStub(i, header, plans[i]);
     offsets.push(at);
-    lengths.push(s.length);
-    failBreaks.push(at + failBreakOffset);
-    const padded = Buffer.alloc((s.length + 15) & ~15, 0xcc);
-    s.copy(padded);
+    lengths.push(stub.code.length);
+    failBreaks.push(at + stub.failBreakOffset);
+    extensionBreaks.push(stub.extensionBreakOffset === undefined ? undefined : at + stub.extensionBreakOffset);
+    for (const f of stub.faults) faults.push({ at: at + f.at, resume: at + f.resume, zero: f.zero });
+    const padded = Buffer.alloc((stub.code.length + 15) & ~15, 0xcc);
+    stub.code.copy(padded);
     parts.push(padded);
     at += padded.length;
   }
-  return { code: Buffer.concat(parts), offsets, lengths, failBreaks };
+  return { code: Buffer.concat(parts), offsets, lengths, failBreaks, extensionBreaks, faults };
 }

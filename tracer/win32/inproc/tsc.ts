@@ -36,9 +36,16 @@ export class TscClock {
   }
 
   /** A record's TSC in trace time; undefined until two samples some time apart give the rate. */
-  toNs(tsc: bigint): number | undefined {
+  toNs(tsc: number): number | undefined {
     const { first, latest } = this;
     if (!first || !latest || latest.ns - first.ns < 1e6) return undefined;
-    return first.ns + ((Number(tsc) - first.tsc) * (latest.ns - first.ns)) / (latest.tsc - first.tsc);
+    return first.ns + ((tsc - first.tsc) * (latest.ns - first.ns)) / (latest.tsc - first.tsc);
   }
+}
+
+/** TSC ticks as nanoseconds, at the rate the clock has seen (undefined before it knows it). */
+export function ticksToNs(clock: TscClock, ticks: number): number | undefined {
+  const zero = clock.toNs(0);
+  const then = clock.toNs(ticks);
+  return zero === undefined || then === undefined ? undefined : then - zero;
 }
