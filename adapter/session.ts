@@ -43,7 +43,7 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   wine?: WineSettings;
   /** Hook only these APIs (live). */
   apis?: string[];
-  /** Live: breakpoints (a debug event per call) or inprocess (stubs record register-only calls in the process). */
+  /** Live: breakpoints (a debug event per call) or inprocess (stubs record every hooked call in the process). */
   capture?: 'breakpoints' | 'inprocess';
   /** Live, inprocess: a full ring makes the program wait for the tracer (default) or drops the oldest records. */
   overflow?: 'wait' | 'drop';
