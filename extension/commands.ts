@@ -11,6 +11,8 @@ import { parseTraceText } from '../tracer/trace/reader';
 import { DEBUG_TYPE, liveConfiguration, replayConfiguration } from './configuration';
 import { showHandoffDiagram } from './diagram';
 
+export { pickProcessCommand } from './process-picker';
+
 export { setupWindowsRuntimeCommand } from './win-runtime';
 
 function sockshareSession(): vscode.DebugSession | undefined {

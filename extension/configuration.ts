@@ -56,6 +56,7 @@ export class SockshareConfigurationProvider implements vscode.DebugConfiguration
     return [
       { type: DEBUG_TYPE, request: 'launch', name: 'Trace a source/target pair', program: '${workspaceFolder}/source.exe', stopOnEntry: false },
       { type: DEBUG_TYPE, request: 'launch', name: 'Replay a trace', trace: '${file}' },
+      { type: DEBUG_TYPE, request: 'attach', name: 'Attach to a running process', processId: '${command:pickProcess}' },
     ];
   }
 
@@ -67,6 +68,13 @@ export class SockshareConfigurationProvider implements vscode.DebugConfiguration
       if (!picked?.length) return undefined;
       return this.withSettings(liveConfiguration(picked[0].fsPath));
     }
+    if (config.request === 'attach') {
+      if (config.processId === undefined && !config.processName) {
+        await vscode.window.showErrorMessage('sockshare: an attach configuration needs "processId" (e.g. "${command:pickProcess}") or "processName".');
+        return undefined;
+      }
+      return this.withSettings(config);
+    }
     if (!config.program && !config.trace) {
       await vscode.window.showErrorMessage('sockshare: the launch configuration needs "program" (trace a program) or "trace" (replay a recording).');
       return undefined;
@@ -76,8 +84,11 @@ export class SockshareConfigurationProvider implements vscode.DebugConfiguration
 
   /** Live, with variables substituted: a recording file when none is given; the Windows runtime under Wine. */
   async resolveDebugConfigurationWithSubstitutedVariables(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
-    if (!config.program) return config;
-    const trace = config.trace ? config.trace : newRecordingPath(recordingsFolder(folder ?? vscode.workspace.workspaceFolders?.[0], this.storage), String(config.program));
+    const attached = config.request === 'attach';
+    if (!config.program && !attached) return config;
+    // An attach's recording is named after the process it attaches to.
+    const named = attached ? `attach-${String(config.processName ?? config.processId)}` : String(config.program);
+    const trace = config.trace ? config.trace : newRecordingPath(recordingsFolder(folder ?? vscode.workspace.workspaceFolders?.[0], this.storage), named);
     let wine = config.wine as WineSettings | undefined;
     if (runsUnderWine(config)) {
       wine = await ensureWindowsNodeForLaunch(wine ?? {});

@@ -50,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): SockshareApi {
     vscode.commands.registerCommand('sockshare.showHandoffDiagram', (trace?: string) => commands().handoffDiagramCommand(trace)),
     vscode.commands.registerCommand('sockshare.replayFromHere', (uri: vscode.Uri | string, seq: number) => commands().replayFromHereCommand(uri, seq)),
     vscode.commands.registerCommand('sockshare.gotoEvent', (seq: number) => commands().gotoEventCommand(seq)),
+    vscode.commands.registerCommand('sockshare.pickProcess', () => commands().pickProcessCommand()),
     // The view follows the current stop.
     vscode.debug.onDidChangeActiveStackItem(() => void view.refresh()),
     vscode.debug.onDidReceiveDebugSessionCustomEvent(() => void view.refresh()),

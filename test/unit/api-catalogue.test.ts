@@ -40,7 +40,7 @@ describe('the hooked-API catalogue', () => {
     const enums = apiEnums();
     assert.deepEqual(
       enums.map((e) => e.where),
-      ['launch.stopOn', 'launch.apis', 'sockshare.apis'],
+      ['launch.stopOn', 'launch.apis', 'attach.stopOn', 'attach.apis', 'sockshare.apis'],
     );
     for (const { where, values } of enums) assert.deepEqual(values, [...HOOKED_APIS], `package.json ${where}`);
   });
