@@ -7,6 +7,7 @@
 
 import { writeFileSync } from 'node:fs';
 import koffi from 'koffi';
+import { win } from './api';
 
 export interface WindowsProcess {
   pid: number;
@@ -20,16 +21,13 @@ export interface WindowsProcess {
 }
 
 const kernel32 = koffi.load('kernel32.dll');
-const ntdll = koffi.load('ntdll.dll');
+/** What only listing needs; the calls the capture engine shares come from api.ts. */
 const api = {
+  ...win,
   CreateToolhelp32Snapshot: kernel32.func('uintptr_t __stdcall CreateToolhelp32Snapshot(uint32_t flags, uint32_t pid)'),
   Process32FirstW: kernel32.func('int32_t __stdcall Process32FirstW(uintptr_t snapshot, _Inout_ uint8_t *entry)'),
   Process32NextW: kernel32.func('int32_t __stdcall Process32NextW(uintptr_t snapshot, _Inout_ uint8_t *entry)'),
   OpenProcess: kernel32.func('uintptr_t __stdcall OpenProcess(uint32_t access, int32_t inherit, uint32_t pid)'),
-  QueryFullProcessImageNameW: kernel32.func('int32_t __stdcall QueryFullProcessImageNameW(uintptr_t process, uint32_t flags, _Inout_ uint16_t *name, _Inout_ uint32_t *size)'),
-  NtQueryInformationProcess: ntdll.func('int32_t __stdcall NtQueryInformationProcess(uintptr_t process, uint32_t cls, _Inout_ uint8_t *info, uint32_t size, _Out_ uint32_t *returned)'),
-  ReadProcessMemory: kernel32.func('int32_t __stdcall ReadProcessMemory(uintptr_t process, uintptr_t address, _Inout_ uint8_t *buffer, uintptr_t size, uintptr_t read)'),
-  CloseHandle: kernel32.func('int32_t __stdcall CloseHandle(uintptr_t handle)'),
   GetCurrentProcessId: kernel32.func('uint32_t __stdcall GetCurrentProcessId()'),
 };
 
@@ -72,15 +70,14 @@ function read(process: bigint, address: bigint, length: number): Buffer | undefi
 
 function commandLine(pid: number, limited: bigint): string | undefined {
   const info = Buffer.alloc(64 * 1024);
-  const returned = [0];
   // UNICODE_STRING: Length (bytes) @0, MaximumLength @2, Buffer pointer @8; the text follows the header here.
-  if (api.NtQueryInformationProcess(limited, PROCESS_COMMAND_LINE_INFORMATION, info, info.length, returned) === 0) return info.toString('utf16le', 16, 16 + info.readUInt16LE(0));
+  if (api.NtQueryInformationProcess(limited, PROCESS_COMMAND_LINE_INFORMATION, info, info.length, 0) === 0) return info.toString('utf16le', 16, 16 + info.readUInt16LE(0));
   // Wine 8 lacks that class: read it from the process's PEB.
   const process = BigInt(api.OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, 0, pid));
   if (process === 0n) return undefined;
   try {
     const basic = Buffer.alloc(48);
-    if (api.NtQueryInformationProcess(process, PROCESS_BASIC_INFORMATION, basic, basic.length, returned) !== 0) return undefined;
+    if (api.NtQueryInformationProcess(process, PROCESS_BASIC_INFORMATION, basic, basic.length, 0) !== 0) return undefined;
     const peb = read(process, basic.readBigUInt64LE(8) + BigInt(PEB_PROCESS_PARAMETERS), 8);
     const parameters = peb?.readBigUInt64LE(0);
     const text = parameters ? read(process, parameters + BigInt(PARAMETERS_COMMAND_LINE), 16) : undefined;
