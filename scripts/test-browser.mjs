@@ -36,8 +36,13 @@ async function openFileByPath(wb, page, path) {
   await page.locator(wb.SELECTORS.quickInputRows).filter({ hasText: /^File: Open File\.\.\./ }).first().click();
   // The dialog's box starts with the workspace folder's path: replace it with the file's.
   await page.waitForFunction((selector) => globalThis.document.querySelector(selector)?.value.startsWith('/'), wb.SELECTORS.quickInputBox, { timeout: 30_000 });
-  await input.fill(path);
-  await page.waitForTimeout(300);
+  // The dialog fills its box with the folder a moment after it opens, over what was typed: type until the path sticks.
+  for (let tries = 0; ; tries++) {
+    await input.fill(path);
+    await page.waitForTimeout(500);
+    if ((await input.inputValue()) === path) break;
+    if (tries === 20) throw new Error(`the Open File box did not keep the path ${path}; it shows ${await input.inputValue()}`);
+  }
   await page.keyboard.press('Enter');
 }
 
