@@ -1,12 +1,14 @@
 /**
- * The frames of a stop, each with a source the editor can open: the hooked call on top and its caller below. The
+ * The frames of a stop, each with a source the editor can open: the hooked call on top, then the call's recorded
+ * stack (module!function+0xoff; a frame with a file and line opens it, mapped like the images), or for a trace
+ * without stacks its caller alone. The
  * caller's source is the program's line where its executable and line table are found (as recorded, mapped, or by
  * name); otherwise, and always for the hooked call itself, a read-only document served by reference: the call in
  * context (decoded call and return, this thread's hooked calls around it, its seq). No DAP here: the session translates.
  */
 
 import { baseName, callerLabel, formatCall, formatEntry, threadName } from '../tracer/describe';
-import type { ApiCallEvent, ApiReturnEvent } from '../tracer/trace/schema';
+import type { ApiCallEvent, ApiReturnEvent, StackFrame } from '../tracer/trace/schema';
 import type { TraceRuntime } from './runtime';
 import { fileNameOf, type LocalFiles } from './local-files';
 import { callerLine } from './symbols';
@@ -38,6 +40,8 @@ interface CallDocument {
   /** 1-based lines: the call's own line, and the line naming its caller. */
   callLine: number;
   callerLine: number;
+  /** The line of each recorded stack frame. */
+  stackLines: number[];
 }
 
 interface ContextCall {
@@ -60,12 +64,30 @@ export class CallFrames {
     const doc = this.document(callIndex, call);
     const reference = { name: doc.name, sourceReference: referenceOf(call) };
     const top: FrameView = { name: ret ? formatCall(call, ret) : formatEntry(call), source: reference, line: doc.callLine, index: callIndex };
+    if (call.stack && call.stack.length > 0) return [top, ...call.stack.map((frame, i) => this.stackFrame(call, frame, i, doc, reference, callIndex))];
     const callerName = callerLabel(call);
     const line = this.programLine(call);
     const caller: FrameView = line
       ? { name: callerName, source: { name: fileNameOf(line.path), path: line.path }, line: line.line, index: callIndex }
       : { name: callerName, source: reference, line: doc.callerLine, index: callIndex };
     return [top, caller];
+  }
+
+  /**
+   * A recorded stack frame: its source line where the recorded file is on this machine (as recorded, mapped or found
+   * by name); for the caller without a recorded line, the program's line from its executable; else its document line.
+   */
+  private stackFrame(call: ApiCallEvent, frame: StackFrame, position: number, doc: CallDocument, reference: FrameSource, index: number): FrameView {
+    const name = stackFrameLabel(frame);
+    if (frame.file !== undefined && frame.line !== undefined) {
+      const source = this.files.locate(frame.file);
+      this.tell(this.files.reportOnce(source, 'source'));
+      if (source.local) return { name, source: { name: fileNameOf(source.local), path: source.local }, line: frame.line, index };
+    } else if (position === 0) {
+      const line = this.programLine(call);
+      if (line) return { name, source: { name: fileNameOf(line.path), path: line.path }, line: line.line, index };
+    }
+    return { name, source: reference, line: doc.stackLines[position] ?? doc.callerLine, index };
   }
 
   /** The text of a document served by reference, or undefined for a reference this session never gave. */
@@ -116,8 +138,19 @@ export class CallFrames {
       `  called from ${callerLabel(call)} · event #${call.seq} · ${threadName(model, call.pid, call.tid)}`,
       `  ${this.sourceNote(call)}`,
       '',
-      `Hooked calls of thread ${call.tid} around it (→ marks this one):`,
     ];
+    const stackLines: number[] = [];
+    if (call.stack && call.stack.length > 0) {
+      lines.push('Stack, as recorded (the caller first):');
+      call.stack.forEach((frame, i) => {
+        lines.push(`  ${String(i).padStart(2)}  ${stackFrameLabel(frame)}${frame.file !== undefined ? `  ${frame.file}:${frame.line}` : ''}`);
+        stackLines.push(lines.length);
+      });
+      lines.push('');
+    }
+    lines.push(
+      `Hooked calls of thread ${call.tid} around it (→ marks this one):`,
+    );
     let callLine = 0;
     const width = String(calls[calls.length - 1]?.call.seq ?? call.seq).length;
     for (const c of calls) {
@@ -125,7 +158,7 @@ export class CallFrames {
       lines.push(`${mark} #${String(c.call.seq).padEnd(width)}  ${formatCall(c.call, c.ret)}`);
       if (c.call.seq === call.seq) callLine = lines.length;
     }
-    return { name: `#${call.seq} ${call.api} · pid ${call.pid} tid ${call.tid}`, text: lines.join('\n') + '\n', callLine, callerLine: 2 };
+    return { name: `#${call.seq} ${call.api} · pid ${call.pid} tid ${call.tid}`, text: lines.join('\n') + '\n', callLine, callerLine: 2, stackLines };
   }
 
   private sourceNote(call: ApiCallEvent): string {
@@ -180,6 +213,12 @@ export class CallFrames {
     }
     return listed;
   }
+}
+
+/** "event-select-cancel.exe!target+0xc9", or "ntdll.dll+0x5dca8" where nothing named the function. */
+export function stackFrameLabel(frame: StackFrame): string {
+  if (frame.function === undefined) return `${frame.module}+0x${frame.offset.toString(16)}`;
+  return `${frame.module}!${frame.function}+0x${(frame.functionOffset ?? 0).toString(16)}`;
 }
 
 /** A call's document reference: its seq + 1 (references are positive), the same for the call at every stop. */

@@ -20,6 +20,7 @@ import { callScope, currentSocketId, descriptorsScope, findingsScope, handoffsSc
 import type { VarNode } from './var-node';
 import { type RuntimeStop, TraceRuntime } from './runtime';
 import { type EventSource, LiveSource, RecordingSource } from './source';
+import { type AttachArguments, attachSource } from './attach';
 import { CallFrames } from './frames';
 import { LocalFiles } from './local-files';
 import { sessionEndReport } from './session-end';
@@ -103,12 +104,25 @@ export class SockshareSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override async launchRequest(response: DebugProtocol.LaunchResponse, launchArgs: LaunchArguments | undefined): Promise<void> {
+  protected override launchRequest(response: DebugProtocol.LaunchResponse, launchArgs: LaunchArguments | undefined): Promise<void> {
     // A request without arguments (DAP clients may leave out an empty object) is a launch with nothing in it.
     const args = launchArgs ?? {};
+    return this.begin(response, args, async () => this.createSource(args));
+  }
+
+  /** Running programs are traced from now on; a disconnect lets them go on (unless terminateDebuggee). */
+  protected override attachRequest(response: DebugProtocol.AttachResponse, attachArgs: AttachArguments | undefined): Promise<void> {
+    this.attached = true;
+    const args = attachArgs ?? {};
+    return this.begin(response, args, () => attachSource(args));
+  }
+
+  private attached = false;
+
+  private async begin(response: DebugProtocol.Response, args: LaunchArguments, createSource: () => Promise<EventSource>): Promise<void> {
     let source: EventSource;
     try {
-      source = this.createSource(args);
+      source = await createSource();
     } catch (error) {
       return this.sendErrorResponse(response, { id: SessionError.LaunchRefused, format: errorText(error), showUser: true });
     }
@@ -370,9 +384,11 @@ export class SockshareSession extends LoggingDebugSession {
     if (!this.runtime?.live) this.sendEvent(new TerminatedEvent());
   }
 
-  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments): void {
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments | undefined): void {
     const source = this.runtime?.source;
-    if (source?.live && args.terminateDebuggee === false) source.detach();
+    // The arguments are optional in DAP.
+    const detach = this.attached ? args?.terminateDebuggee !== true : args?.terminateDebuggee === false;
+    if (source?.live && detach) source.detach();
     else source?.close();
     this.sendResponse(response);
   }

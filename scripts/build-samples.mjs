@@ -12,7 +12,8 @@ import { ensureWineTools, mingwGcc } from './lib/wine.mjs';
 
 export const SAMPLES_DIR = join(root, 'samples');
 const COMMON_DIR = join(SAMPLES_DIR, 'common');
-const FLAGS = ['-g', '-O0', '-Wall', '-static-libgcc'];
+// DWARF 4: Wine's dbghelp reads DWARF 2-4 only, and the agent symbolizes stack frames with it (gcc 11+ defaults to 5).
+const FLAGS = ['-g', '-gdwarf-4', '-O0', '-Wall', '-static-libgcc'];
 const LIBS = ['-lws2_32'];
 
 const filesIn = (dir, pattern) => (existsSync(dir) ? readdirSync(dir).filter((f) => pattern.test(f)).sort().map((f) => join(dir, f)) : []);

@@ -8,7 +8,7 @@ import { runCheck } from './cli/check';
 import { exportFormat, runExport } from './cli/export';
 import { EXIT_OK, EXIT_USAGE, InputError, processIo, UsageError, type CliIo } from './cli/io';
 import { runSummary } from './cli/summary';
-import { apiList, captureMode, overflowMode, ringSize, runRecord, runtimeKind } from './cli/record';
+import { apiList, attachPids, captureMode, overflowMode, ringSize, runRecord, runtimeKind } from './cli/record';
 import { version as VERSION } from '../package.json';
 
 export type { CliIo, OutputStream } from './cli/io';
@@ -29,11 +29,15 @@ const RUNNERS: Record<string, Runner> = {
     const out = values['out'];
     if (typeof out !== 'string') throw new UsageError('record: missing --out TRACE', 'record');
     const [program, ...args] = positionals;
+    const attach = attachPids(values['attach'] as string | undefined);
+    if (program === undefined && attach === undefined) throw new UsageError('record: missing argument PROGRAM (or --attach PID)', 'record');
+    if (program !== undefined && attach !== undefined) throw new UsageError('record: give PROGRAM or --attach PID, not both', 'record');
     return runRecord(
       {
         out,
         program,
         args,
+        attach,
         target: values['target'] as string | undefined,
         targetArgs: (values['target-arg'] as string[] | undefined) ?? [],
         stopOn: apiList(values['stop-on'] as string | undefined, '--stop-on') ?? [],

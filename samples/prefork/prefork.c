@@ -11,6 +11,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Serving mode's worker ("server-A", "server-B"): answers each connection with its label until one says "quit". */
+static int serving_worker(SOCKET listener, const char *label)
+{
+    for (;;) {
+        SOCKET conn = accept(listener, NULL, NULL);
+        if (conn == INVALID_SOCKET) die("accept failed: %d (%s)", WSAGetLastError(), wsa_error_name(WSAGetLastError()));
+        char buf[32];
+        int n = recv_within(conn, buf, sizeof buf - 1, 5000);
+        buf[n > 0 ? n : 0] = 0;
+        send(conn, label, (int)strlen(label), 0);
+        closesocket(conn);
+        if (strcmp(buf, "quit") == 0) break;
+    }
+    closesocket(listener);
+    WSACleanup();
+    return 0;
+}
+
 static int worker(channel_t *ch, const char *label)
 {
     WSAPROTOCOL_INFOW info;
@@ -22,6 +40,7 @@ static int worker(channel_t *ch, const char *label)
     if (listener == INVALID_SOCKET) die("import failed: %d (%s)", WSAGetLastError(), wsa_error_name(WSAGetLastError()));
     say("imported the listener as 0x%lx", (unsigned long)listener);
     put_tag(ch, 'I');
+    if (strncmp(label, "server-", 7) == 0) return serving_worker(listener, label);
     SOCKET conn = accept(listener, NULL, NULL);
     if (conn == INVALID_SOCKET) die("accept failed: %d (%s)", WSAGetLastError(), wsa_error_name(WSAGetLastError()));
     char buf[32];
@@ -49,11 +68,52 @@ static void serve_one(const struct sockaddr_in *addr, const char *greeting, char
     closesocket(client);
 }
 
+/*
+ * Serving mode (prefork.exe --serve DIR): listens first and writes "PID PORT" to DIR\\server.txt, then starts its
+ * workers only once DIR\\go exists, so that a tracer can attach to it before. The workers serve until each has
+ * answered a "quit"; the server waits for both.
+ */
+static int serve(const char *dir)
+{
+    char path[MAX_PATH];
+    wsa_start();
+    struct sockaddr_in addr;
+    SOCKET listener = loopback_listen(&addr);
+    /* The workers get the listener by handoff only, not by inheritance. */
+    SetHandleInformation((HANDLE)listener, HANDLE_FLAG_INHERIT, 0);
+    snprintf(path, sizeof path, "%s\\server.txt.tmp", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) die("cannot write %s", path);
+    fprintf(f, "%lu %u\n", GetCurrentProcessId(), ntohs(addr.sin_port));
+    fclose(f);
+    char done[MAX_PATH];
+    snprintf(done, sizeof done, "%s\\server.txt", dir);
+    MoveFileA(path, done);
+    say("listening on port %u; waiting for %s\\go", ntohs(addr.sin_port), dir);
+    snprintf(path, sizeof path, "%s\\go", dir);
+    while (GetFileAttributesA(path) == INVALID_FILE_ATTRIBUTES) Sleep(50);
+
+    child_t a = spawn_child("server-A"), b = spawn_child("server-B");
+    DWORD pid_a = request_pid(&a.ch), pid_b = request_pid(&b.ch);
+    WSAPROTOCOL_INFOW for_a, for_b;
+    if (WSADuplicateSocketW(listener, pid_a, &for_a) != 0) die("WSADuplicateSocketW for A failed: %d", WSAGetLastError());
+    if (WSADuplicateSocketW(listener, pid_b, &for_b) != 0) die("WSADuplicateSocketW for B failed: %d", WSAGetLastError());
+    send_info(&a.ch, &for_a);
+    send_info(&b.ch, &for_b);
+    expect_tag(&a.ch, 'I');
+    expect_tag(&b.ch, 'I');
+    say("both workers imported; closesocket on the listener returned %d", closesocket(listener));
+    say("worker A exited with %lu, worker B with %lu", wait_child(&a, INFINITE), wait_child(&b, INFINITE));
+    WSACleanup();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     channel_t ch;
     const char *label;
     if (is_child(argc, argv, &ch, &label)) return worker(&ch, label);
+    if (argc == 3 && strcmp(argv[1], "--serve") == 0) return serve(argv[2]);
 
     child_t a = spawn_child("worker-A"), b = spawn_child("worker-B");
     wsa_start();

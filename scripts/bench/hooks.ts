@@ -1,7 +1,8 @@
 /**
  * What a hooked call costs, timed inside the cheap-calls sample (QueryPerformanceCounter around its loop of
  * closesocket(INVALID_SOCKET)): untraced, traced in-process (stubs and a ring), and traced with breakpoints (a debug
- * event per call), on the same machine in the same run. Prints one JSON line.
+ * event per call), on the same machine in the same run; the breakpoint path with and without call stacks (each call's
+ * stack walked and symbolized by the agent; SOCKSHARE_STACKS=0 turns them off). Prints one JSON line.
  * Usage: node --import tsx scripts/bench/hooks.ts [INPROCESS_CALLS] [BREAKPOINT_CALLS]
  */
 
@@ -32,7 +33,10 @@ async function untraced(calls: number): Promise<number> {
   return median(runs);
 }
 
-async function traced(calls: number, capture: LiveOptions['capture']) {
+async function traced(calls: number, capture: LiveOptions['capture'], stacks = true) {
+  // The agent inherits this process's environment (resolveRuntime copies it).
+  if (stacks) delete process.env.SOCKSHARE_STACKS;
+  else process.env.SOCKSHARE_STACKS = '0';
   const capture_ = new LiveCapture({ runtime: resolveRuntime('wine'), launches: [{ program: EXE, args: [String(calls)] }], traceFile: join(mkdtempSync(join(tmpdir(), 'sockshare-bench-')), 'calls.sockshare.jsonl'), tracerVersion: 'bench', capture });
   let stdout = '';
   let recorded = 0;
@@ -74,10 +78,15 @@ async function main(): Promise<void> {
   const baseInt3 = await untraced(breakpointCalls);
   const int3 = await traced(breakpointCalls, 'breakpoints');
   const hookOverheadInt3Us = ((int3.ms - baseInt3) * 1000) / breakpointCalls;
+  const int3NoStacks = await traced(breakpointCalls, 'breakpoints', false);
+  const hookOverheadInt3NoStacksUs = ((int3NoStacks.ms - baseInt3) * 1000) / breakpointCalls;
+  // The agent's own time walking and symbolizing a call's stack (StackWalk64 + lookups), per call with a stack.
+  const stackStats = int3.stats as { stacks?: number; stackNs?: number } | undefined;
+  const stackUsPerCall = stackStats?.stacks ? (stackStats.stackNs ?? 0) / 1000 / stackStats.stacks : Number.NaN;
   const perCall = (ns: number) => Number((ns / 1000 / breakpointCalls).toFixed(1));
   const stats = int3.stats;
   console.error(`  in-process: ${inprocessCalls} calls, loop ${baseInprocess.toFixed(2)} ms untraced, ${inprocessRuns.map((r) => r.ms.toFixed(2)).join(' / ')} ms traced (recorded ${inprocessRuns[0].recorded}, lost ${inprocessRuns[0].lost})`);
-  console.error(`  breakpoints: ${breakpointCalls} calls, loop ${baseInt3.toFixed(2)} ms untraced, ${int3.ms.toFixed(1)} ms traced`);
+  console.error(`  breakpoints: ${breakpointCalls} calls, loop ${baseInt3.toFixed(2)} ms untraced, ${int3.ms.toFixed(1)} ms traced with stacks, ${int3NoStacks.ms.toFixed(1)} ms without`);
   console.log(
     JSON.stringify({
       inprocessCalls,
@@ -90,6 +99,10 @@ async function main(): Promise<void> {
       inprocessLoopMs: inprocessRuns.map((r) => Number(r.ms.toFixed(2))),
       breakpointCalls,
       hookOverheadInt3Us: Number(hookOverheadInt3Us.toFixed(1)),
+      hookOverheadInt3NoStacksUs: Number(hookOverheadInt3NoStacksUs.toFixed(1)),
+      stackCaptureUsPerCall: Number((hookOverheadInt3Us - hookOverheadInt3NoStacksUs).toFixed(1)),
+      stackWalkUsPerCall: Number(stackUsPerCall.toFixed(1)),
+      stacksRecorded: stackStats?.stacks ?? 0,
       ratio: Math.round(hookOverheadInt3Us / Math.max(hookOverheadUs, 1e-6)),
       recordedInprocess: inprocessRuns[0].recorded,
       lostInprocess: inprocessRuns[0].lost,

@@ -95,8 +95,10 @@ describe('live: the samples under the tracer', () => {
       assert.notEqual(pidOf(sourceThread), pidOf(targetThread));
       assert.equal(frames[0].name, `WSADuplicateSocketW(s=${named(scopes.Call, 's')?.value}, dwProcessId=${dwProcessId})`);
       assert.equal(named(scopes.Call, 'result')?.value, '(not returned yet)');
-      assert.equal(frames[1].name, 'handoff.exe+0x17b4');
+      // A live breakpoint-path call carries its stack: the caller named by the sample's symbols (-g -gdwarf-4), then main's callers.
+      assert.match(frames[1].name, /^handoff\.exe!main\+0x[0-9a-f]+$/);
       assert.equal(frames[1].source?.name, 'handoff.c', 'the sample is built with -g: the caller frame has its source line');
+      assert.ok(frames.some((f) => /^kernel32\.dll!BaseThreadInitThunk\+0x/.test(f.name)), `the stack goes down to the thread's start: ${frames.map((f) => f.name).join(' | ')}`);
       assert.equal((await client.evaluateRequest({ expression: 'dwProcessId', frameId: frames[0].id, context: 'watch' })).body.result, dwProcessId);
       assert.deepEqual(scopes.Handoffs, [], 'held at the entry: nothing exported yet');
       assert.match(named(scopes.Socket, 'state')?.value ?? '', /^connected/);

@@ -28,6 +28,8 @@ export interface LiveLaunch {
 export interface LiveOptions {
   runtime: AgentRuntime;
   launches: LiveLaunch[];
+  /** Windows pids of running programs to attach to (as listWindowsProcesses gives them). */
+  attaches?: number[];
   /** Host path of the trace file the agent writes. */
   traceFile: string;
   apis?: string[];
@@ -155,6 +157,7 @@ export class LiveCapture extends EventEmitter {
       traceFile: runtime.toAgentPath(resolve(this.options.traceFile)),
       header,
       launches: this.options.launches.map((l) => ({ program: runtime.toAgentPath(l.program), args: l.args ?? [], cwd: l.cwd ? runtime.toAgentPath(l.cwd) : undefined, env: l.env })),
+      attaches: this.options.attaches,
       apis: this.options.apis,
       capture: this.options.capture,
       ringSlots: this.options.ringSlots,
@@ -342,6 +345,15 @@ export class LiveCapture extends EventEmitter {
     if (!this.agent || this.agentExited) return;
     if (!this.socket || this.socket.destroyed) return this.killAgent();
     this.send({ cmd: 'kill' });
+    this.stopTimer ??= setTimeout(() => this.killAgent(), STOP_GRACE_MS);
+  }
+
+  /** Lets the programs go on without the tracer (every breakpoint and hook removed); the trace ends there. */
+  detach(): void {
+    this.stopRequested = true;
+    if (!this.agent || this.agentExited) return;
+    if (!this.socket || this.socket.destroyed) return this.killAgent();
+    this.send({ cmd: 'detach' });
     this.stopTimer ??= setTimeout(() => this.killAgent(), STOP_GRACE_MS);
   }
 

@@ -21,6 +21,8 @@ export interface AgentConfig {
   traceFile: string;
   header: TraceHeader;
   launches: AgentLaunch[];
+  /** Windows pids of running programs to attach to (DebugActiveProcess); they outlive the agent and are detached at its end. */
+  attaches?: number[];
   /** Hooked APIs (default: all the engine knows). */
   apis?: string[];
   /** breakpoints (default): a debug event per call; inprocess: stubs record register-only calls in the process. */

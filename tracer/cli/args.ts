@@ -77,7 +77,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'record',
-    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] [--capture breakpoints|inprocess] [--overflow wait|drop] [--ring-size N] -- PROGRAM [ARGS...]',
+    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] [--capture breakpoints|inprocess] [--overflow wait|drop] [--ring-size N] (-- PROGRAM [ARGS...] | --attach PID[,PID...])',
     summary: 'run a program (and the processes it starts) under the tracer and record its Winsock calls',
     details: [
       'Starts PROGRAM under the Win32 debug API: it and every process it starts are traced. Each hooked',
@@ -87,6 +87,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       '',
       'Options:',
       '  -o, --out TRACE        the trace file to write (*.sockshare.jsonl)',
+      '  --attach PID,...       trace these running programs instead of starting one (Windows pids; under',
+      '                         Wine, programs of the same prefix); the processes they start are traced too.',
+      '                         Ctrl+C detaches: they keep running, every breakpoint and hook removed',
       '  --target PROGRAM       also start PROGRAM as a separate target (for pairs the source does not start)',
       '  --target-arg ARG       an argument for the target program (repeat for more)',
       '  --stop-on API,...      hold the process at the entry of these calls (Enter continues, s steps, k kills)',
@@ -102,7 +105,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'PROGRAM (and --target) must be x64 Windows executables and TRACE a file that can be written: anything',
       'else is refused before the tracer starts.',
       '',
-      'Ctrl+C (or SIGTERM) kills the programs and keeps the trace; a second Ctrl+C kills the tracer at once.',
+      'Ctrl+C (or SIGTERM) kills the programs and keeps the trace (with --attach: detaches, exit status as check);',
+      'a second Ctrl+C kills the tracer at once.',
       'Exit status as check: 0, 1 error findings, 2 failure (nothing could be started or recorded);',
       '3 the tracer agent died or failed mid-run (killed, crashed, connection lost): its error is printed and',
       'the trace keeps what was recorded before; 130 after Ctrl+C, 143 after SIGTERM, 129 after SIGHUP.',
@@ -110,6 +114,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {
       out: { type: 'string', short: 'o' },
       target: { type: 'string' },
+      attach: { type: 'string' },
       'target-arg': { type: 'string', multiple: true },
       'stop-on': { type: 'string' },
       apis: { type: 'string' },
@@ -119,7 +124,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'ring-size': { type: 'string' },
       ...HELP_OPTION,
     },
-    positionals: ['PROGRAM'],
+    // PROGRAM, unless --attach (checked by the command itself).
+    positionals: [],
     variadic: true,
   },
 ];

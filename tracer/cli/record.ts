@@ -13,8 +13,11 @@ import { type CliIo, EXIT_USAGE, InputError, UsageError } from './io';
 
 export interface RecordOptions {
   out: string;
-  program: string;
+  /** The program to start; undefined with `attach`. */
+  program?: string;
   args: string[];
+  /** Windows pids of running programs to attach to instead. */
+  attach?: number[];
   target?: string;
   targetArgs: string[];
   stopOn: string[];
@@ -26,6 +29,15 @@ export interface RecordOptions {
   /** In-process capture: records per ring (a power of two). */
   ringSize?: number;
   tracerVersion: string;
+}
+
+/** --attach PID[,PID...]: Windows pids, decimal. */
+export function attachPids(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const words = value.split(',').map((w) => w.trim()).filter(Boolean);
+  const bad = words.find((w) => !/^\d+$/.test(w) || Number(w) <= 0 || Number(w) > 0xffffffff);
+  if (words.length === 0 || bad !== undefined) throw new UsageError(`record: --attach takes Windows pids (PID[,PID...]), not '${bad ?? value}'`, 'record');
+  return [...new Set(words.map(Number))];
 }
 
 export function overflowMode(value: string | undefined): 'wait' | 'drop' | undefined {
@@ -135,14 +147,16 @@ function preflight(programs: string[], out: string): void {
  * Ctrl+C (SIGINT), SIGTERM and SIGHUP end the run: the programs are killed, the trace is kept. A second signal
  * kills the agent at once. Returns the signal that ended the run (if any) and a function that removes the handlers.
  */
-function handleSignals(capture: LiveCapture, io: CliIo): { signal: () => keyof typeof EXIT_INTERRUPTED | undefined; remove: () => void } {
+function handleSignals(capture: LiveCapture, io: CliIo, attached: boolean): { signal: () => keyof typeof EXIT_INTERRUPTED | undefined; remove: () => void } {
   let first: keyof typeof EXIT_INTERRUPTED | undefined;
   const handlers = (Object.keys(EXIT_INTERRUPTED) as (keyof typeof EXIT_INTERRUPTED)[]).map((name) => {
     const handler = () => {
       if (first === undefined) {
         first = name;
-        io.stderr.write(`\nsockshare: ${name === 'SIGINT' ? 'Ctrl+C' : name}: stopping the traced programs; the trace is kept (Ctrl+C again kills the tracer)\n`);
-        capture.stop();
+        const what = attached ? 'detaching from the traced programs (they keep running)' : 'stopping the traced programs';
+        io.stderr.write(`\nsockshare: ${name === 'SIGINT' ? 'Ctrl+C' : name}: ${what}; the trace is kept (Ctrl+C again kills the tracer)\n`);
+        if (attached) capture.detach();
+        else capture.stop();
       } else {
         io.stderr.write('\nsockshare: killing the tracer\n');
         capture.killAgent();
@@ -167,7 +181,7 @@ async function agentFailed(end: CaptureEnd, out: string, io: CliIo): Promise<num
 }
 
 export async function runRecord(options: RecordOptions, io: CliIo): Promise<number> {
-  const programs = [options.program, ...(options.target ? [options.target] : [])].map((p) => resolve(p));
+  const programs = [...(options.program !== undefined ? [options.program] : []), ...(options.target ? [options.target] : [])].map((p) => resolve(p));
   preflight(programs, options.out);
   let runtime;
   try {
@@ -179,9 +193,10 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
   const capture = new LiveCapture({
     runtime,
     launches: [
-      { program: programs[0], args: options.args },
-      ...(options.target ? [{ program: programs[1], args: options.targetArgs }] : []),
+      ...(options.program !== undefined ? [{ program: programs[0], args: options.args }] : []),
+      ...(options.target ? [{ program: programs[programs.length - 1], args: options.targetArgs }] : []),
     ],
+    attaches: options.attach,
     traceFile: options.out,
     apis: options.apis,
     capture: options.capture,
@@ -193,14 +208,17 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
   const printer = new CallPrinter(io);
   capture.on('event', (e: TraceEvent) => printer.onEvent(e));
   if (options.stopOn.length > 0) capture.on('stopped', stopPrompt(capture, io));
-  const signals = handleSignals(capture, io);
+  const attached = options.attach !== undefined;
+  const signals = handleSignals(capture, io, attached);
   try {
     await capture.start();
     const end = await capture.finished;
     const signal = signals.signal();
     if (end.error && !signal) io.stderr.write(`sockshare: ${end.error}\n`);
     io.stderr.write(`sockshare: recorded ${end.events} events to ${options.out}\n\n`);
-    if (signal) {
+    // A signal is how an attached recording ends: the programs run on, the findings decide the exit status.
+    if (signal && attached && !end.agentFailure) io.stderr.write(`sockshare: detached (${signal}): the programs keep running\n`);
+    else if (signal) {
       if (end.events > 0) await runCheck(options.out, { json: false, verbose: false }, io);
       io.stderr.write(`sockshare: interrupted (${signal}): the traced programs were killed; the trace so far is in ${options.out}\n`);
       return EXIT_INTERRUPTED[signal];

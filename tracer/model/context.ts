@@ -1,6 +1,7 @@
 /** What a call handler gets: the call's entry and return, and the descriptor lookups every handler needs. */
 
 import type { ApiCallEvent, ApiReturnEvent, ArgValue } from '../trace/schema';
+import { descriptorOpenAtAttach } from './attach';
 import { descriptorLabel, handleLabel, processLabel } from './describe';
 import { callEvents, raise } from './ops';
 import type { ModelState } from './state';
@@ -67,6 +68,8 @@ export class CallContext {
       );
       return undefined;
     }
+    const openAtAttach = descriptorOpenAtAttach(state, this.ref, handle, this.error);
+    if (openAtAttach) return openAtAttach;
     for (const other of state.descriptors.values()) {
       if (other.handle !== handle || other.pid === this.pid || other.closedSeq !== undefined) continue;
       raise(

@@ -23,11 +23,14 @@ export function handleLabel(handle: number): string {
 }
 
 /** "descriptor 0x1a4 in source.exe (pid 364)": the process that created it (its pid may name another one by now). */
-export function descriptorLabel(state: ModelState, d: Pick<DescriptorState, 'pid' | 'handle'> & { readonly created?: CallRef }): string {
-  return `descriptor ${handleLabel(d.handle)} in ${processLabel(state, d.pid, d.created?.seq)}`;
+export function descriptorLabel(state: ModelState, d: Pick<DescriptorState, 'pid' | 'handle'> & { readonly created?: CallRef; readonly origin?: DescriptorState['origin'] }): string {
+  const before = d.origin === 'attach' ? ' (open before the tracer attached: where it came from is not in the trace)' : '';
+  return `descriptor ${handleLabel(d.handle)} in ${processLabel(state, d.pid, d.created?.seq)}${before}`;
 }
 
 export function socketKindLabel(s: Pick<SocketState, 'af' | 'type' | 'protocol'>): string {
+  // A socket open before the tracer attached: its kind was never seen.
+  if (s.af === 0 && s.type === 0 && s.protocol === 0) return 'kind unknown, open before the attach';
   if (s.type === 1 && (s.protocol === 6 || s.protocol === 0)) return s.af === 23 ? 'TCP/IPv6' : 'TCP';
   if (s.type === 2 && (s.protocol === 17 || s.protocol === 0)) return s.af === 23 ? 'UDP/IPv6' : 'UDP';
   return `${nameOf(AF_NAMES, s.af)} ${nameOf(SOCK_NAMES, s.type)} ${nameOf(IPPROTO_NAMES, s.protocol)}`;

@@ -32,7 +32,7 @@ export class ShareModel {
       case 'process-start':
         // A pid is reused only after its process exited: a start for a running pid means that exit was not recorded.
         if (state.processes.has(event.pid)) this.exitProcess(event.pid, undefined, event.seq);
-        state.processes.set(event.pid, newProcess(event.pid, event.parentPid, event.image, event.commandLine, event.seq));
+        state.processes.set(event.pid, event.attached ? attachedProcess(newProcess(event.pid, event.parentPid, event.image, event.commandLine, event.seq)) : newProcess(event.pid, event.parentPid, event.image, event.commandLine, event.seq));
         return;
       case 'process-exit':
         return this.exitProcess(event.pid, event.exitCode, event.seq);
@@ -195,6 +195,11 @@ export class ShareModel {
 /** A process as it starts; every property there from the start, so every process has one shape. */
 function newProcess(pid: number, parentPid: number, image: string, commandLine: string, startSeq: number): ProcessState {
   return { pid, parentPid, image, commandLine, startSeq, exitSeq: undefined, exitCode: undefined, threads: [], wsaStartups: 0, cleanedUpBy: undefined, exported: undefined, imported: undefined };
+}
+
+/** A process attached to while running: its WSAStartup came before the trace, so it counts as made. */
+function attachedProcess(p: ProcessState): ProcessState {
+  return { ...p, attached: true, wsaStartups: 1 };
 }
 
 /** Runs a whole trace through a fresh model. */

@@ -28,9 +28,12 @@ export interface ProcessState {
   readonly exported?: boolean;
   /** It imported a socket, or was named as the target of a duplicate. */
   readonly imported?: boolean;
+  /** The tracer attached to it while it ran: descriptors it opened before are met for the first time in use. */
+  readonly attached?: boolean;
 }
 
-export type DescriptorOrigin = 'socket' | 'WSASocket' | 'accept' | 'import';
+/** attach: open in a process the tracer attached to, since before the attach. */
+export type DescriptorOrigin = 'socket' | 'WSASocket' | 'accept' | 'import' | 'attach';
 
 export interface DescriptorState {
   readonly id: string;

@@ -24,6 +24,20 @@ export interface CallerLocation {
   offset: number;
 }
 
+/**
+ * One frame of a call's stack, symbolized when it was recorded (a replay needs no binaries): the module and the
+ * offset of the frame's address in it (a return address for every frame but a stop's own), the function it lies in
+ * and the offset from the function's start, and the source file and line where the module carries a line table.
+ */
+export interface StackFrame {
+  module: string;
+  offset: number;
+  function?: string;
+  functionOffset?: number;
+  file?: string;
+  line?: number;
+}
+
 /** One PROTOCOL_CHAIN entry list: ChainLen 0 = layered protocol, 1 = base protocol, >1 = a chain. */
 export interface ProtocolChain {
   chainLen: number;
@@ -71,6 +85,8 @@ export interface ProcessStartEvent extends EventBase {
   parentPid: number;
   image: string;
   commandLine: string;
+  /** The tracer attached to the process while it ran: what it did before (its open descriptors) is not in the trace. */
+  attached?: boolean;
 }
 
 export interface ProcessExitEvent extends EventBase {
@@ -141,6 +157,8 @@ export interface ApiCallEvent extends EventBase {
   api: string;
   args: Args;
   caller: CallerLocation;
+  /** The calling thread's stack from the hooked function's caller outward (frame 0 is `caller`), when recorded. */
+  stack?: StackFrame[];
   /** The return address lies inside ws2_32 itself: a call Winsock made, not the program. */
   internal?: boolean;
 }

@@ -63,6 +63,22 @@ function checkStringArray(obj: JsonObject, key: string): void {
   });
 }
 
+/** A call's `stack`: frames each with `module` and `offset`, and optionally `function`, `functionOffset`, `file`, `line`. */
+function checkStack(stack: unknown): void {
+  if (!Array.isArray(stack)) fail('stack', 'an array of frames', stack);
+  stack.forEach((frame: unknown, i) => {
+    const prefix = `stack[${i}].`;
+    if (!isObject(frame)) fail(`stack[${i}]`, 'a frame object ({module, offset, ...})', frame);
+    checkString(frame, 'module', prefix);
+    checkInteger(frame, 'offset', prefix, 0);
+    if (frame['function'] !== undefined) checkString(frame, 'function', prefix);
+    if (frame['functionOffset'] !== undefined) checkInteger(frame, 'functionOffset', prefix, 0);
+    if (frame['file'] !== undefined) checkString(frame, 'file', prefix);
+    if (frame['line'] !== undefined) checkInteger(frame, 'line', prefix, 1);
+    if ((frame['file'] === undefined) !== (frame['line'] === undefined)) fail(prefix + (frame['file'] === undefined ? 'file' : 'line'), 'present with ' + (frame['file'] === undefined ? 'line' : 'file'), undefined);
+  });
+}
+
 function checkObject(obj: JsonObject, key: string, prefix = ''): JsonObject {
   const value = obj[key];
   if (!isObject(value)) fail(prefix + key, 'an object', value);
@@ -221,6 +237,7 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
     checkInteger(e, 'parentPid', '', 0);
     checkString(e, 'image');
     checkString(e, 'commandLine');
+    if (e.attached !== undefined && e.attached !== true) fail('attached', 'true when present', e.attached);
   },
   'process-exit': (e) => checkInteger(e, 'exitCode'),
   'thread-start': (e) => checkInteger(e, 'tid', '', 0),
@@ -262,6 +279,7 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
       const caller = checkObject(e, 'caller');
       checkString(caller, 'module', 'caller.');
       checkInteger(caller, 'offset', 'caller.', 0);
+      if (e['stack'] !== undefined) checkStack(e['stack']);
     } else if (e['phase'] === 'return') {
       checkInteger(e, 'callSeq', '', 0);
       normalizeInvalidSocket(e, 'result');

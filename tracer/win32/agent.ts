@@ -12,6 +12,7 @@ import { TraceWriter } from '../trace/writer';
 import { win } from './api';
 import { CaptureEngine } from './engine';
 import type { StopPlace, StopReason, UnstampedEvent } from './sink';
+import { attachToProcess } from './attach';
 import { type OutputPipe, launchUnderDebugger } from './launch';
 
 /** How long a pause waits for a hooked call before breaking into the program. */
@@ -211,6 +212,10 @@ class Agent {
       this.pipes.push(...launchUnderDebugger(spec).output);
       this.engine.expectLaunch();
     }
+    for (const pid of this.config.attaches ?? []) {
+      attachToProcess(pid);
+      this.engine.expectAttach(pid);
+    }
   }
 
   private lastPump = 0;
@@ -250,7 +255,7 @@ class Agent {
   private giveUp(launchedAt: number): boolean {
     const now = Date.now();
     if (this.killDeadline !== undefined && now > this.killDeadline) return true;
-    if (this.processesStarted < this.config.launches.length && now - launchedAt > LAUNCH_EVENT_TIMEOUT_MS) {
+    if (this.processesStarted < this.config.launches.length + (this.config.attaches?.length ?? 0) && now - launchedAt > LAUNCH_EVENT_TIMEOUT_MS) {
       this.failure = `a launched program did not start under the debugger within ${LAUNCH_EVENT_TIMEOUT_MS / 1000} s (no CREATE_PROCESS_DEBUG_EVENT)`;
       this.engine.kill();
       return true;
@@ -318,7 +323,8 @@ async function main(): Promise<void> {
   if (!configFile) throw new Error('usage: agent CONFIG.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as AgentConfig;
   rmSync(configFile, { force: true });
-  win.DebugSetProcessKillOnExit(1);
+  // Programs attached to were running before the tracer and keep running after it, whatever happens to the agent.
+  win.DebugSetProcessKillOnExit(config.attaches?.length ? 0 : 1);
   const agent = new Agent(config);
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -343,7 +349,11 @@ async function main(): Promise<void> {
   client.on('close', () => {
     // Detached programs outlive the session; otherwise losing the client ends it.
     if (agent.isDetached) agent.forgetClient();
-    else process.exit(3);
+    else if (config.attaches?.length) {
+      // Programs attached to were running before: they are let go (every int3 out), not left to die on one.
+      agent.forgetClient();
+      agent.command({ cmd: 'detach' });
+    } else process.exit(3);
   });
   try {
     agent.launch();

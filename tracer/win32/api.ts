@@ -68,6 +68,45 @@ export const win = {
   NtQueryInformationProcess: ntdll.func('int32_t __stdcall NtQueryInformationProcess(uintptr_t process, uint32_t cls, _Inout_ uint8_t *info, uint32_t size, uintptr_t returned)'),
 };
 
+/**
+ * dbghelp: the debuggee's stack walked from its unwind data (StackWalk64) and symbols for its frames. Loaded on first
+ * use, so a capture that records no stacks never maps it.
+ */
+let dbghelpFunctions: ReturnType<typeof loadDbghelp> | undefined;
+
+function loadDbghelp() {
+  const dbghelp = koffi.load('dbghelp.dll');
+  const GetModuleHandleW = kernel32.func('uintptr_t __stdcall GetModuleHandleW(const char16_t *name)');
+  const GetProcAddress = kernel32.func('uintptr_t __stdcall GetProcAddress(uintptr_t module, const char *name)');
+  const functions = {
+    SymSetOptions: dbghelp.func('uint32_t __stdcall SymSetOptions(uint32_t options)'),
+    SymInitializeW: dbghelp.func('int32_t __stdcall SymInitializeW(uintptr_t process, const char16_t *searchPath, int32_t invade)'),
+    SymCleanup: dbghelp.func('int32_t __stdcall SymCleanup(uintptr_t process)'),
+    SymLoadModuleExW: dbghelp.func('uint64_t __stdcall SymLoadModuleExW(uintptr_t process, uintptr_t file, const char16_t *image, const char16_t *module, uint64_t base, uint32_t size, uintptr_t data, uint32_t flags)'),
+    SymGetModuleInfoW64: dbghelp.func('int32_t __stdcall SymGetModuleInfoW64(uintptr_t process, uint64_t address, _Inout_ uint8_t *info)'),
+    SymFromAddrW: dbghelp.func('int32_t __stdcall SymFromAddrW(uintptr_t process, uint64_t address, _Out_ uint64_t *displacement, _Inout_ uint8_t *symbol)'),
+    SymGetLineFromAddrW64: dbghelp.func('int32_t __stdcall SymGetLineFromAddrW64(uintptr_t process, uint64_t address, _Out_ uint32_t *displacement, _Inout_ uint8_t *line)'),
+    StackWalk64: dbghelp.func('int32_t __stdcall StackWalk64(uint32_t machine, uintptr_t process, uintptr_t thread, _Inout_ uint8_t *frame, _Inout_ uint8_t *context, uintptr_t readMemory, uintptr_t functionTableAccess, uintptr_t getModuleBase, uintptr_t translateAddress)'),
+    /** dbghelp's own SymFunctionTableAccess64 and SymGetModuleBase64, passed to StackWalk64 as raw pointers (no JS callback runs). */
+    functionTableAccess: 0n,
+    getModuleBase: 0n,
+  };
+  const module = toHandle(GetModuleHandleW('dbghelp.dll'));
+  functions.functionTableAccess = toHandle(GetProcAddress(module, 'SymFunctionTableAccess64'));
+  functions.getModuleBase = toHandle(GetProcAddress(module, 'SymGetModuleBase64'));
+  return functions;
+}
+
+export function dbghelp(): ReturnType<typeof loadDbghelp> {
+  dbghelpFunctions ??= loadDbghelp();
+  return dbghelpFunctions;
+}
+
+/** Reads a NUL-terminated UTF-16 string at an address in this process (a name dbghelp returned by pointer). */
+export function decodeWideString(address: bigint): string {
+  return koffi.decode(address, 'char16_t', -1) as string;
+}
+
 export const DEBUG_PROCESS = 0x1;
 export const DEBUG_ONLY_THIS_PROCESS = 0x2;
 export const CREATE_UNICODE_ENVIRONMENT = 0x400;

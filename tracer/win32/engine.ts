@@ -16,8 +16,10 @@ import { type InprocProcess, InprocProcesses } from './inproc/process-state';
 import { borrowThread, captureSetup, inprocessFunctions, installRecorder, noteModule, recoverStubFault, returnBorrowedThread } from './inproc/setup';
 import { hookExtensionFunction, resumeAt, stepOver } from './resume';
 import { settlePendingEvents } from './settle';
+import { CallStacks } from './symbols';
 import type { CaptureMode, EngineSink, StopControl, UnstampedEvent } from './sink';
 import { type TracedThread, TracedProcess } from './traced-process';
+import { ChildFollower, unfollowedChildNote } from './follow';
 
 const WS2_32 = 'ws2_32.dll';
 /** Register offsets of the first four integer arguments (x64 calling convention). */
@@ -31,10 +33,12 @@ export class CaptureEngine {
   private stopping = false;
   /** Where the capture's time goes: waiting for debug events, handling them, continuing them. */
   private readonly eventStats = { debugEvents: 0, waitNs: 0, handleNs: 0, continueNs: 0 };
+  /** Breakpoint-path calls' stacks, walked and symbolized in the debuggee. */
+  private readonly callStacks = new CallStacks();
 
   /** The debug loop's times, and the in-process drains' (events recorded from the rings, time spent on them). */
   get stats() {
-    return { ...this.eventStats, ...(this.rings?.stats ?? {}) };
+    return { ...this.eventStats, ...(this.rings?.stats ?? {}), ...this.callStacks.stats };
   }
 
   /** In-process capture: calls of register-only APIs are recorded by stubs in the process, not by breakpoints. */
@@ -109,6 +113,18 @@ export class CaptureEngine {
     this.awaitedLaunches++;
   }
 
+  /** Programs attached to whose CREATE_PROCESS event has not come yet: their process-start says `attached`. */
+  private readonly awaitedAttaches = new Set<number>();
+
+  expectAttach(pid: number): void {
+    this.awaitedLaunches++;
+    this.awaitedAttaches.add(pid);
+    this.follower.follow(pid);
+  }
+
+  /** The children of programs attached to are attached to as they are created (DEBUG_PROCESS does not cover them). */
+  private readonly follower = new ChildFollower();
+
   /**
    * Waits up to `timeoutMs` for one debug event and handles it. Returns false when none came.
    * Must run on the thread that created the debuggees.
@@ -137,10 +153,12 @@ export class CaptureEngine {
         this.record({ kind: 'thread-exit', pid, tid, exitCode: e.readUInt32LE(DebugEvent.exitCode) });
         break;
       case DebugEventCode.EXIT_PROCESS:
+        this.callStacks.processEnded(pid);
         this.onExitProcess(pid, e.readUInt32LE(DebugEvent.exitCode));
         break;
       case DebugEventCode.LOAD_DLL:
         this.onLoadDll(pid, e.readBigUInt64LE(DebugEvent.loadDllBase));
+        this.callStacks.moduleLoaded(pid, e.readBigUInt64LE(DebugEvent.loadDllFile), e.readBigUInt64LE(DebugEvent.loadDllBase));
         closeIfSet(e.readBigUInt64LE(DebugEvent.loadDllFile));
         break;
       case DebugEventCode.UNLOAD_DLL: {
@@ -176,7 +194,9 @@ export class CaptureEngine {
     const base = e.readBigUInt64LE(DebugEvent.createProcessBase);
     const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length));
     process.modules.push({ name: baseName(info.image).toLowerCase(), base, size: image?.sizeOfImage ?? 0 });
-    this.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine });
+    // Attached to while running: the descriptors it opened before are unknown to the trace.
+    const attached = this.awaitedAttaches.delete(pid);
+    this.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine, ...(attached ? { attached } : {}) });
     this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createProcessThread), e.readBigUInt64LE(DebugEvent.createProcessTeb));
   }
 
@@ -189,6 +209,7 @@ export class CaptureEngine {
     const process = this.processes.get(pid);
     this.processes.delete(pid);
     this.inproc?.delete(pid);
+    this.follower.forget(pid);
     this.record({ kind: 'process-exit', pid, exitCode });
     if (process) closeIfSet(process.handle);
   }
@@ -197,10 +218,11 @@ export class CaptureEngine {
   private onLoadDll(pid: number, base: bigint): void {
     const process = this.processes.get(pid);
     if (!process) return;
-    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => (dll.toLowerCase() === WS2_32 ? this.hookedNames : this.inprocess ? inprocessFunctions(dll.toLowerCase()) : undefined));
+    const image = readImageExports((rva, length) => process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), (dll) => this.follower.wanted(pid, dll) ?? (dll.toLowerCase() === WS2_32 ? this.hookedNames : this.inprocess ? inprocessFunctions(dll.toLowerCase()) : undefined));
     const name = (image?.name ?? '').toLowerCase();
     const module = { name, base, size: image?.sizeOfImage ?? 0 };
     process.modules.push(module);
+    if (image) this.follower.noteModule(process, name, base, image.functions);
     // In-process capture: where the process ends (the ring is drained there), RtlAddFunctionTable, ws2_32's exports.
     const inproc = this.inproc?.get(pid);
     if (inproc && image) noteModule(inproc, module, image.functions, name === WS2_32);
@@ -222,6 +244,9 @@ export class CaptureEngine {
     const thread = process?.threads.get(tid);
     if (!process || !thread) return DBG_EXCEPTION_NOT_HANDLED;
     if (code === EXCEPTION_BREAKPOINT) {
+      const creation = this.follower.onBreakpoint(process, thread, address);
+      if (creation.child?.error) this.record({ kind: 'output', pid, stream: 'stderr', text: unfollowedChildNote(pid, creation.child) });
+      if (creation.handled) return DBG_CONTINUE;
       const int3 = int3At(process, this.inproc?.get(pid), this.hooked, tid, address);
       if (int3?.kind === 'thunk-returned') return await this.onThunkReturned(int3.inproc, thread);
       if (int3?.kind === 'exit-call') return this.onExitProcessCall(int3.inproc, thread, address);
@@ -241,7 +266,7 @@ export class CaptureEngine {
     if (code === EXCEPTION_SINGLE_STEP && thread.rearm !== undefined) {
       const address = thread.rearm;
       thread.rearm = undefined;
-      if (process.entries.has(address) || process.returns.has(address)) process.arm(address);
+      if (process.entries.has(address) || process.returns.has(address) || this.follower.isOwnInt3(pid, address)) process.arm(address);
       return DBG_CONTINUE;
     }
     // A stub's read of an address the program got wrong: counted as nothing copied, the call goes on.
@@ -300,6 +325,7 @@ export class CaptureEngine {
     const caller = process.moduleAt(returnAddress);
     // socket() calls WSASocketW inside ws2_32 under Wine: a call whose return address is in ws2_32 is Winsock's own.
     const internal = caller !== undefined && caller === process.ws2;
+    const callStack = internal ? undefined : this.callStacks.at(process, thread, context, address);
     const entry = {
       kind: 'api' as const,
       phase: 'call' as const,
@@ -308,6 +334,7 @@ export class CaptureEngine {
       api: spec.api,
       args: spec.entry({ raw, read: (a, n) => process.read(a, n) }),
       caller: { module: caller?.name ?? '?', offset: caller ? Number(returnAddress - caller.base) : Number(returnAddress) },
+      ...(callStack ? { stack: callStack } : {}),
       ...(internal ? { internal } : {}),
     };
     const call: ApiCallEvent = { ...entry, seq: this.record(entry), timeNs: 0 };
@@ -393,6 +420,7 @@ export class CaptureEngine {
     this.inproc?.uninstallAll();
     for (const process of this.processes.values()) process.disarmAll();
     const started = settlePendingEvents(this.processes, this.event, (pid) => this.inproc?.get(pid));
+    for (const pid of this.processes.keys()) this.callStacks.processEnded(pid);
     for (const pid of [...this.processes.keys(), ...started]) win.DebugActiveProcessStop(pid);
     this.processes.clear();
     this.inproc?.clear();

@@ -56,13 +56,41 @@ export function readImageExports(read: ImageReader, wanted: (dllName: string) =>
   const ordinals = at(dir.readUInt32LE(36), nameCount * 2);
   for (let i = 0; i < nameCount; i++) {
     const exported = readAsciiz(at, nameTable.readUInt32LE(i * 4), 64);
-    if (!names.has(exported)) continue;
+    if (names !== EVERY_EXPORT && !names.has(exported)) continue;
     const rva = addresses.readUInt32LE(ordinals.readUInt16LE(i * 2) * 4);
     // An RVA inside the export directory is a forwarder string, not code.
     if (rva >= exportRva && rva < exportRva + exportSize) continue;
     functions.set(exported, rva);
   }
   return { name, sizeOfImage, functions };
+}
+
+/** Passed as readImageExports' wanted set: every named export (to name stack frames in system DLLs). */
+export const EVERY_EXPORT: ReadonlySet<string> = new Set<string>();
+
+/** Exports sorted by RVA, for finding the function an address lies in. */
+export type ExportTable = readonly { readonly name: string; readonly rva: number }[];
+
+export function sortedExports(functions: ReadonlyMap<string, number>): ExportTable {
+  return [...functions].map(([name, rva]) => ({ name, rva })).sort((a, b) => a.rva - b.rva);
+}
+
+/**
+ * The nearest export at or below `rva`: the best name a DLL without symbols gives a code address (the function may
+ * be an unexported one after it; callers show the offset, as debuggers do with export-only symbols).
+ */
+export function nearestExport(table: ExportTable, rva: number): { name: string; offset: number } | undefined {
+  let low = 0;
+  let high = table.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if (table[mid].rva <= rva) {
+      found = mid;
+      low = mid + 1;
+    } else high = mid - 1;
+  }
+  return found < 0 ? undefined : { name: table[found].name, offset: rva - table[found].rva };
 }
 
 /** IMAGE_FILE_HEADER.Machine values worth naming in a message. */
