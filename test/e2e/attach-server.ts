@@ -57,7 +57,8 @@ export function ask(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => socket.write(text));
     let answer = '';
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+    // The workers may still be starting (a Wine process start on a loaded machine): the answer is awaited, not timed.
+    socket.setTimeout(60_000, () => socket.destroy(new Error('no answer within 60 s')));
     socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
     socket.on('end', () => resolve(answer));
     socket.on('error', reject);
