@@ -51,4 +51,3 @@ function formatFinding(f: Finding): string {
   return `  ${label}  ${findingText(f)}\n${indent}events: ${f.events.join(', ')}\n`;
 }
 
-export { tally, tallyLine, type Tally } from '../describe';

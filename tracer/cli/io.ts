@@ -65,10 +65,6 @@ export class ChunkedWriter {
   }
 }
 
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /**
  * process.stdout/stderr for the entry point. A reader that goes away early (`sockshare check … | head`) makes
  * stdout fail with EPIPE: later output is dropped, the command still runs to its exit code.

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { type CaptureEnd, LiveCapture, type StopInfo } from '../capture/live';
 import { PreflightError, checkProgram, checkTraceOutput } from '../capture/preflight';
 import { type RuntimeKind, RuntimeError, resolveRuntime } from '../capture/runtime';
-import { formatCall } from '../export/format';
+import { formatCall } from '../describe';
 import type { ApiCallEvent, TraceEvent } from '../trace/schema';
 import { HOOKED_APIS } from '../trace/schema';
 import { runCheck } from './check';
