@@ -103,17 +103,27 @@ export class CallFrames {
 
   /** The program's source line of the call, with the file on this machine; undefined when either cannot be had. */
   private programLine(call: ApiCallEvent): { path: string; line: number } | undefined {
+    return this.lookUpProgramLine(call, true).found;
+  }
+
+  /**
+   * The program's source line of the call with the file on this machine, or why there is none (the call document
+   * says so). Only the program's own image: the trace names other modules without their paths. `report`: tell the
+   * user where the files were found (a frame's lookup does; the document's only words it).
+   */
+  private lookUpProgramLine(call: ApiCallEvent, report = false): { found?: { path: string; line: number }; note: string } {
     const image = this.runtime.model.process(call.pid)?.image;
-    // Only the program's own image: the trace names other modules without their paths.
-    if (!image || baseName(image).toLowerCase() !== call.caller.module.toLowerCase()) return undefined;
+    if (!image) return { note: `the process's image is not in the recording` };
+    if (baseName(image).toLowerCase() !== call.caller.module.toLowerCase()) return { note: `${call.caller.module} is not the program's image (${baseName(image)}): no source line` };
     const executable = this.files.locate(image);
-    this.tell(this.files.reportOnce(executable, 'executable'));
-    if (!executable.local) return undefined;
+    if (report) this.tell(this.files.reportOnce(executable, 'executable'));
+    if (!executable.local) return { note: `${baseName(image)} is not on this machine (recorded at ${image}): no source line` };
     const line = callerLine(executable.local, call.caller.offset);
-    if (!line) return undefined;
+    if (!line) return { note: `${executable.local} has no line for this address (built without -g, or another build)` };
     const source = this.files.locate(line.file);
-    this.tell(this.files.reportOnce(source, 'source'));
-    return source.local ? { path: source.local, line: line.line } : undefined;
+    if (report) this.tell(this.files.reportOnce(source, 'source'));
+    if (!source.local) return { note: `source: ${line.file}:${line.line}, not on this machine` };
+    return { found: { path: source.local, line: line.line }, note: `source: ${source.local}:${line.line}` };
   }
 
   private tell(line: string | undefined): void {
@@ -136,7 +146,7 @@ export class CallFrames {
     const lines = [
       `${formatCall(call, self?.ret)}`,
       `  called from ${callerLabel(call)} · event #${call.seq} · ${threadName(model, call.pid, call.tid)}`,
-      `  ${this.sourceNote(call)}`,
+      `  ${this.lookUpProgramLine(call).note}`,
       '',
     ];
     const stackLines: number[] = [];
@@ -159,18 +169,6 @@ export class CallFrames {
       if (c.call.seq === call.seq) callLine = lines.length;
     }
     return { name: `#${call.seq} ${call.api} · pid ${call.pid} tid ${call.tid}`, text: lines.join('\n') + '\n', callLine, callerLine: 2, stackLines };
-  }
-
-  private sourceNote(call: ApiCallEvent): string {
-    const image = this.runtime.model.process(call.pid)?.image;
-    if (!image) return `the process's image is not in the recording`;
-    if (baseName(image).toLowerCase() !== call.caller.module.toLowerCase()) return `${call.caller.module} is not the program's image (${baseName(image)}): no source line`;
-    const executable = this.files.locate(image);
-    if (!executable.local) return `${baseName(image)} is not on this machine (recorded at ${image}): no source line`;
-    const line = callerLine(executable.local, call.caller.offset);
-    if (!line) return `${executable.local} has no line for this address (built without -g, or another build)`;
-    const source = this.files.locate(line.file);
-    return source.local ? `source: ${source.local}:${line.line}` : `source: ${line.file}:${line.line}, not on this machine`;
   }
 
   /** This thread's hooked calls (not Winsock's own) around the call, each with its return where the recording has it. */
