@@ -6,6 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { IMAGE_HEADER_PROBE_BYTES, classifyImage } from '../tracer/win32/pe';
 
 export interface SourceLine {
   file: string;
@@ -15,16 +16,13 @@ export interface SourceLine {
 const ADDR2LINE = ['x86_64-w64-mingw32-addr2line', 'addr2line'];
 const cache = new Map<string, SourceLine | null>();
 
-/** The preferred load address a PE32+ file was linked for (ASLR may move it; offsets are relative to it). */
+/** The preferred load address the executable was linked for (ASLR may move it; offsets are relative to it). */
 function imageBase(file: string): bigint | undefined {
   const fd = openSync(file, 'r');
   try {
-    const head = Buffer.alloc(0x400);
-    readSync(fd, head, 0, head.length, 0);
-    if (head.readUInt16LE(0) !== 0x5a4d) return undefined;
-    const nt = head.readUInt32LE(0x3c);
-    if (nt + 24 + 32 > head.length || head.readUInt16LE(nt + 24) !== 0x20b) return undefined;
-    return head.readBigUInt64LE(nt + 24 + 24);
+    const head = Buffer.alloc(IMAGE_HEADER_PROBE_BYTES);
+    const image = classifyImage(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
+    return image.kind === 'pe' ? image.imageBase : undefined;
   } finally {
     closeSync(fd);
   }

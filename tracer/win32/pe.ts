@@ -110,7 +110,7 @@ export const IMAGE_HEADER_PROBE_BYTES = 4096;
 
 /** What a file's first bytes say about it as a program to start. */
 export type ImageKind =
-  | { kind: 'pe'; machine: number; machineName: string; pe32Plus: boolean; dll: boolean; subsystem: number }
+  | { kind: 'pe'; machine: number; machineName: string; pe32Plus: boolean; dll: boolean; subsystem: number; imageBase: bigint }
   | { kind: 'not-pe'; what: string };
 
 /** Names the machine of an IMAGE_FILE_HEADER (e.g. "32-bit x86", or "machine 0x1234"). */
@@ -135,5 +135,8 @@ export function classifyImage(head: Buffer): ImageKind {
   const characteristics = head.readUInt16LE(nt + 22);
   const magic = head.readUInt16LE(nt + 24);
   if (magic !== PE32_MAGIC && magic !== PE32_PLUS_MAGIC) return { kind: 'not-pe', what: `a PE file with an unknown optional-header magic 0x${magic.toString(16)}` };
-  return { kind: 'pe', machine, machineName: machineName(machine), pe32Plus: magic === PE32_PLUS_MAGIC, dll: (characteristics & IMAGE_FILE_DLL) !== 0, subsystem: head.readUInt16LE(nt + 24 + 68) };
+  const pe32Plus = magic === PE32_PLUS_MAGIC;
+  // OptionalHeader.ImageBase: the preferred load address (a ULONGLONG at +24 in PE32+, a DWORD at +28 in PE32).
+  const imageBase = pe32Plus ? head.readBigUInt64LE(nt + 24 + 24) : BigInt(head.readUInt32LE(nt + 24 + 28));
+  return { kind: 'pe', machine, machineName: machineName(machine), pe32Plus, dll: (characteristics & IMAGE_FILE_DLL) !== 0, subsystem: head.readUInt16LE(nt + 24 + 68), imageBase };
 }
