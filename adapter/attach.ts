@@ -24,6 +24,7 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
   wine?: WineSettings;
   overflow?: 'wait' | 'drop';
   ringSize?: number;
+  stacks?: boolean;
 }
 
 /** processId as pids: a number, a string of digits, or a list of them. */
@@ -71,5 +72,5 @@ export async function attachSource(args: AttachArguments): Promise<LiveSource> {
   const traceFile = resolve(args.trace ?? join(tmpdir(), `sockshare-${Date.now()}.sockshare.jsonl`));
   mkdirSync(dirname(traceFile), { recursive: true });
   checkTraceOutput(traceFile, 'attach: "trace"');
-  return new LiveSource({ runtime, launches: [], attaches, traceFile, apis: args.apis, capture: args.capture, overflow: args.overflow, ringSlots: args.ringSize, tracerVersion: version });
+  return new LiveSource({ runtime, launches: [], attaches, traceFile, apis: args.apis, capture: args.capture, overflow: args.overflow, ringSlots: args.ringSize, stacks: args.stacks, tracerVersion: version });
 }

@@ -50,6 +50,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   overflow?: 'wait' | 'drop';
   /** Live, inprocess: records per process ring (a power of two). */
   ringSize?: number;
+  /** Live, inprocess: each call's stack too (the breakpoint path always records them). */
+  stacks?: boolean;
   /** Replay: start with the cursor on the event with this seq. */
   startAt?: number;
   /** Recorded path prefix → local folder, for recordings made elsewhere (as cppdbg's sourceFileMap). */
@@ -188,6 +190,7 @@ export class SockshareSession extends LoggingDebugSession {
       capture: args.capture,
       overflow: args.overflow,
       ringSlots: args.ringSize,
+      stacks: args.stacks,
       stopOnEntry: args.stopOnEntry,
       tracerVersion: version,
     });

@@ -147,6 +147,8 @@ async function main() {
     hooks = runNodeJson(['--import', 'tsx', join('scripts', 'bench', 'hooks.ts')], 'hook overhead benchmark');
     console.log(`hook overhead:    ${hooks.hookOverheadUs} us per recorded call in-process, median of 5 (best ${hooks.hookOverheadBestUs}; loops ${hooks.inprocessLoopMs.join(', ')} ms for ${fmt(hooks.inprocessCalls)} calls, ${hooks.recordedInprocess} recorded, ${hooks.lostInprocess} lost) — ${meets(hooks.hookOverheadUs <= 0.1)} the <= 0.1 us goal`);
     console.log(`                  the tracer spends ${hooks.tracerUsPerRecord} us per record (read, decode, write) outside the program`);
+    console.log(`                  with --stacks: ${hooks.hookOverheadStacksUs} us per call in-process (${hooks.inprocessStackUsPerCall} us for the stack capture), the tracer ${hooks.tracerUsPerRecordWithStacks} us per record (${hooks.inprocessStackSymbolizeUs} us symbolizing a stack)`);
+    console.log(`                  on breakpoints a stack costs ${fmt(hooks.stackCaptureUsPerCall, 1)} us per call (${fmt(hooks.stackWalkUsPerCall, 1)} us the agent's walk and symbols)`);
     console.log(`                  ${fmt(hooks.hookOverheadInt3Us, 1)} us per call with breakpoints (${hooks.debugEventsPerCall} debug events a call: ${hooks.handleUsPerCall} us handling, ${hooks.waitUsPerCall} us waiting for the debuggee, ${hooks.continueUsPerCall} us continuing); in-process is ${hooks.ratio}x cheaper`);
   } catch (error) {
     console.log(`hook overhead:    not measured (${error instanceof Error ? error.message : error})`);

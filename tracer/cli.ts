@@ -32,6 +32,8 @@ const RUNNERS: Record<string, Runner> = {
     const attach = attachPids(values['attach'] as string | undefined);
     if (program === undefined && attach === undefined) throw new UsageError('record: missing argument PROGRAM (or --attach PID)', 'record');
     if (program !== undefined && attach !== undefined) throw new UsageError('record: give PROGRAM or --attach PID, not both', 'record');
+    const capture = captureMode(values['capture'] as string | undefined);
+    if (values['stacks'] === true && capture !== 'inprocess') throw new UsageError('record: --stacks is for --capture inprocess (the breakpoint path always records stacks)', 'record');
     return runRecord(
       {
         out,
@@ -43,9 +45,10 @@ const RUNNERS: Record<string, Runner> = {
         stopOn: apiList(values['stop-on'] as string | undefined, '--stop-on') ?? [],
         apis: apiList(values['apis'] as string | undefined, '--apis'),
         runtime: runtimeKind(values['runtime'] as string | undefined),
-        capture: captureMode(values['capture'] as string | undefined),
+        capture,
         overflow: overflowMode(values['overflow'] as string | undefined),
         ringSize: ringSize(values['ring-size'] as string | undefined),
+        stacks: values['stacks'] === true,
         tracerVersion: VERSION,
       },
       io,

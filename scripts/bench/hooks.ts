@@ -2,7 +2,8 @@
  * What a hooked call costs, timed inside the cheap-calls sample (QueryPerformanceCounter around its loop of
  * closesocket(INVALID_SOCKET)): untraced, traced in-process (stubs and a ring), and traced with breakpoints (a debug
  * event per call), on the same machine in the same run; the breakpoint path with and without call stacks (each call's
- * stack walked and symbolized by the agent; SOCKSHARE_STACKS=0 turns them off). Prints one JSON line.
+ * stack walked and symbolized by the agent; SOCKSHARE_STACKS=0 turns them off), and the in-process path with and
+ * without --stacks (RtlCaptureStackBackTrace in the stub, symbolized by the agent at the drain). Prints one JSON line.
  * Usage: node --import tsx scripts/bench/hooks.ts [INPROCESS_CALLS] [BREAKPOINT_CALLS]
  */
 
@@ -33,11 +34,11 @@ async function untraced(calls: number): Promise<number> {
   return median(runs);
 }
 
-async function traced(calls: number, capture: LiveOptions['capture'], stacks = true) {
+async function traced(calls: number, capture: LiveOptions['capture'], stacks = true, inprocessStacks = false) {
   // The agent inherits this process's environment (resolveRuntime copies it).
   if (stacks) delete process.env.SOCKSHARE_STACKS;
   else process.env.SOCKSHARE_STACKS = '0';
-  const capture_ = new LiveCapture({ runtime: resolveRuntime('wine'), launches: [{ program: EXE, args: [String(calls)] }], traceFile: join(mkdtempSync(join(tmpdir(), 'sockshare-bench-')), 'calls.sockshare.jsonl'), tracerVersion: 'bench', capture });
+  const capture_ = new LiveCapture({ runtime: resolveRuntime('wine'), launches: [{ program: EXE, args: [String(calls)] }], traceFile: join(mkdtempSync(join(tmpdir(), 'sockshare-bench-')), 'calls.sockshare.jsonl'), tracerVersion: 'bench', capture, stacks: inprocessStacks });
   let stdout = '';
   let recorded = 0;
   let lost = 0;
@@ -75,6 +76,14 @@ async function main(): Promise<void> {
   // The agent's CPU time in its drains per record: what the record costs the agent, less what a busy machine adds.
   const drainCpu = inprocessRuns.map((r) => (r.stats?.ringEvents ? (r.stats.drainCpuNs ?? 0) / 1000 / r.stats.ringEvents : Number.NaN));
 
+  // In-process with --stacks: each stub captures its call's stack; the agent symbolizes it at the drain.
+  const stackRuns = [];
+  for (let i = 0; i < 3; i++) stackRuns.push(await traced(inprocessCalls, 'inprocess', true, true));
+  const hookOverheadStacksUs = ((median(stackRuns.map((r) => r.ms)) - baseInprocess) * 1000) / inprocessCalls;
+  const ringStacks = stackRuns.map((r) => r.stats as { ringStacks?: number; ringStackNs?: number } | undefined);
+  const symbolizeUs = ringStacks.map((r) => (r?.ringStacks ? (r.ringStackNs ?? 0) / 1000 / r.ringStacks : Number.NaN));
+  const stackTracerUs = stackRuns.map((r) => (r.stats?.ringEvents ? ((r.stats.drainNs ?? 0) + (r.stats.writeNs ?? 0)) / 1000 / r.stats.ringEvents : Number.NaN));
+
   const baseInt3 = await untraced(breakpointCalls);
   const int3 = await traced(breakpointCalls, 'breakpoints');
   const hookOverheadInt3Us = ((int3.ms - baseInt3) * 1000) / breakpointCalls;
@@ -86,6 +95,7 @@ async function main(): Promise<void> {
   const perCall = (ns: number) => Number((ns / 1000 / breakpointCalls).toFixed(1));
   const stats = int3.stats;
   console.error(`  in-process: ${inprocessCalls} calls, loop ${baseInprocess.toFixed(2)} ms untraced, ${inprocessRuns.map((r) => r.ms.toFixed(2)).join(' / ')} ms traced (recorded ${inprocessRuns[0].recorded}, lost ${inprocessRuns[0].lost})`);
+  console.error(`  in-process with --stacks: loop ${stackRuns.map((r) => r.ms.toFixed(2)).join(' / ')} ms traced, ${ringStacks[0]?.ringStacks ?? 0} stacks symbolized`);
   console.error(`  breakpoints: ${breakpointCalls} calls, loop ${baseInt3.toFixed(2)} ms untraced, ${int3.ms.toFixed(1)} ms traced with stacks, ${int3NoStacks.ms.toFixed(1)} ms without`);
   console.log(
     JSON.stringify({
@@ -97,6 +107,12 @@ async function main(): Promise<void> {
       tracerDrainUsPerRecord: Number(median(drainOnly).toFixed(2)),
       tracerDrainCpuUsPerRecord: Number(median(drainCpu).toFixed(2)),
       inprocessLoopMs: inprocessRuns.map((r) => Number(r.ms.toFixed(2))),
+      hookOverheadStacksUs: Number(hookOverheadStacksUs.toFixed(4)),
+      inprocessStackUsPerCall: Number((hookOverheadStacksUs - hookOverheadUs).toFixed(4)),
+      inprocessStacksLoopMs: stackRuns.map((r) => Number(r.ms.toFixed(2))),
+      inprocessStackSymbolizeUs: Number(median(symbolizeUs).toFixed(2)),
+      tracerUsPerRecordWithStacks: Number(median(stackTracerUs).toFixed(2)),
+      inprocessStacksRecorded: ringStacks[0]?.ringStacks ?? 0,
       breakpointCalls,
       hookOverheadInt3Us: Number(hookOverheadInt3Us.toFixed(1)),
       hookOverheadInt3NoStacksUs: Number(hookOverheadInt3NoStacksUs.toFixed(1)),

@@ -1,5 +1,5 @@
 /**
- * Recorded call stacks: event-select-cancel recorded here under the tracer (breakpoint path), replayed with its image
+ * Recorded call stacks: event-select-cancel recorded here under the tracer (on breakpoints, and in the process with --stacks), replayed with its image
  * paths moved to a folder that does not exist, so every name and line comes from the trace. At WSAEventSelect the
  * CALL STACK shows the hooked call, the sample's function that called it at its .c line, and main.
  */
@@ -20,11 +20,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const GONE = process.platform === 'win32' ? 'C:\\gone-5e1b\\checkout' : 'Z:\\gone-5e1b\\checkout';
 const SOURCE = join(ROOT, 'samples', 'event-select-cancel', 'event-select-cancel.c');
 let recorded = '';
+let recordedInProcess = '';
 
 /** The trace with its process images (and, with `sources`, the stacks' source files) moved from `from` to GONE. */
-function moved(name: string, from: string, sources: boolean): string {
+function moved(name: string, from: string, sources: boolean, trace = recorded): string {
   const move = (p: string) => (p.toLowerCase().startsWith(from.toLowerCase()) ? GONE + p.slice(from.length) : p);
-  const lines = readFileSync(recorded, 'utf8').split('\n').map((line) => {
+  const lines = readFileSync(trace, 'utf8').split('\n').map((line) => {
     if (!line.includes('"process-start"') && !(sources && line.includes('"stack"'))) return line;
     const e = JSON.parse(line) as { image?: string; commandLine?: string; stack?: { file?: string }[] };
     if (e.image) e.image = move(e.image);
@@ -43,6 +44,9 @@ before(async () => {
   recorded = made.traceFile;
   const calls = made.events.filter((e): e is ApiCallEvent => e.kind === 'api' && e.phase === 'call' && e.api === 'WSAEventSelect');
   assert.ok(calls.length >= 2 && calls.every((c) => (c.stack?.length ?? 0) >= 2), 'every WSAEventSelect call has a recorded stack');
+  const inProcess = await record('stacks-event-select-cancel-inprocess', [{ program: sampleExe('event-select-cancel'), args: [] }], { capture: 'inprocess', stacks: true });
+  assert.equal(inProcess.end.agentExitCode, 0, inProcess.end.error);
+  recordedInProcess = inProcess.traceFile;
 });
 
 /** The frames of every WSAEventSelect stop of a replay, in order. */
@@ -81,6 +85,13 @@ describe('recorded call stacks in the CALL STACK', () => {
     const inTarget = stacks.find((frames) => /!target\+/.test(frames[1].name));
     assert.ok(inTarget, 'the imported socket is registered in target(), called from main');
     assert.match(inTarget[2].name, /^event-select-cancel\.exe!main\+0x/);
+  });
+
+  test('recorded in the process (--stacks): the same stack, from the trace alone', { timeout: 120_000 }, async () => {
+    const trace = moved('inprocess-images-gone.sockshare.jsonl', wineWindowsPath(ROOT), false, recordedInProcess);
+    const stacks = await stacksAtWSAEventSelect(trace);
+    assert.ok(stacks.length >= 2, 'both processes call WSAEventSelect');
+    stacks.slice(0, 2).forEach((frames, i) => assertSampleStack(frames, `in-process stop ${i + 1}`));
   });
 
   test('sources recorded elsewhere open through sourceFileMap; unmapped, the frame shows its document line', { timeout: 120_000 }, async () => {

@@ -30,6 +30,19 @@ function callSequences(events: TraceEvent[]): string[][] {
   return perProcess;
 }
 
+/** Each process's calls with their stacks (function or module+offset, and file:line where known), in order. */
+function callStacks(events: TraceEvent[]): string[][] {
+  const order = new Map<number, number>();
+  for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
+  const perProcess: string[][] = [...order.keys()].map(() => []);
+  for (const e of events) {
+    if (e.kind !== 'api' || e.phase !== 'call' || e.internal) continue;
+    const frames = (e.stack ?? []).map((f) => `${f.function ?? `${f.module}+0x${f.offset.toString(16)}`}${f.file ? ` ${f.file.split('\\').pop()}:${f.line}` : ''}`);
+    perProcess[order.get(e.pid) ?? 0].push(`${e.api} ${frames.join(' ')}`);
+  }
+  return perProcess;
+}
+
 /** Arguments that are sockets, and the calls whose result is one. */
 const SOCKET_ARGS = new Set(['s', 'sListenSocket', 'sAcceptSocket']);
 const RETURNS_SOCKET = new Set(['socket', 'WSASocketA', 'WSASocketW', 'accept', 'WSAAccept']);
@@ -105,6 +118,22 @@ describe('in-process capture: stubs record every hooked call in the process, mem
     for (const run of [breakpoints, inprocess]) assert.ok(seqOf(run.events, 'WSADuplicateSocketW') < seqOf(run.events.filter((e) => e.kind === 'api' && e.api === 'WSASocketW' && e.phase === 'call' && e.args.af === -1), 'WSASocketW'), 'the export comes before the import');
     // Each process prints the same; how the two processes' lines interleave depends on timing.
     assert.deepEqual(normalisedOutput(inprocess.stdout), normalisedOutput(breakpoints.stdout));
+  });
+
+  it('--stacks: each call the program makes carries the stack the breakpoint path walks, from its caller to the thread\'s first frame', async () => {
+    const breakpoints = await record('stacks-breakpoints', [{ program: sampleExe('event-select-cancel') }]);
+    const inprocess = await record('stacks-inprocess', [{ program: sampleExe('event-select-cancel') }], { capture: 'inprocess', stacks: true });
+    const plain = await record('stacks-off-inprocess', [{ program: sampleExe('event-select-cancel') }], { capture: 'inprocess' });
+    for (const run of [breakpoints, inprocess, plain]) assert.equal(run.end.agentExitCode, 0, run.end.error);
+    const stacks = callStacks(inprocess.events);
+    assert.deepEqual(stacks, callStacks(breakpoints.events));
+    const framesOf = stacks.flat().filter((call) => call.startsWith('WSAEventSelect '));
+    assert.ok(framesOf.length >= 2 && framesOf.every((call) => /^WSAEventSelect (main|target) event-select-cancel\.c:\d+ /.test(call) && call.includes('main event-select-cancel.c:') && call.endsWith('RtlUserThreadStart')), `WSAEventSelect's stacks name the .c line, main and the thread's start:\n${framesOf.join('\n')}`);
+    // Off by default: the stubs capture nothing; only a process's first hooked call, which installs them on its
+    // breakpoint, has its stack walked.
+    const stacked = plain.events.filter((e) => e.kind === 'api' && e.phase === 'call' && e.stack !== undefined);
+    const processes = plain.events.filter((e) => e.kind === 'process-start').length;
+    assert.ok(stacked.length <= processes, `without --stacks, stacks on the stubs' calls: ${stacked.map((e) => e.kind === 'api' && e.api).join(', ')}`);
   });
 
   it('4 threads x 5,000 calls: every call and return recorded, each on its own thread, nothing lost', async () => {

@@ -20,26 +20,30 @@ function instructions(code: Uint8Array): { offset: number; bytes: number[] }[] {
 describe('the in-process stubs: x64 rules a hooked call must keep', () => {
   const { code: stub, failBreakOffset } = callReturnStub(3, 0x10000000n);
 
-  it('an armed stub stops at its int3 before the stack moves; the prologue is the one `sub rsp, 0xb8` that follows', () => {
+  it('an armed stub stops at its int3 before the stack moves; the prologue is the one `sub rsp, 0x128` that follows', () => {
     const code = instructions(stub);
     assert.deepEqual(code.find((i) => i.offset === STUB_BREAK_OFFSET)?.bytes, [0xcc]);
-    assert.deepEqual(code.find((i) => i.offset === STUB_PROLOGUE_OFFSET)?.bytes, [0x48, 0x81, 0xec, 0xb8, 0, 0, 0]);
-    // Entered with RSP = 8 mod 16: 0xb8 more leaves it 16-byte aligned at the inner call (and at NtDelayExecution's).
-    assert.equal((8 + 0xb8) % 16, 0);
+    assert.deepEqual(code.find((i) => i.offset === STUB_PROLOGUE_OFFSET)?.bytes, [0x48, 0x81, 0xec, 0x28, 0x01, 0, 0]);
+    // Entered with RSP = 8 mod 16: 0x128 more leaves it 16-byte aligned at the inner call (and at NtDelayExecution's and RtlCaptureStackBackTrace's).
+    assert.equal((8 + 0x128) % 16, 0);
   });
 
-  it('the stack is given back before the return: `add rsp, 0xb8; ret` ends the stub, as the unwinder expects of an epilogue', () => {
-    assert.deepEqual([...stub.subarray(stub.length - 8)], [0x48, 0x81, 0xc4, 0xb8, 0, 0, 0, 0xc3]);
+  it('the stack is given back before the return: `add rsp, 0x128; ret` ends the stub, as the unwinder expects of an epilogue', () => {
+    assert.deepEqual([...stub.subarray(stub.length - 8)], [0x48, 0x81, 0xc4, 0x28, 0x01, 0, 0, 0xc3]);
   });
 
-  it('every hooked API gets a stub that decodes instruction by instruction, memory copies and waits included', () => {
-    for (const api of HOOKED_APIS) {
-      const plan = stubPlan(api);
-      const built = callReturnStub(5, 0x10000000n, plan);
-      const code = instructions(built.code);
-      assert.ok(code.some((i) => i.offset === built.failBreakOffset), `${api}: the fail int3 is an instruction`);
-      assert.equal(built.extensionBreakOffset !== undefined, api === 'WSAIoctl', `${api}: only WSAIoctl stops for a new extension pointer`);
-    }
+  it('every hooked API gets a stub that decodes instruction by instruction, memory copies, waits and stack capture included', () => {
+    for (const stack of [false, true])
+      for (const api of HOOKED_APIS) {
+        const plan = stubPlan(api, stack);
+        const built = callReturnStub(5, 0x10000000n, plan);
+        const code = instructions(built.code);
+        assert.ok(code.some((i) => i.offset === built.failBreakOffset), `${api}: the fail int3 is an instruction`);
+        assert.equal(built.extensionBreakOffset !== undefined, api === 'WSAIoctl', `${api}: only WSAIoctl stops for a new extension pointer`);
+        // call rax: RtlCaptureStackBackTrace from the header (NtDelayExecution's is the other `call rax`).
+        const calls = code.filter((i) => i.bytes.length === 2 && i.bytes[0] === 0xff && i.bytes[1] === 0xd0).length;
+        assert.equal(calls, stack ? 3 : 2, `${api}: ${stack ? 'one stack capture' : 'no stack capture'} besides the waits' sleeps`);
+      }
   });
 
   it('the copy plans follow the catalogue: what each stub copies and when', () => {
@@ -65,7 +69,7 @@ describe('the in-process stubs: x64 rules a hooked call must keep', () => {
     assert.deepEqual([...startup.code.subarray(startup.failBreakOffset - 4, startup.failBreakOffset + 1)], [0x85, 0xc0, 0x74, 0x01, 0xcc], 'WSAStartup fails with a non-zero error code');
   });
 
-  it('the unwind info describes exactly that prologue: version 1, 7 bytes, one UWOP_ALLOC_LARGE of 0xb8', () => {
+  it('the unwind info describes exactly that prologue: version 1, 7 bytes, one UWOP_ALLOC_LARGE of 0x128', () => {
     const info = stubUnwindInfo();
     assert.equal(info[0] & 7, 1, 'version');
     assert.equal(info[0] >> 3, 0, 'no handler');
@@ -74,7 +78,7 @@ describe('the in-process stubs: x64 rules a hooked call must keep', () => {
     assert.equal(info[4], 7, 'the code applies after the 7-byte sub');
     assert.equal(info[5] & 0xf, 1, 'UWOP_ALLOC_LARGE');
     assert.equal(info[5] >> 4, 0, 'its size / 8 in the next slot');
-    assert.equal(info.readUInt16LE(6) * 8, 0xb8);
+    assert.equal(info.readUInt16LE(6) * 8, 0x128);
     assert.equal(info.length % 4, 0, 'codes padded to an even count');
   });
 

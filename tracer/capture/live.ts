@@ -37,6 +37,8 @@ export interface LiveOptions {
   ringSlots?: number;
   /** In-process capture, a full ring: wait (default) or drop (overwrite the oldest unread records, counted lost). */
   overflow?: 'wait' | 'drop';
+  /** In-process capture: each call's stack too (the breakpoint path always records them). */
+  stacks?: boolean;
   stopOn?: string[];
   stopOnReturn?: string[];
   stopOnEntry?: boolean;
@@ -162,6 +164,7 @@ export class LiveCapture extends EventEmitter {
       capture: this.options.capture,
       ringSlots: this.options.ringSlots,
       overflow: this.options.overflow,
+      stacks: this.options.stacks,
       stopOn: this.options.stopOn,
       stopOnReturn: this.options.stopOnReturn,
       stopOnEntry: this.options.stopOnEntry,

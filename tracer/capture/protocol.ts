@@ -31,6 +31,8 @@ export interface AgentConfig {
   ringSlots?: number;
   /** In-process capture, a full ring: wait (default) makes the stubs wait for the drain; drop overwrites and counts. */
   overflow?: 'wait' | 'drop';
+  /** In-process capture: each call record carries the call's stack, symbolized at the drain. */
+  stacks?: boolean;
   /** APIs whose entry holds the program. */
   stopOn?: string[];
   /** APIs whose return holds the program (the debugger's finding filters stop right after the call). */

@@ -77,7 +77,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'record',
-    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] [--capture breakpoints|inprocess] [--overflow wait|drop] [--ring-size N] (-- PROGRAM [ARGS...] | --attach PID[,PID...])',
+    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] [--capture breakpoints|inprocess] [--overflow wait|drop] [--ring-size N] [--stacks] (-- PROGRAM [ARGS...] | --attach PID[,PID...])',
     summary: 'run a program (and the processes it starts) under the tracer and record its Winsock calls',
     details: [
       'Starts PROGRAM under the Win32 debug API: it and every process it starts are traced. Each hooked',
@@ -100,6 +100,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       '  --overflow MODE        inprocess, a full ring: wait (default: the program waits for the tracer,',
       '                         nothing is lost, the waits are recorded) or drop (overwrite, count the loss)',
       '  --ring-size N          inprocess: records per process ring, a power of two (default 262144: 16 MB)',
+      '  --stacks               inprocess: each call\'s stack too (16 frames, symbolized by the tracer; the',
+      '                         breakpoint path always records them)',
       '  -h, --help             show this help',
       '',
       'PROGRAM (and --target) must be x64 Windows executables and TRACE a file that can be written: anything',
@@ -122,6 +124,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       capture: { type: 'string' },
       overflow: { type: 'string' },
       'ring-size': { type: 'string' },
+      stacks: { type: 'boolean' },
       ...HELP_OPTION,
     },
     // PROGRAM, unless --attach (checked by the command itself).

@@ -28,6 +28,8 @@ export interface RecordOptions {
   overflow?: 'wait' | 'drop';
   /** In-process capture: records per ring (a power of two). */
   ringSize?: number;
+  /** In-process capture: each call's stack too. */
+  stacks?: boolean;
   tracerVersion: string;
 }
 
@@ -202,6 +204,7 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
     capture: options.capture,
     overflow: options.overflow,
     ringSlots: options.ringSize,
+    stacks: options.stacks,
     stopOn: options.stopOn,
     tracerVersion: options.tracerVersion,
   });

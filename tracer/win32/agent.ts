@@ -59,6 +59,7 @@ class Agent {
       capture: config.capture,
       ringSlots: config.ringSlots,
       overflow: config.overflow,
+      stacks: config.stacks,
       breakpointApis: [...(config.stopOn ?? []), ...(config.stopOnReturn ?? [])],
     });
   }

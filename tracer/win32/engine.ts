@@ -52,12 +52,12 @@ export class CaptureEngine {
     private readonly sink: EngineSink,
     private readonly control: StopControl,
     apis?: readonly string[],
-    private readonly options: { capture?: CaptureMode; breakpointApis?: readonly string[]; ringSlots?: number; overflow?: 'wait' | 'drop' } = {},
+    private readonly options: { capture?: CaptureMode; breakpointApis?: readonly string[]; ringSlots?: number; overflow?: 'wait' | 'drop'; stacks?: boolean } = {},
   ) {
     this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
     this.hookedNames = new Set(this.hooked.keys());
     this.inprocess = options.capture === 'inprocess';
-    this.rings = this.inprocess ? new RingDrain(sink, (state, api, out) => this.onDrainedOut(state, api, out)) : undefined;
+    this.rings = this.inprocess ? new RingDrain(sink, (state, api, out) => this.onDrainedOut(state, api, out), (process, addresses) => this.callStacks.fromReturnAddresses(process, addresses)) : undefined;
     this.inproc = this.inprocess ? new InprocProcesses() : undefined;
     this.breakpointApis = new Set(options.breakpointApis ?? []);
   }

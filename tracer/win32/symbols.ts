@@ -122,8 +122,11 @@ export class CallStacks {
   private readonly processes = new Map<number, ProcessSymbols | undefined>();
   private optionsSet = false;
   readonly enabled = process.env.SOCKSHARE_STACKS !== '0';
-  /** Stacks recorded and the time spent walking and symbolizing them (the benchmark's per-call cost). */
-  readonly stats = { stacks: 0, stackNs: 0 };
+  /**
+   * Stacks recorded and the time spent walking and symbolizing them (the benchmark's per-call cost); in-process, the
+   * stacks the stubs captured and the time spent symbolizing them at the drain.
+   */
+  readonly stats = { stacks: 0, stackNs: 0, ringStacks: 0, ringStackNs: 0 };
 
   /**
    * The stack of a thread stopped at a hooked function's first byte (`entry`), from its caller outward.
@@ -139,6 +142,17 @@ export class CallStacks {
     this.stats.stacks++;
     this.stats.stackNs += Number(process.hrtime.bigint() - started);
     return stack.length > 0 ? stack : undefined;
+  }
+
+  /** The frames of return addresses a stub captured in the process (in-process capture), innermost first. */
+  fromReturnAddresses(traced: TracedProcess, addresses: readonly bigint[]): StackFrame[] | undefined {
+    if (addresses.length === 0) return undefined;
+    const started = process.hrtime.bigint();
+    const symbols = this.symbolsOf(traced);
+    const stack = symbols ? addresses.slice(0, STACK_FRAMES).map((address) => symbols.frame(address, true)) : undefined;
+    this.stats.ringStacks++;
+    this.stats.ringStackNs += Number(process.hrtime.bigint() - started);
+    return stack;
   }
 
   /** LOAD_DLL: a module loaded after the handler started is added from the event's file handle (no name needed). */

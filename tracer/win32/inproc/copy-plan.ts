@@ -34,6 +34,8 @@ export interface StubPlan {
   readonly extraParams: number;
   /** WSAIoctl: stop after a call that handed out an extension function pointer not seen before (to hook it). */
   readonly extensionPointerStop: boolean;
+  /** The call record carries the call's stack (return addresses, stub-parts.ts captureStack). */
+  readonly stack: boolean;
 }
 
 /** The most spans one record copies (select's three fd_sets). */
@@ -70,7 +72,8 @@ export function spansOf(entry: ApiEntry, when: MemorySpan['when']): SpanCopy[] {
 /** SIO_GET_EXTENSION_FUNCTION_POINTER's control code. */
 export const SIO_GET_EXTENSION_FUNCTION_POINTER = 0xc8000006;
 
-export function stubPlan(api: string): StubPlan {
+/** `stack`: the call records carry the call's stack (record --stacks). */
+export function stubPlan(api: string, stack = false): StubPlan {
   const entry = apiEntry(api);
   if (!entry) throw new Error(`not a hooked API: ${api}`);
   const entrySpans = spansOf(entry, 'entry');
@@ -78,10 +81,5 @@ export function stubPlan(api: string): StubPlan {
   if (entrySpans.length > MAX_SPANS_PER_RECORD || exitSpans.length > MAX_SPANS_PER_RECORD) throw new Error(`${api}: too many memory spans for a stub`);
   if (entry.paramCount > MAX_PARAMS) throw new Error(`${api}: too many parameters for a stub`);
   const returnsExtension = (entry.out ?? []).some((out) => out.kind === 'extension-function');
-  return { failure: entry.errorInResult ? 'nonzero' : 'minus-one', entrySpans, exitSpans, extraParams: Math.max(0, entry.paramCount - 4), extensionPointerStop: returnsExtension };
-}
-
-/** The most bytes a record's continuation can carry for these spans and extra parameters. */
-export function maxContinuationBytes(spans: readonly SpanCopy[], extraParams: number): number {
-  return 8 * spans.length + 8 * extraParams + spans.reduce((sum, s) => sum + (s.size.kind === 'bytes' ? s.size.bytes : s.size.maxBytes), 0);
+  return { failure: entry.errorInResult ? 'nonzero' : 'minus-one', entrySpans, exitSpans, extraParams: Math.max(0, entry.paramCount - 4), extensionPointerStop: returnsExtension, stack };
 }

@@ -6,7 +6,7 @@
 
 import type { ApiReturnEvent, TraceEvent } from '../../trace/schema';
 import type { EngineSink, UnstampedEvent } from '../sink';
-import { type OnReturn, drainRings } from './events';
+import { type OnReturn, type StackOf, drainRings } from './events';
 import type { InprocProcess } from './process-state';
 import { TscClock, ticksToNs } from './tsc';
 
@@ -35,6 +35,7 @@ export class RingDrain {
   constructor(
     private readonly sink: EngineSink,
     private readonly onReturn?: OnReturn,
+    private readonly stackOf?: StackOf,
   ) {}
 
   /** Drains every process's ring into the sink, in TSC order across processes. `failureApis`: fail-armed APIs. */
@@ -53,8 +54,7 @@ export class RingDrain {
         if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
         return seq;
       },
-      (tsc) => this.clock.toNs(tsc),
-      this.onReturn,
+      { clock: (tsc) => this.clock.toNs(tsc), onReturn: this.onReturn, stackOf: this.stackOf },
     );
     const spent = Number(process.hrtime.bigint() - started);
     this.stats.drains++;

@@ -5,7 +5,7 @@
  */
 
 import { apiEntry } from '../../apis';
-import type { ApiCallEvent, TraceEvent } from '../../trace/schema';
+import type { ApiCallEvent, StackFrame, TraceEvent } from '../../trace/schema';
 import { type CallSite, type HookSpec, HOOKS, outcome } from '../hooks';
 import type { TracedProcess } from '../traced-process';
 import { type SpanCopy, spansOf } from './copy-plan';
@@ -21,6 +21,16 @@ export type RecordEvent = (event: TraceEvent, timeNs?: number) => number;
 
 /** Told of each return drained with its out-parameters (WSAIoctl's extension function pointer). */
 export type OnReturn = (state: InprocProcess, api: string, out: Record<string, unknown>) => void;
+
+/** Symbolizes a call's captured return addresses (innermost first) in its process: the trace's `stack`. */
+export type StackOf = (process: TracedProcess, returnAddresses: readonly bigint[]) => StackFrame[] | undefined;
+
+/** What a drain does besides recording: the time of a TSC, what a return handed out, the stacks' symbols. */
+export interface DrainHooks {
+  readonly clock?: (tsc: number) => number | undefined;
+  readonly onReturn?: OnReturn;
+  readonly stackOf?: StackOf;
+}
 
 interface Plan {
   readonly spec: HookSpec;
@@ -91,6 +101,27 @@ function callerOf(process: TracedProcess, address: bigint): Caller {
   return known;
 }
 
+/**
+ * The return addresses a call record's data ends with (after its span headers, stack parameters and span bytes),
+ * without the stub's own frames: the caller of the API first and the thread's first frame last, as the breakpoint
+ * path's stack is.
+ */
+function capturedStack(recorder: InprocRecorder, plan: Plan, data: Buffer): bigint[] {
+  let offset = 8 * plan.entry.length + 8 * plan.extraParams;
+  for (let i = 0; i < plan.entry.length; i++) offset += data.readUInt32LE(8 * i);
+  if (offset + 8 > data.length) return [];
+  const count = Math.min(Number(data.readBigUInt64LE(offset)), Math.floor((data.length - offset - 8) / 8));
+  const addresses: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    const address = data.readBigUInt64LE(offset + 8 + 8 * i);
+    // A null return address ends the chain (past the thread's first frame, as StackWalk64 stops there).
+    if (address === 0n) break;
+    if (addresses.length === 0 && recorder.isStubCode(address)) continue;
+    addresses.push(address);
+  }
+  return addresses;
+}
+
 /** A return event, shaped as the breakpoint path's (tracer/win32/engine.ts onReturn). */
 function returnEvent(state: InprocProcess, plan: Plan, tid: number, callSeq: number, raw: readonly bigint[], rax: bigint, lastError: number, data: Buffer | undefined, internal: boolean, onReturn?: OnReturn): TraceEvent {
   const { spec } = plan;
@@ -111,7 +142,8 @@ interface Cursor {
 }
 
 /** Emits one row's event. */
-function emitRow(cursor: Cursor, row: RawRow, record: RecordEvent, timeNs: number | undefined, onReturn?: OnReturn): void {
+function emitRow(cursor: Cursor, row: RawRow, record: RecordEvent, timeNs: number | undefined, hooks: DrainHooks): void {
+  const onReturn = hooks.onReturn;
   const { state, recorder } = cursor;
   const process = state.process;
   if (row.kind === 'return') {
@@ -139,7 +171,9 @@ function emitRow(cursor: Cursor, row: RawRow, record: RecordEvent, timeNs: numbe
   if (plan.extraParams > 0 && row.data) for (let i = 0; i < plan.extraParams; i++) row.raw[4 + i] = row.data.readBigUInt64LE(8 * plan.entry.length + 8 * i);
   const { caller, internal } = callerOf(process, row.returnAddress);
   const args = plan.spec.entry({ raw: row.raw, read: copiedMemory(row.raw, plan.entry, plan.extraParams, row.data) });
-  const seq = record({ seq: 0, timeNs: 0, kind: 'api', phase: 'call', pid: process.pid, tid: row.tid, api, args, caller, ...(internal ? { internal } : {}) }, timeNs);
+  // Winsock's own calls carry no stack, as on the breakpoint path.
+  const stack = row.stack && row.data && !internal ? hooks.stackOf?.(process, capturedStack(recorder, plan, row.data)) : undefined;
+  const seq = record({ seq: 0, timeNs: 0, kind: 'api', phase: 'call', pid: process.pid, tid: row.tid, api, args, caller, ...(internal ? { internal } : {}), ...(stack && stack.length > 0 ? { stack } : {}) }, timeNs);
   if (row.ret) cursor.callSeqs.set(row.seq, { seq, internal });
   else state.pendingCalls.set(row.seq >>> 0, { seq, api, tid: row.tid, internal, raw: row.raw });
 }
@@ -148,7 +182,7 @@ function emitRow(cursor: Cursor, row: RawRow, record: RecordEvent, timeNs: numbe
  * Drains every process's ring and records what it held, merged in timestamp order, each at its call's time when
  * `clock` knows it. A drain of any size runs in constant stack.
  */
-export function drainRings(processes: Iterable<InprocProcess>, record: RecordEvent, clock?: (tsc: number) => number | undefined, onReturn?: OnReturn): void {
+export function drainRings(processes: Iterable<InprocProcess>, record: RecordEvent, hooks: DrainHooks = {}): void {
   const cursors: Cursor[] = [];
   for (const state of processes) {
     const recorder = state.recorder;
@@ -174,6 +208,6 @@ export function drainRings(processes: Iterable<InprocProcess>, record: RecordEve
     }
     if (!next) return;
     const row = next.rows[next.at++];
-    emitRow(next, row, record, clock?.(nextTsc), onReturn);
+    emitRow(next, row, record, hooks.clock?.(nextTsc), hooks);
   }
 }

@@ -57,6 +57,8 @@ export class InprocProcess {
   stallsRecorded = false;
   /** ntdll!NtDelayExecution: where a stub waiting for room sleeps. */
   delayFunction?: bigint;
+  /** ntdll!RtlCaptureStackBackTrace: what a stub calls for the call's stack (record --stacks). */
+  captureStackFunction?: bigint;
   /** Ring seq (low 32 bits) of a call already in the trace → the call, until its return is drained. */
   readonly pendingCalls = new Map<number, RingCall>();
 

@@ -58,6 +58,8 @@ export interface InstallOptions {
   readonly delayFunction?: bigint;
   /** ntdll!RtlAddFunctionTable in the debuggee, when known. */
   readonly rtlAddFunctionTable?: bigint;
+  /** ntdll!RtlCaptureStackBackTrace in the debuggee: given, every call record carries the call's stack. */
+  readonly captureStack?: bigint;
   /** True when a thread other than the one stopped at the event is inside [address, address + length). */
   readonly threadInside?: (address: bigint, length: number) => boolean;
 }
@@ -89,6 +91,11 @@ export class InprocRecorder {
   /** Whether RtlAddFunctionTable accepted the stubs' unwind data (undefined: not run). */
   unwindRegistered?: boolean;
 
+  /** True for an address in the stubs' code (a captured stack's own frame). */
+  isStubCode(address: bigint): boolean {
+    return address >= this.code && address < this.code + BigInt(this.codeSize);
+  }
+
   private constructor(
     private readonly process: TracedProcess,
     private readonly ring: bigint,
@@ -114,7 +121,7 @@ export class InprocRecorder {
     const waitWhenFull = options.waitWhenFull ?? true;
     const ring = BigInt(winExtra.VirtualAllocEx(process.handle, 0n, ringBytes(slots), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
     if (ring === 0n) return undefined;
-    const stubs = buildStubs(apis.map(stubPlan), ring);
+    const stubs = buildStubs(apis.map((api) => stubPlan(api, options.captureStack !== undefined)), ring);
     const layout = codeLayout(stubs.code.length, apis.length);
     const code = allocateNear(process, ws2, layout.size);
     if (code === undefined) return undefined;
@@ -161,7 +168,7 @@ export class InprocRecorder {
       recorder.registration = { thunk: code + BigInt(layout.thunk), breakAt: code + BigInt(layout.thunk + thunk.breakOffset) };
     }
     const originals = apis.map((api) => patches.find((p) => p.hook.api === api)?.hook.trampoline ?? 0n);
-    if (!write(process, ring, ringHeader(slots, originals, { waitWhenFull, delayFunction: options.delayFunction })) || !write(process, ring + BigInt(RING_HEADER_SIZE), Buffer.alloc(slots * RECORD_SIZE))) return undefined;
+    if (!write(process, ring, ringHeader(slots, originals, { waitWhenFull, delayFunction: options.delayFunction, captureStack: options.captureStack })) || !write(process, ring + BigInt(RING_HEADER_SIZE), Buffer.alloc(slots * RECORD_SIZE))) return undefined;
     // Executable and no longer writable before any entry point jumps there.
     if (!write(process, code, image) || !winExtra.VirtualProtectEx(process.handle, code, layout.size, PAGE_EXECUTE_READ, [0])) return undefined;
     for (const { hook, jump } of patches) {

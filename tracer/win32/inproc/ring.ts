@@ -20,13 +20,14 @@
  *     0x2B8 u8 waitWhenFull  non-zero: a stub waits for room instead of overwriting unread records
  *     0x2B9 u8 extensionStop non-zero: WSAIoctl's stub stops after handing out an extension pointer not listed below
  *     0x2C0 u64 knownExtensions[8]  extension function pointers the tracer has already seen
+ *     0x300 u64 ntdll!RtlCaptureStackBackTrace, called by a call stub built to record stacks (0: none recorded)
  *   records (slots x 64 bytes), slot = seq & mask
  *
  * Record (64 bytes, 8 qwords). The stamp is written LAST by the stub: stamp = seq + 1, so a zeroed slot reads as empty
  * and a reader can tell a complete record (stamp === seq + 1 for the seq it expects) from one being written.
  *   call record (kind 0)                      return record (kind 1)
  *   0x00 u64 stamp                            0x00 u64 stamp
- *   0x08 u16 api id, u8 kind, u8 n, u32 tid   0x08 u16 api id, u8 kind, u8 n, u32 tid
+ *   0x08 u16 api id, u8 kind, u8 n, u32 tid   0x08 u16 api id, u8 kind, u8 n, u32 tid   (kind | STACK_FLAG: a stack)
  *   0x10 u64 tsc (rdtsc)                      0x10 u64 tsc
  *   0x18 RCX                                  0x18 RAX
  *   0x20 RDX                                  0x20 u32 last error (gs:[0x68]), u32 low 32 bits of the call's seq
@@ -40,7 +41,9 @@
  * Memory arguments (copy-plan.ts): a record is followed by `n` continuation records (seq + 1 .. seq + n), each with its
  * own stamp (its seq + 1, bit 63 set: never mistaken for a record's) and 56 bytes of data. The data: one 8-byte
  * header per span (u32 bytes copied, u32 the pointee/count the length came from), the stack parameters (call records
- * of APIs with more than four), then each span's bytes. The stub writes the continuations first, the record's stamp last.
+ * of APIs with more than four), then each span's bytes, then, in a call record flagged STACK_FLAG, the call's stack: a
+ * u64 count and that many return addresses, innermost first (the stub's own frame among them: the tracer drops it).
+ * The stub writes the continuations first, the record's stamp last.
  */
 
 export const RECORD_SIZE = 64;
@@ -60,13 +63,16 @@ export const WAIT_WHEN_FULL_OFFSET = DELAY_INTERVAL_OFFSET + 8;
 export const EXTENSION_STOP_OFFSET = WAIT_WHEN_FULL_OFFSET + 1;
 export const KNOWN_EXTENSIONS_OFFSET = WAIT_WHEN_FULL_OFFSET + 8;
 export const KNOWN_EXTENSIONS = 8;
+export const CAPTURE_STACK_OFFSET = KNOWN_EXTENSIONS_OFFSET + 8 * KNOWN_EXTENSIONS;
 /** Header size, rounded to a cache line so records do not share one with it. */
-export const RING_HEADER_SIZE = Math.ceil((KNOWN_EXTENSIONS_OFFSET + 8 * KNOWN_EXTENSIONS) / 64) * 64;
+export const RING_HEADER_SIZE = Math.ceil((CAPTURE_STACK_OFFSET + 8) / 64) * 64;
 /** Bit 63 of a continuation record's stamp (bit 31 of its high dword). */
 export const CONTINUATION_STAMP_BIT = 2 ** 31;
 
 export const KIND_CALL = 0;
 export const KIND_RETURN = 1;
+/** Set in a call record's kind byte when its data ends with the call's stack. */
+export const STACK_FLAG = 0x80;
 /** Data bytes in a continuation record (64 minus its stamp). */
 export const CONTINUATION_PAYLOAD = 56;
 
@@ -83,8 +89,10 @@ export interface RawCall {
    */
   readonly raw: bigint[];
   readonly returnAddress: bigint;
-  /** The call record's continuation data (memory arguments, stack parameters), when it has any. */
+  /** The call record's continuation data (memory arguments, stack parameters, the stack), when it has any. */
   readonly data: Buffer | undefined;
+  /** Its data ends with the call's stack (a count, then the return addresses). */
+  readonly stack: boolean;
   ret: RawReturn | undefined;
 }
 
@@ -135,7 +143,7 @@ export function ringBytes(slots: number): number {
 }
 
 /** The header bytes to write at install (head 0, slots, mask; the originals are filled by the installer). */
-export function ringHeader(slots: number, originals: readonly bigint[], options: { waitWhenFull?: boolean; delayFunction?: bigint } = {}): Buffer {
+export function ringHeader(slots: number, originals: readonly bigint[], options: { waitWhenFull?: boolean; delayFunction?: bigint; captureStack?: bigint } = {}): Buffer {
   const b = Buffer.alloc(RING_HEADER_SIZE);
   b.writeBigUInt64LE(0n, HEAD_OFFSET);
   b.writeUInt32LE(slots, 0x08);
@@ -144,6 +152,7 @@ export function ringHeader(slots: number, originals: readonly bigint[], options:
   b.writeBigUInt64LE(options.delayFunction ?? 0n, DELAY_FUNCTION_OFFSET);
   b.writeBigInt64LE(-10_000n, DELAY_INTERVAL_OFFSET); // 1 ms, relative (negative), in 100 ns units
   b.writeUInt8(options.waitWhenFull ? 1 : 0, WAIT_WHEN_FULL_OFFSET);
+  b.writeBigUInt64LE(options.captureStack ?? 0n, CAPTURE_STACK_OFFSET);
   return b;
 }
 
@@ -203,10 +212,11 @@ export function drain(snapshot: Uint8Array, slots: number, from: number, options
     next = seq + 1 + continuations;
     const api = view.getUint16(o + 8, true);
     const params = paramCounts?.[api] ?? 7;
-    if (view.getUint8(o + 10) === KIND_CALL) {
+    const kind = view.getUint8(o + 10);
+    if ((kind & ~STACK_FLAG) === KIND_CALL) {
       const raw: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
       for (let i = 0; i < params && i < 4; i++) raw[i] = view.getBigUint64(o + 24 + 8 * i, true);
-      const call: RawCall = { kind: 'call', seq, api, tid: view.getUint32(o + 12, true), tsc: u64(o + 16), raw, returnAddress: view.getBigUint64(o + 56, true), data, ret: undefined };
+      const call: RawCall = { kind: 'call', seq, api, tid: view.getUint32(o + 12, true), tsc: u64(o + 16), raw, returnAddress: view.getBigUint64(o + 56, true), data, stack: (kind & STACK_FLAG) !== 0, ret: undefined };
       calls.push(call);
       rows.push(call);
       callAt.set(seq & mask, call);

@@ -19,11 +19,13 @@ export const EXIT_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
 export const ADD_FUNCTION_TABLE = 'RtlAddFunctionTable';
 /** Where a stub waiting for room in a full ring sleeps (1 ms at a time). */
 export const DELAY_EXECUTION = 'NtDelayExecution';
+/** What a stub calls for the call's stack: it unwinds by the modules' (and the stubs') unwind data. */
+export const CAPTURE_STACK = 'RtlCaptureStackBackTrace';
 
-/** The exports the in-process path needs from a DLL: where the process exits, and ntdll's RtlAddFunctionTable. */
+/** The exports the in-process path needs from a DLL: where the process exits, and ntdll's helpers for the stubs. */
 export function inprocessFunctions(dll: string): ReadonlySet<string> | undefined {
   const exits = EXIT_FUNCTIONS.get(dll);
-  return dll === 'ntdll.dll' ? new Set([...(exits ?? []), ADD_FUNCTION_TABLE, DELAY_EXECUTION]) : exits;
+  return dll === 'ntdll.dll' ? new Set([...(exits ?? []), ADD_FUNCTION_TABLE, DELAY_EXECUTION, CAPTURE_STACK]) : exits;
 }
 
 /**
@@ -40,6 +42,8 @@ export function noteModule(state: InprocProcess, module: LoadedModule, functions
   if (addFunctionTable !== undefined) state.rtlAddFunctionTable = module.base + BigInt(addFunctionTable);
   const delay = module.name === 'ntdll.dll' ? functions.get(DELAY_EXECUTION) : undefined;
   if (delay !== undefined) state.delayFunction = module.base + BigInt(delay);
+  const capture = module.name === 'ntdll.dll' ? functions.get(CAPTURE_STACK) : undefined;
+  if (capture !== undefined) state.captureStackFunction = module.base + BigInt(capture);
   if (isWs2) for (const [api, rva] of functions) state.ws2Exports.set(api, module.base + BigInt(rva));
 }
 
@@ -48,6 +52,8 @@ export interface RingOptions {
   readonly ringSlots?: number;
   /** wait (default): a stub waits for the drain; drop: it overwrites the oldest unread records, which are counted lost. */
   readonly overflow?: 'wait' | 'drop';
+  /** Each call record carries the call's stack (record --stacks). */
+  readonly stacks?: boolean;
 }
 
 /** The hooked APIs the stubs record: ws2_32's exports found in the process, and the extension functions. */
@@ -73,7 +79,8 @@ export function threadInside(state: InprocProcess, stopped: TracedThread | undef
 export function installRecorder(state: InprocProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, ring: RingOptions = {}): void {
   const process = state.process;
   const apis = recordedApis(state, hooked);
-  const options = { slots: ring.ringSlots, waitWhenFull: ring.overflow !== 'drop', delayFunction: state.delayFunction, rtlAddFunctionTable: state.rtlAddFunctionTable, threadInside: threadInside(state, stopped) };
+  const captureStack = ring.stacks ? state.captureStackFunction : undefined;
+  const options = { slots: ring.ringSlots, waitWhenFull: ring.overflow !== 'drop', delayFunction: state.delayFunction, rtlAddFunctionTable: state.rtlAddFunctionTable, captureStack, threadInside: threadInside(state, stopped) };
   state.recorder = process.ws2 ? (InprocRecorder.install(process, process.ws2, state.ws2Exports, apis, options) ?? null) : null;
   for (const api of state.recorder?.hooked() ?? []) {
     const address = state.ws2Exports.get(api) as bigint;

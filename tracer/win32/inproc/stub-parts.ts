@@ -8,10 +8,12 @@
 import type { Asm } from './asm';
 import { CC } from './asm';
 import { CONTINUATION_PAYLOAD, type SpanCopy } from './copy-plan';
-import { DELAY_FUNCTION_OFFSET, DELAY_INTERVAL_OFFSET, RING_HEADER_SIZE, STALL_COUNT_OFFSET, STALL_TICKS_OFFSET, TAIL_OFFSET, WAIT_WHEN_FULL_OFFSET } from './ring';
+import { CAPTURE_STACK_OFFSET, DELAY_FUNCTION_OFFSET, DELAY_INTERVAL_OFFSET, RING_HEADER_SIZE, STACK_FLAG, STALL_COUNT_OFFSET, STALL_TICKS_OFFSET, TAIL_OFFSET, WAIT_WHEN_FULL_OFFSET } from './ring';
 
 /** The stub's frame: 8 mod 16, so RSP is 16-byte aligned inside it (entered with RSP = 8 mod 16). */
-export const FRAME_SIZE = 0xb8;
+export const FRAME_SIZE = 0x128;
+/** Return addresses a stub captures: the program's innermost 16 frames, and the stub's own (dropped by the tracer). */
+export const STACK_CAPTURE_FRAMES = 17;
 
 /** Offsets from RSP inside the stub. */
 export const Frame = {
@@ -27,6 +29,9 @@ export const Frame = {
   spins: 0x78,
   /** One 8-byte header per span: u32 bytes to copy, u32 the pointee or count its length came from. */
   spanHeaders: 0x80,
+  /** The call's stack: how many return addresses were captured (u64), then the addresses; copied as one block. */
+  stackCount: 0x98,
+  stackFrames: 0xa0,
   /** The caller's home space (RCX RDX R8 R9 saved there), then its stack arguments: parameter p at home + 8p. */
   home: FRAME_SIZE + 8,
 } as const;
@@ -192,23 +197,53 @@ function copyLoop(a: Asm, label: string): void {
   a.label(`${label}-done`);
 }
 
+/**
+ * The call's stack into the frame: RtlCaptureStackBackTrace(0, STACK_CAPTURE_FRAMES, frame buffer, NULL), which
+ * unwinds through the stub by its registered unwind data. Its address is in the ring header (0: nothing captured, a
+ * count of 0). RSP is 16-byte aligned here and [rsp, rsp+0x20) is free shadow space; the arguments are in home space.
+ */
+export function captureStack(a: Asm, header: bigint): void {
+  a.op(0x48, 0xc7, ...rsp(0, Frame.stackCount), ...a.u32(0)); // mov qword [rsp+stackCount], 0
+  a.op(0x49, 0xba, ...a.u64(header)); // mov r10, imm64 (ring header)
+  a.op(0x49, 0x8b, 0x82, ...a.u32(CAPTURE_STACK_OFFSET)); // mov rax, [r10+captureStack]
+  a.op(0x48, 0x85, 0xc0); // test rax, rax
+  a.jcc(CC.e, 'stack-done'); // je   ; stacks off in this process
+  a.op(0x31, 0xc9); // xor ecx, ecx   ; FramesToSkip
+  a.op(0xba, ...a.u32(STACK_CAPTURE_FRAMES)); // mov edx, FramesToCapture
+  a.op(0x4c, 0x8d, ...rsp(8, Frame.stackFrames)); // lea r8, [rsp+stackFrames]
+  a.op(0x45, 0x31, 0xc9); // xor r9d, r9d   ; BackTraceHash: none
+  a.op(0xff, 0xd0); // call rax
+  a.op(0x0f, 0xb7, 0xc0); // movzx eax, ax   ; USHORT frames captured
+  storeFrame(a, 0, Frame.stackCount); // mov [rsp+stackCount], rax
+  a.label('stack-done');
+}
+
 export interface RecordPhase {
   readonly header: bigint;
   readonly api: number;
   readonly kind: number;
   readonly spans: readonly SpanCopy[];
   readonly extraParams: number;
+  /** The call's stack (captureStack) goes into the data after the spans, and the record is flagged STACK_FLAG. */
+  readonly stack?: boolean;
   /** Labels' prefix, unique per record in a stub. */
   readonly prefix: string;
 }
 
 /** Writes one record (and its continuations); `fill` writes the record's own fields at r11 before the commit. */
 export function recordPhase(a: Asm, r: RecordPhase, fill: () => void): void {
-  const continued = r.spans.length > 0 || r.extraParams > 0;
+  const continued = r.spans.length > 0 || r.extraParams > 0 || r.stack === true;
   if (continued) {
     r.spans.forEach((span, i) => spanLength(a, span, i, r.prefix));
     a.op(0xb8, ...a.u32(8 * r.spans.length + 8 * r.extraParams)); // mov eax, header bytes
     r.spans.forEach((_, i) => a.op(0x03, ...rsp(0, Frame.spanHeaders + 8 * i))); // add eax, [span i's length]
+    if (r.stack) {
+      loadFrame(a, 1, Frame.stackCount); // mov rcx, [rsp+stackCount]
+      a.op(0x48, 0x85, 0xc9); // test rcx, rcx
+      a.jcc(CC.e, `${r.prefix}-stack-sized`); // je   ; no stack: no block
+      a.op(0x8d, 0x44, 0xc8, 0x08); // lea eax, [rax+rcx*8+8]   ; the count and the addresses
+      a.label(`${r.prefix}-stack-sized`);
+    }
     a.op(0x05, ...a.u32(CONTINUATION_PAYLOAD - 1)); // add eax, 55
     a.op(0x31, 0xd2); // xor edx, edx
     a.op(0xb9, ...a.u32(CONTINUATION_PAYLOAD)); // mov ecx, 56
@@ -257,6 +292,15 @@ export function recordPhase(a: Asm, r: RecordPhase, fill: () => void): void {
       a.op(0x8b, ...rsp(1, Frame.spanHeaders + 8 * i)); // mov ecx, [span i's length]
       copyLoop(a, `${r.prefix}-copy-span${i}`);
     });
+    if (r.stack) {
+      loadFrame(a, 1, Frame.stackCount); // mov rcx, [rsp+stackCount]
+      a.op(0x48, 0x85, 0xc9); // test rcx, rcx
+      a.jcc(CC.e, `${r.prefix}-stack-copied`); // je
+      a.op(0x48, 0x8d, 0x0c, 0xcd, ...a.u32(8)); // lea rcx, [rcx*8+8]   ; the count, then the addresses
+      a.op(0x4c, 0x8d, ...rsp(8, Frame.stackCount)); // lea r8, [rsp+stackCount]
+      copyLoop(a, `${r.prefix}-copy-stack`);
+      a.label(`${r.prefix}-stack-copied`);
+    }
   }
   loadFrame(a, 0, Frame.recordSeq); // mov rax, [rsp+recordSeq]
   slotOf(a, 'r11');
@@ -272,6 +316,12 @@ export function recordPhase(a: Asm, r: RecordPhase, fill: () => void): void {
     a.op(0x8b, ...rsp(0, Frame.recordSlots)); // mov eax, [rsp+recordSlots]
     a.op(0xff, 0xc8); // dec eax
     a.op(0x41, 0x88, 0x43, 0x0b); // mov [r11+11], al   ; continuation count
+  }
+  if (r.stack) {
+    a.op(0x48, 0x83, 0xbc, 0x24, ...a.u32(Frame.stackCount), 0x00); // cmp qword [rsp+stackCount], 0
+    a.jcc(CC.e, `${r.prefix}-unflagged`); // je
+    a.op(0x41, 0x80, 0x4b, 0x0a, STACK_FLAG); // or byte [r11+10], STACK_FLAG
+    a.label(`${r.prefix}-unflagged`);
   }
   fill();
   loadFrame(a, 0, Frame.recordSeq); // mov rax, [rsp+recordSeq]

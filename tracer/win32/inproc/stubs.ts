@@ -7,15 +7,15 @@
  *
  * The stub is entered by the `jmp rel32` written over the API's entry (recorder.ts), i.e. exactly as the original would be:
  * RSP = 8 mod 16, [RSP] = caller's return address, args RCX RDX R8 R9 then [RSP+0x28], [RSP+0x30], ...
- * Frame after `sub rsp,0xb8` (RSP 16-byte aligned for the inner call; frame offsets in stub-parts.ts Frame):
+ * Frame after `sub rsp,0x128` (RSP 16-byte aligned for the inner call; frame offsets in stub-parts.ts Frame):
  *   [rsp+0x00..0x20) shadow space for the original   [rsp+0x20..0x48) the 5th-9th argument copies
- *   [rsp+0x48..0xb8) the stub's own values (seqs, result, last error, the wait, the span headers)
- *   [rsp+0xb8] caller's return address   [rsp+0xc0..0xe0) caller's home space: RCX RDX R8 R9 saved there
- *   [rsp+0xe0..] caller's stack args 5..9
+ *   [rsp+0x48..0x128) the stub's own values (seqs, result, last error, the wait, the span headers, the stack)
+ *   [rsp+0x128] caller's return address   [rsp+0x130..0x150) caller's home space: RCX RDX R8 R9 saved there
+ *   [rsp+0x150..] caller's stack args 5..9
  * Only volatile registers are clobbered (RAX RCX RDX R8 R9 R10 R11); the arguments are reloaded before the call.
  * The last error is saved right after the original returns and written back last, so nothing the stub does after
  * (a wait for room in the ring) changes what the caller sees.
- * Unwind data (stubUnwindInfo) describes the one stack move, `sub rsp,0xb8`: an exception or a stack walk through a
+ * Unwind data (stubUnwindInfo) describes the one stack move, `sub rsp,0x128`: an exception or a stack walk through a
  * hooked call (e.g. out of a WSAAccept condition callback) unwinds through the stub to the program's caller.
  * Timestamps are rdtsc (shared by processes on one machine; see ring.ts tscToQpc for the conversion).
  */
@@ -23,7 +23,7 @@
 import { Asm } from './asm';
 import type { StubPlan } from './copy-plan';
 import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KIND_CALL, KIND_RETURN, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, MAX_APIS, ORIGINALS_OFFSET } from './ring';
-import { FRAME_SIZE, Frame, loadFrame, recordPhase, storeFrame } from './stub-parts';
+import { FRAME_SIZE, Frame, captureStack, loadFrame, recordPhase, storeFrame } from './stub-parts';
 import { SIO_GET_EXTENSION_FUNCTION_POINTER } from './copy-plan';
 
 export type { FailureTest } from './copy-plan';
@@ -35,7 +35,7 @@ export const STUB_PROLOGUE_OFFSET = STUB_BREAK_OFFSET + 1;
 /** `sub rsp, imm32`: the prologue's length. */
 const PROLOGUE_LENGTH = 7;
 
-const REGISTER_ONLY: StubPlan = { failure: 'minus-one', entrySpans: [], exitSpans: [], extraParams: 0, extensionPointerStop: false };
+const REGISTER_ONLY: StubPlan = { failure: 'minus-one', entrySpans: [], exitSpans: [], extraParams: 0, extensionPointerStop: false, stack: false };
 
 export interface Stub {
   readonly code: Buffer;
@@ -78,8 +78,9 @@ export function callReturnStub(api: number, header: bigint, plan: StubPlan | Stu
     loadFrame(a, 0, Frame.home + 8 * param); // mov rax, [caller's stack argument]
     storeFrame(a, 0, Frame.argCopies + 8 * (param - 4)); // mov [rsp+0x20+...], rax   ; the original's copy
   }
-  // ---- call record (and its continuations: the stack parameters, the memory arguments)
-  recordPhase(a, { header, api, kind: KIND_CALL, spans: p.entrySpans, extraParams: p.extraParams, prefix: 'call' }, () => {
+  // ---- call record (and its continuations: the stack parameters, the memory arguments, the call's stack)
+  if (p.stack) captureStack(a, header);
+  recordPhase(a, { header, api, kind: KIND_CALL, spans: p.entrySpans, extraParams: p.extraParams, stack: p.stack, prefix: 'call' }, () => {
     for (const [src, dst] of [
       [Frame.home, 0x18],
       [Frame.home + 8, 0x20],
