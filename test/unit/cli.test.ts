@@ -264,7 +264,7 @@ describe('usage and help', () => {
     assert.match(r.stderr, /help: unknown command 'replay'/);
   });
 
-  test('record without --out, with an unknown API or a missing program exits 2 and says which', async () => {
+  test('record without --out, with an unknown API, a missing program or --stacks on breakpoints exits 2 and says which', async () => {
     const noOut = await run('record', '--', 'prog.exe');
     assert.equal(noOut.code, 2);
     assert.match(noOut.stderr, /record: missing --out TRACE/);
@@ -277,6 +277,9 @@ describe('usage and help', () => {
     const badRuntime = await run('record', '--out', 't.jsonl', '--runtime', 'dos', '--', 'prog.exe');
     assert.equal(badRuntime.code, 2);
     assert.match(badRuntime.stderr, /--runtime must be auto, windows or wine, not 'dos'/);
+    const stacksOnBreakpoints = await run('record', '--out', 't.jsonl', '--stacks', '--', 'prog.exe');
+    assert.equal(stacksOnBreakpoints.code, 2);
+    assert.match(stacksOnBreakpoints.stderr, /--stacks is for --capture inprocess \(the breakpoint path always records stacks\)/);
   });
 });
 
