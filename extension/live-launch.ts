@@ -81,14 +81,15 @@ const SAVED_LINE = /^sockshare: recording saved to (.+)$/m;
 const FINDINGS_LINE = /^sockshare: findings: (.+)$/m;
 
 /**
- * Follows live sockshare sessions: their recording (the configuration's `trace`, else the adapter's `traceInfo`) and
+ * Follows live sockshare sessions (launched or attached): their recording (the configuration's `trace`, else the adapter's `traceInfo`) and
  * the adapter's closing lines; when one ends, says where the recording is, with Replay / Open / Reveal.
  */
 export function watchLiveSessions(onSaved: (recording: SavedRecording) => void): vscode.Disposable {
   const live = new Map<string, SavedRecording>();
   /** The recording of a live session (created by whichever sees the session first: its tracker or its start). */
   const track = (session: vscode.DebugSession): SavedRecording | undefined => {
-    if (session.type !== 'sockshare' || !session.configuration.program) return undefined;
+    // Live: a launch of a program, or an attach to running ones (a replay has neither).
+    if (session.type !== 'sockshare' || (!session.configuration.program && session.configuration.request !== 'attach')) return undefined;
     let recording = live.get(session.id);
     if (!recording) live.set(session.id, (recording = { file: session.configuration.trace ? resolve(String(session.configuration.trace)) : '' }));
     return recording;

@@ -1,11 +1,13 @@
 // The real-browser end-to-end test: the packaged .vsix installed into the VS Code server (code-server's), the samples
 // folder open in headless Chromium, a recording replayed with F5 from its editor: the stopped thread's top frame
 // focused with its source open and the Call scope in Variables, the Socket scope with both processes' descriptors, the
-// handoff diagram; then a recording whose images are on no machine (moved away) replayed the same way. Screenshots
-// under test-output/screenshots.
+// handoff diagram; then a recording whose images are on no machine (moved away) replayed the same way; then a sample
+// server running under Wine outside the tracer, attached to from the process picker and stopped at WSAEventSelect with
+// the sample's own frames in the CALL STACK (lib/browser-attach.mjs). Screenshots under test-output/screenshots.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { attachToRunningSample } from './lib/browser-attach.mjs';
 import { log, packageVersion, root, run } from './lib/setup.mjs';
 
 /** A copy of a recording as if made on another machine: its images in a folder and under a name found nowhere here. */
@@ -91,6 +93,8 @@ async function main() {
     folder: join(root, 'samples'),
     extensionDevelopmentPath: null,
     verbose: process.argv.includes('--verbose'),
+    // As a user gets it: the Windows runtime and the Wine prefix come from settings, not from the environment.
+    serverEnv: { SOCKSHARE_WINE_NODE: undefined, SOCKSHARE_WINEPREFIX: undefined, SOCKSHARE_WINE: undefined },
     beforeStart: ({ extensionsDir, userDataDir }) => {
       const installed = spawnSync(process.execPath, [SERVER_MAIN, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir], { encoding: 'utf8' });
       if (installed.status !== 0 || !/successfully installed/.test(installed.stdout)) throw new Error(`installing ${relative(root, vsix)} failed: ${installed.stdout}${installed.stderr}`);
@@ -145,6 +149,11 @@ async function main() {
     await page.locator('.pane-body.debug-call-stack .monaco-list-row', { hasText: 'moved-away.exe+0x' }).first().click();
     await wb.waitForText(page, '.editor-instance .view-lines', /moved-away\.exe\sis\snot\son\sthis\smachine/, { timeout: 30_000 });
     log(`a recording whose images are absent replays with every frame open (${relative(root, absent)})`);
+    await wb.press(page, 'Shift+F5');
+    await wb.waitForDebugEnd(page, { timeout: 30_000 });
+
+    // A program already running: attach to it from the process picker and stop at its WSAEventSelect.
+    await attachToRunningSample(wb, workbench);
     log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots ${relative(root, variables)}, ${relative(root, diagram)}`);
   } catch (error) {
     await wb.screenshot(page, 'browser-failure.png').catch(() => {});

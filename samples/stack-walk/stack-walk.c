@@ -7,10 +7,12 @@
  *     whose walk must reach the caller's frame;
  * (c) RaiseException: the dispatcher's walk must find the frame-based handler of the caller's frame.
  * One process; a client in it makes one connection per WSAAccept. Exit code 0 only if all three worked.
+ * With --serve DIR it is instead a server to attach to, whose WSAEventSelect has a stack of its own functions (serve).
  */
 #include "../common/share.h"
 #include <setjmp.h>
 #include <stdio.h>
+#include <string.h>
 
 #define SAMPLE_EXCEPTION 0xE0535357u /* an application exception code (bit 29 set) */
 
@@ -176,8 +178,66 @@ static int accept_raised(void)
     return ok;
 }
 
-int main(void)
+/*
+ * Serving mode (stack-walk.exe --serve DIR): a running program to attach to. It listens on a loopback port, writes
+ * "PID PORT" to DIR\\server.txt, and answers each connection with "served: " and the request, until a request says
+ * "quit" (or no connection comes for 10 minutes, so a server left behind by a killed test ends by itself). It waits
+ * for each request with WSAEventSelect in answer_request: a debugger attached with a breakpoint there stops with
+ * answer_request, serve and main on the stack.
+ */
+static void answer_request(SOCKET conn, char *request, int len)
 {
+    WSAEVENT readable = WSACreateEvent();
+    if (WSAEventSelect(conn, readable, FD_READ | FD_CLOSE) != 0) die("WSAEventSelect failed: %d", WSAGetLastError());
+    /* Signalled at once when the request is already in, as it is when the program was held at the call. */
+    WaitForSingleObject(readable, 5000);
+    int n = recv_within(conn, request, len - 1, 5000);
+    request[n > 0 ? n : 0] = 0;
+    char answer[64];
+    snprintf(answer, sizeof answer, "served: %s", request);
+    send(conn, answer, (int)strlen(answer), 0);
+    WSACloseEvent(readable);
+}
+
+static int serve(const char *dir)
+{
+    char path[MAX_PATH], done[MAX_PATH];
+    wsa_start();
+    struct sockaddr_in addr;
+    SOCKET server = loopback_listen(&addr);
+    /* Written aside, then renamed: whoever waits for server.txt never reads half of it. */
+    snprintf(path, sizeof path, "%s\\server.txt.tmp", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) die("cannot write %s", path);
+    fprintf(f, "%lu %u\n", GetCurrentProcessId(), ntohs(addr.sin_port));
+    fclose(f);
+    snprintf(done, sizeof done, "%s\\server.txt", dir);
+    MoveFileA(path, done);
+    say("listening on port %u", ntohs(addr.sin_port));
+    for (;;) {
+        fd_set pending;
+        struct timeval idle = { 600, 0 };
+        FD_ZERO(&pending);
+        FD_SET(server, &pending);
+        if (select(0, &pending, NULL, NULL, &idle) <= 0) {
+            say("no connection for 10 minutes: stopping");
+            break;
+        }
+        SOCKET conn = accept(server, NULL, NULL);
+        if (conn == INVALID_SOCKET) die("accept failed: %d (%s)", WSAGetLastError(), wsa_error_name(WSAGetLastError()));
+        char request[32];
+        answer_request(conn, request, sizeof request);
+        closesocket(conn);
+        if (strcmp(request, "quit") == 0) break;
+    }
+    closesocket(server);
+    WSACleanup();
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--serve") == 0) return serve(argv[2]);
     AddVectoredExceptionHandler(1, report_crash);
     SetUnhandledExceptionFilter(report_unhandled);
     wsa_start();

@@ -99,7 +99,7 @@ export function runUnderWine(exe, args = [], { timeoutMs = 60_000, cwd, env } = 
   const out = openSync(outPath, 'a');
   const err = openSync(errPath, 'a');
   const started = Date.now();
-  return new Promise((resolve, reject) => {
+  const running = new Promise((resolve, reject) => {
     let child;
     try {
       child = spawn(WINE64, [exe, ...args], { cwd: cwd ?? root, env: wineEnv(env), stdio: ['ignore', out, err], detached: true });
@@ -141,6 +141,15 @@ export function runUnderWine(exe, args = [], { timeoutMs = 60_000, cwd, env } = 
     child.once('error', (error) => finish(null, null, error));
     child.once('exit', (code, signal) => finish(code, signal));
   });
+  // What the program has printed so far, while it runs (a test's diagnosis of a server that stopped answering).
+  running.outputSoFar = () => {
+    try {
+      return readFileSync(outPath, 'utf8') + readFileSync(errPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return running;
 }
 
 /** Stops the prefix's wineserver and every program still running in it. */

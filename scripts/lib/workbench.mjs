@@ -24,6 +24,7 @@ export const SELECTORS = {
   variables: '.pane-body.debug-variables',
   notifications: '.notifications-toasts .notification-toast',
 };
+const SUGGEST = '.editor-widget.suggest-widget.visible';
 
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -56,7 +57,7 @@ export async function openWorkbench({ folder = join(root, 'samples'), extensionD
       userDataDir: join(temp, 'user-data'),
       extensionsDir: join(temp, 'extensions'),
       serverDataDir: join(temp, 'server-data'),
-      stateDir: join(temp, 'server-env'),
+      stateDir: serverStateDir(temp),
       echo: verbose,
       env: serverEnv,
     });
@@ -74,6 +75,19 @@ export async function openWorkbench({ folder = join(root, 'samples'), extensionD
     await close();
     throw error;
   }
+}
+
+/** The folder whose home/ and tmp/ the VS Code server and its extension host get as HOME and TMPDIR (isolatedEnv). */
+function serverStateDir(temp) {
+  return join(temp, 'server-env');
+}
+
+/**
+ * The TMPDIR the VS Code server, its extension host and what the extension starts run with. Debian's Wine keeps a
+ * wineserver per TMPDIR: a Windows program started for the extension to see (in the process picker, say) runs with it.
+ */
+export function serverTmpDir(workbench) {
+  return join(serverStateDir(workbench.temp), 'tmp');
 }
 
 /**
@@ -208,6 +222,154 @@ export async function waitForVariables(page, text, options = {}) {
 /** Waits for a notification toast showing `text`. */
 export async function waitForNotification(page, text, options = {}) {
   return waitForText(page, SELECTORS.notifications, text, options);
+}
+
+/**
+ * Opens `folder` in the workbench's window, as File: Open Folder does in the web workbench (the window loads again on
+ * the new folder, same server and extensions). Resolves once the workbench is restored.
+ */
+export async function openFolder(workbench, folder) {
+  const url = new URL(workbench.url);
+  url.searchParams.set('folder', resolve(folder));
+  workbench.url = url.toString();
+  await workbench.page.goto(workbench.url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await waitForWorkbench(workbench.page);
+}
+
+/**
+ * Run and Debug's "create a launch.json file" in a folder without one: chooses the debugger whose label matches
+ * `debuggerLabel` when the workbench asks, and waits for launch.json to open in an editor.
+ */
+export async function createLaunchJson(page, debuggerLabel, { timeout = DEFAULT_TIMEOUT } = {}) {
+  await openView(page, 'Run and Debug');
+  const link = page.locator('.debug-pane .welcome-view-content a, .pane-body .welcome-view-content a', { hasText: 'create a launch.json file' }).first();
+  await link.waitFor({ state: 'visible', timeout });
+  await link.click();
+  const tab = page.locator('.tabs-container .tab', { hasText: 'launch.json' }).first();
+  const row = page.locator(SELECTORS.quickInputRows).filter({ hasText: new RegExp(`^\\s*${escapeRegExp(debuggerLabel)}\\s*$`) }).first();
+  // Either the debugger is asked for (a quick pick) or, with one candidate, launch.json opens at once.
+  const asked = await Promise.race([row.waitFor({ state: 'visible', timeout }).then(() => true), tab.waitFor({ state: 'visible', timeout }).then(() => false)]).catch(() => undefined);
+  if (asked === undefined) throw new Error(`"create a launch.json file" neither asked for a debugger nor opened launch.json within ${timeout} ms`);
+  if (asked) await row.click();
+  await waitForText(page, '.tabs-container .tab', 'launch.json', { timeout });
+  // A moment after it opens, the workbench focuses launch.json and offers suggestions in "configurations": a command
+  // palette opened before that would lose the focus and close. Wait for the focus and the suggestions (they come
+  // together, so a few seconds at most for them), then close them.
+  await page.locator('.editor-instance .monaco-editor.focused').waitFor({ state: 'visible', timeout });
+  const suggest = page.locator(SUGGEST);
+  if (await suggest.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false)) {
+    await page.keyboard.press('Escape');
+    await suggest.waitFor({ state: 'hidden', timeout });
+  }
+}
+
+/**
+ * Debug: Add Configuration... in the open launch.json: the editor offers the debuggers' configuration snippets; the
+ * one labelled `snippetLabel` is chosen (its first word typed to narrow the list), and launch.json is saved.
+ */
+export async function addLaunchConfiguration(page, snippetLabel, { timeout = DEFAULT_TIMEOUT } = {}) {
+  await runCommand(page, 'Debug: Add Configuration...', { timeout });
+  const suggest = page.locator(SUGGEST);
+  await suggest.waitFor({ state: 'visible', timeout });
+  await page.keyboard.type(snippetLabel.split(/[\s:]/)[0]);
+  const rows = page.locator(`${SUGGEST} .monaco-list-row`);
+  const wanted = rows.filter({ hasText: snippetLabel }).first();
+  // Until the JSON language server has the debuggers' schema the editor offers only words: close the suggestions and
+  // ask again (Ctrl+Space; pressed with the suggestions open it would only toggle their details).
+  const deadline = Date.now() + timeout;
+  while (!(await wanted.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false))) {
+    if (Date.now() > deadline) {
+      const seen = await rows.allInnerTexts().catch(() => []);
+      throw new Error(`Add Configuration... offers no snippet ${JSON.stringify(snippetLabel)} within ${timeout} ms; it offers: ${JSON.stringify(seen.slice(0, 20))}`);
+    }
+    if (await suggest.isVisible()) await page.keyboard.press('Escape');
+    await suggest.waitFor({ state: 'hidden', timeout });
+    await page.keyboard.press('Control+Space');
+  }
+  await wanted.click();
+  await suggest.waitFor({ state: 'hidden', timeout });
+  await page.keyboard.press('Control+S');
+  await page.locator('.tabs-container .tab.dirty', { hasText: 'launch.json' }).waitFor({ state: 'hidden', timeout });
+}
+
+/**
+ * A function breakpoint, added as in the BREAKPOINTS view of Run and Debug: its "Add Function Breakpoint" (+) button,
+ * the function's name typed in the box it opens, Enter. Waits for the breakpoint's row.
+ */
+export async function addFunctionBreakpoint(page, name, { timeout = DEFAULT_TIMEOUT } = {}) {
+  await openView(page, 'Run and Debug', { timeout });
+  const header = page.locator('.pane-header', { hasText: /^\s*Breakpoints/i }).first();
+  await header.waitFor({ state: 'visible', timeout });
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  // The view's actions show while the pointer is over its header.
+  await header.hover();
+  await header.locator('.action-label[aria-label="Add Function Breakpoint"]').click({ timeout });
+  const input = page.locator('.pane-body.debug-breakpoints .monaco-list-row .monaco-inputbox input').first();
+  await input.waitFor({ state: 'visible', timeout });
+  await input.fill(name);
+  await input.press('Enter');
+  return waitForText(page, '.pane-body.debug-breakpoints .monaco-list-row', new RegExp(`^\\s*${escapeRegExp(name)}\\s*$`, 'm'), { timeout });
+}
+
+/** Debug: Select and Start Debugging, then the launch configuration named `name` in the list it opens. */
+export async function selectAndStartDebugging(page, name, { timeout = DEFAULT_TIMEOUT } = {}) {
+  const widget = page.locator(SELECTORS.quickInput);
+  if (!(await widget.isVisible())) {
+    await page.keyboard.press('F1');
+    await widget.waitFor({ state: 'visible', timeout });
+  }
+  const input = page.locator(SELECTORS.quickInputBox);
+  await input.fill('>Debug: Select and Start Debugging');
+  await page.locator(SELECTORS.quickInputRows).filter({ has: page.locator('.label-name', { hasText: /^Debug: Select and Start Debugging$/ }) }).first().click({ timeout });
+  // The configurations replace the commands in the same widget, as the "debug " quick access: its box holds that
+  // prefix, and the name is typed after it.
+  await page.waitForFunction((selector) => globalThis.document.querySelector(selector)?.value.startsWith('debug '), SELECTORS.quickInputBox, { timeout });
+  await pickQuickInputItem(page, `debug ${name}`, new RegExp(`^\\s*${escapeRegExp(name)}`), { timeout });
+}
+
+/**
+ * Chooses an item of the open (or opening) quick pick as a user does: types `filter` in its box, waits for a row
+ * matching `row` (string contained, RegExp matched against the row's text), moves the selection to it with the arrow
+ * keys and presses Enter. With `title`, waits for the quick pick showing that title first (e.g. one that a command
+ * opens after some work).
+ */
+export async function pickQuickInputItem(page, filter, row, { title, timeout = DEFAULT_TIMEOUT } = {}) {
+  const widget = page.locator(SELECTORS.quickInput);
+  try {
+    if (title) await page.locator(`${SELECTORS.quickInput} .quick-input-title`, { hasText: title }).first().waitFor({ state: 'visible', timeout });
+    await widget.waitFor({ state: 'visible', timeout });
+  } catch (error) {
+    throw new Error(`no quick pick${title ? ` titled ${title}` : ''} opened within ${timeout} ms`, { cause: error });
+  }
+  await page.locator(SELECTORS.quickInputBox).fill(filter);
+  const rows = page.locator(SELECTORS.quickInputRows);
+  const wanted = rows.filter({ hasText: row }).first();
+  try {
+    await wanted.waitFor({ state: 'visible', timeout });
+  } catch (error) {
+    // What it offers unfiltered says more than an empty list.
+    await page.locator(SELECTORS.quickInputBox).fill('').catch(() => {});
+    const seen = await rows.allInnerTexts().catch(() => []);
+    throw new Error(`the quick pick, filtered by ${JSON.stringify(filter)}, shows no row matching ${row} within ${timeout} ms; unfiltered it lists: ${JSON.stringify(seen.slice(0, 20).map((r) => r.replace(/\s+/g, ' ')))}`, { cause: error });
+  }
+  const matches = (text) => (typeof row === 'string' ? text.includes(row) : row.test(text));
+  for (let moves = 0; ; moves++) {
+    const focused = page.locator(`${SELECTORS.quickInputRows}.focused`).first();
+    const text = (await focused.innerText().catch(() => '')).replace(/\s+/g, ' ');
+    if (matches(text)) break;
+    if (moves === 50) throw new Error(`the quick pick's selection never reached the row matching ${row} (it is on ${JSON.stringify(text)})`);
+    await page.keyboard.press('ArrowDown');
+  }
+  await page.keyboard.press('Enter');
+  // Closed, or already showing what the choice opened next (its box no longer holds the filter).
+  await page.waitForFunction(
+    ({ widget: w, box, typed }) => {
+      const element = globalThis.document.querySelector(w);
+      return !element || globalThis.getComputedStyle(element).display === 'none' || globalThis.document.querySelector(box)?.value !== typed;
+    },
+    { widget: SELECTORS.quickInput, box: SELECTORS.quickInputBox, typed: filter },
+    { timeout },
+  );
 }
 
 /** Saves a PNG of the page (or of one element with `selector`) to `path` (relative: under test-output/screenshots). */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import { processByName, processIds } from '../../adapter/attach';
-import { ask, assertPreforkTrace, eventsSoFar, startServingPrefork } from '../e2e/attach-server';
+import { assertPreforkTrace, eventsSoFar, startServingPrefork } from '../e2e/attach-server';
 import { waitUntil } from '../e2e/support';
 import { ROOT, shutdown, startClient, within } from './support';
 
@@ -60,14 +60,14 @@ describe('the adapter attaching to a running pre-fork server', () => {
       server.go();
       const imported = () => eventsSoFar(traceFile).filter((e) => e.kind === 'api' && e.phase === 'return' && e.api === 'WSASocketW' && e.pid !== server.pid).length >= 2;
       assert.ok(await waitUntil(imported, 60_000), 'both workers imported under the tracer');
-      assert.match(await ask(server.port, 'hello'), /^server-[AB]$/);
+      assert.match(await server.ask('hello'), /^server-[AB]$/);
       const terminated = client.waitForEvent('terminated', 20_000);
       await within(client.disconnectRequest({}), 20_000, 'disconnect');
       await terminated.catch(() => undefined);
       // The agent wrote the end of the trace before it let go.
       assert.ok(await waitUntil(() => eventsSoFar(traceFile).length > 0, 5_000));
       await assertPreforkTrace(traceFile, server.pid);
-      assert.match(await ask(server.port, 'after'), /^server-[AB]$/, 'a worker answers after the session ended');
+      assert.match(await server.ask('after'), /^server-[AB]$/, 'a worker answers after the session ended');
     } finally {
       await shutdown(client);
       const end = await server.stop();
@@ -98,7 +98,7 @@ describe('the adapter attaching to a running pre-fork server', () => {
     } finally {
       await shutdown(second);
       server.go();
-      assert.match(await ask(server.port, 'after'), /^server-[AB]$/, 'the server serves after the session ended');
+      assert.match(await server.ask('after'), /^server-[AB]$/, 'the server serves after the session ended');
       const end = await server.stop();
       assert.equal(end.code, 0, `the server ran to its end after the detach: ${end.stdout}`);
     }

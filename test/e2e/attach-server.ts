@@ -26,6 +26,8 @@ export interface ServingPrefork {
   go(): void;
   /** Ends the workers (each answers one "quit") and waits for the server to exit. */
   stop(): Promise<{ code: number | null; stdout: string }>;
+  /** Asks a worker; when none answers, the error says what the server printed and whether it still runs. */
+  ask(text: string): Promise<string>;
 }
 
 /** Starts prefork.exe --serve as a plain Wine program and finds its Windows pid in the prefix's process list. */
@@ -42,6 +44,15 @@ export async function startServingPrefork(): Promise<ServingPrefork> {
     port,
     dir,
     go: () => writeFileSync(join(dir, 'go'), ''),
+    ask: async (text) => {
+      try {
+        return await ask(port, text);
+      } catch (error) {
+        const listed = (await listWindowsProcesses(resolveRuntime('auto')).catch(() => [])).filter((p) => p.pid === pid || p.parentPid === pid);
+        const output = (running as unknown as { outputSoFar(): string }).outputSoFar();
+        throw new Error(`${error instanceof Error ? error.message : String(error)} asking "${text}"; the server printed:\n${output}\nits processes now: ${JSON.stringify(listed)}`, { cause: error });
+      }
+    },
     stop: async () => {
       // Told to start its workers if it was not yet, so that the quits reach them.
       writeFileSync(join(dir, 'go'), '');

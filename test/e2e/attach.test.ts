@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ask, assertPreforkTrace, eventsSoFar, startServingPrefork } from './attach-server';
+import { assertPreforkTrace, eventsSoFar, startServingPrefork } from './attach-server';
 import { ROOT, waitUntil } from './support';
 
 for (const mode of ['breakpoints', 'inprocess'] as const) {
@@ -27,13 +27,13 @@ for (const mode of ['breakpoints', 'inprocess'] as const) {
         server.go();
         const imported = () => eventsSoFar(traceFile).filter((e) => e.kind === 'api' && e.phase === 'return' && e.api === 'WSASocketW' && e.pid !== server.pid).length >= 2;
         assert.ok(await waitUntil(imported, 60_000), `both workers imported under the tracer: ${stderr}`);
-        assert.match(await ask(server.port, 'hello'), /^server-[AB]$/, 'a worker answers while traced');
+        assert.match(await server.ask('hello'), /^server-[AB]$/, 'a worker answers while traced');
         record.kill('SIGINT');
         assert.equal(await exited, 0, `record ends with check's status after the detach: ${stderr}`);
         assert.match(stderr, /detached \(SIGINT\)/);
         await assertPreforkTrace(traceFile, server.pid, mode);
         // Detached: the server's workers still answer, with no tracer.
-        assert.match(await ask(server.port, 'after'), /^server-[AB]$/, 'a worker answers after the detach');
+        assert.match(await server.ask('after'), /^server-[AB]$/, 'a worker answers after the detach');
       } finally {
         if (record.exitCode === null) record.kill('SIGKILL');
         const end = await server.stop();
