@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { generate } from '../../scripts/bench/generate';
+import { readTraceFile } from '../../tracer/trace/reader';
 import { ShareModel, type Finding, type SocketState } from '../../tracer/model';
 import { CompactArchive } from '../../tracer/model/archive';
 import { descriptorCodec, handoffCodec, socketCodec } from '../../tracer/model/codecs';
@@ -92,5 +97,30 @@ describe('findings in columns', () => {
     assert.deepStrictEqual(store.slice(2), [raised[0], finding(20)]);
     assert.equal(store.seqAt(1), 20);
     assert.equal(store.ruleAt(0), 'descriptor-closed');
+  });
+});
+
+describe('the newest handoffs and findings of a long history, without decoding the rest', () => {
+  it('latestHandoffs and latestFindings are the tails of the whole lists, at every point of a generated trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sockshare-latest-'));
+    try {
+      const file = join(dir, 'long.sockshare.jsonl');
+      generate(file, 60_000);
+      const { events } = await readTraceFile(file);
+      const model = new ShareModel();
+      let compared = 0;
+      events.forEach((event, i) => {
+        model.apply(event);
+        if (i % 5_000 !== 4_999 && i !== events.length - 1) return;
+        const ids = (hs: readonly { id: string }[]) => hs.map((h) => h.id);
+        assert.deepEqual(ids(model.latestHandoffs(100)), ids(model.handoffs().slice(-100)), `handoffs after event ${i + 1}`);
+        assert.deepEqual(model.latestFindings(100), model.findings().slice(-100), `findings after event ${i + 1}`);
+        compared++;
+      });
+      assert.ok(model.handoffCount > 300 && model.findingCount > 300, `a history longer than a screenful (${model.handoffCount} handoffs, ${model.findingCount} findings)`);
+      assert.ok(compared >= 12);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -130,7 +130,7 @@ export function findingProcesses(model: ShareModel, f: Finding): string {
 /** The findings raised so far, newest last: "error registration-cancelled" → its message. */
 export function findingFacts(model: ShareModel): Fact[] {
   const fact = (f: Finding): Fact => ({ name: findingTitle(f), value: f.message, children: () => findingDetails(model, f) });
-  return uniqueNames(recentFirst(() => model.findings(), model.findingCount, fact, 'earlier findings'));
+  return uniqueNames(recentFirst(() => model.findings(), model.findingCount, fact, 'earlier findings', (n) => model.latestFindings(n)));
 }
 
 /** "  error  registration-cancelled: … (events 23, 32)": one finding in a console line. */

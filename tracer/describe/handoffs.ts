@@ -118,5 +118,5 @@ function handoffDetails(model: ShareModel, h: Handoff): Fact[] {
 /** Every handoff so far: "h1" → "exported by source.exe (pid 364) for target.exe (pid 512) at event 25: imported at event 27". */
 export function handoffFacts(model: ShareModel): Fact[] {
   const fact = (h: Handoff): Fact => ({ name: h.id, value: `${exportText(model, h)}: ${handoffStatus(model, h)}`, children: () => handoffDetails(model, h) });
-  return recentFirst(() => model.handoffs(), model.handoffCount, fact, 'earlier handoffs');
+  return recentFirst(() => model.handoffs(), model.handoffCount, fact, 'earlier handoffs', (n) => model.latestHandoffs(n));
 }

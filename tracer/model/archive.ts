@@ -109,6 +109,28 @@ export class CompactArchive<T extends { readonly id: string }> {
     return decoded.slice(0, end);
   }
 
+  /**
+   * The `n` visible entries with the largest keys, in key order, decoding only those (a scan of the key column):
+   * the newest of a long history without the rest of it.
+   */
+  largestKeys(n: number, visibleLength: number): T[] {
+    const end = Math.min(visibleLength, this.startSlots.length);
+    // Positions sorted by key, smallest first. Entries are archived roughly in key order: scanned from the newest,
+    // the first n fill it and almost every older one is below its smallest key.
+    const chosen: number[] = [];
+    for (let i = end - 1; i >= 0; i--) {
+      const key = this.keys[i];
+      if (chosen.length === n) {
+        if (key <= this.keys[chosen[0]]) continue;
+        chosen.shift();
+      }
+      let at = 0;
+      while (at < chosen.length && this.keys[chosen[at]] <= key) at++;
+      chosen.splice(at, 0, i);
+    }
+    return chosen.map((position) => this.get(`${this.letter}${this.ids[position]}`, visibleLength) as T);
+  }
+
   /** The visible entries filed under `key`. */
   where(key: number, visibleLength: number): T[] {
     const items: T[] = [];

@@ -171,6 +171,19 @@ export class ShareModel {
     return this.state.allHandoffs();
   }
 
+  /** The `n` latest handoffs (by export), oldest first. */
+  latestHandoffs(n: number): Handoff[] {
+    return this.state.latestHandoffs(n);
+  }
+
+  /** The `n` latest findings, oldest first. */
+  latestFindings(n: number): Finding[] {
+    const count = this.state.findingCount;
+    const findings: Finding[] = [];
+    for (let i = Math.max(0, count - n); i < count; i++) findings.push(this.state.findingAt(i));
+    return findings;
+  }
+
   /** How many handoffs so far (cheap: no list is built). */
   get handoffCount(): number {
     return this.state.nextHandoff - 1;

@@ -82,7 +82,8 @@ export class ModelState {
       // Without history a closed socket keeps only what names it: findings raised later still carry its label.
       archivedSockets: new CompactArchive('s', socketCodec, keep ? {} : { reduce: nameOnly }),
       archivedDescriptors: new CompactArchive('d', descriptorCodec, { keep, keyOf: (d) => d.pid }),
-      archivedHandoffs: new CompactArchive('h', handoffCodec),
+      // Filed by their export's seq: the newest handoffs are found without decoding the others.
+      archivedHandoffs: new CompactArchive('h', handoffCodec, { keyOf: (h) => h.exportCall.seq }),
       findings: new FindingStore(),
     };
   }
@@ -164,6 +165,12 @@ export class ModelState {
     return [...byId.values()].sort((a, b) => a.exportCall.seq - b.exportCall.seq);
   }
 
+  /** The `n` latest handoffs by their export's seq, oldest first: allHandoffs().slice(-n) without the others. */
+  latestHandoffs(n: number): Handoff[] {
+    const archived = this.shared.archivedHandoffs.largestKeys(n + this.handoffs.size, this.archivedHandoffCount).filter((h) => !this.handoffs.has(h.id));
+    return [...archived, ...this.handoffs.values()].sort((a, b) => a.exportCall.seq - b.exportCall.seq).slice(-n);
+  }
+
   /** Every socket, live and closed, in creation order. */
   allSockets(): SocketState[] {
     const all: SocketState[] = [...this.shared.archivedSockets.slice(this.archivedSocketCount), ...this.sockets.values()];
@@ -184,6 +191,11 @@ export class ModelState {
 
   findings(): readonly Finding[] {
     return this.shared.findings.slice(this.findingCount);
+  }
+
+  /** The finding raised `index`-th (below findingCount). */
+  findingAt(index: number): Finding {
+    return this.shared.findings.at(index);
   }
 
   /** Findings raised by the event with this seq (findings are kept in the order they were raised). */
