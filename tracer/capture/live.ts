@@ -213,14 +213,16 @@ export class LiveCapture extends EventEmitter {
       });
       socket.on('data', (chunk) => {
         buffered += chunk.toString('utf8');
+        // A chunk holds hundreds of lines: each is cut from where the last ended, the rest kept once at the end.
+        let start = 0;
         let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          const message = JSON.parse(line) as AgentMessage;
+        while ((newline = buffered.indexOf('\n', start)) >= 0) {
+          const message = JSON.parse(buffered.slice(start, newline)) as AgentMessage;
+          start = newline + 1;
           if (message.t === 'hello') resolveSocket(socket);
           this.onMessage(message);
         }
+        buffered = buffered.slice(start);
       });
     });
   }

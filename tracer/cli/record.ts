@@ -79,15 +79,15 @@ export function runtimeKind(value: string | undefined): RuntimeKind {
 /** One line per hooked call, as it returns: "#27  pid 276  WSADuplicateSocketW(s=0x2c, dwProcessId=284) = 0". */
 class CallPrinter {
   private readonly calls = new Map<number, ApiCallEvent>();
+  /** Text not written yet, in order, by stream: a drain brings hundreds of calls at once, written together. */
+  private pending: { stream: 'stdout' | 'stderr'; text: string }[] = [];
+  private scheduled = false;
   constructor(private readonly io: CliIo) {}
 
   onEvent(event: TraceEvent): void {
-    if (event.kind === 'output') {
-      (event.stream === 'stderr' ? this.io.stderr : this.io.stdout).write(event.text);
-      return;
-    }
-    if (event.kind === 'process-start') this.io.stderr.write(`#${event.seq}  pid ${event.pid}  started ${event.image} (parent ${event.parentPid})\n`);
-    if (event.kind === 'process-exit') this.io.stderr.write(`#${event.seq}  pid ${event.pid}  exited with ${event.exitCode}\n`);
+    if (event.kind === 'output') return this.print(event.stream === 'stderr' ? 'stderr' : 'stdout', event.text);
+    if (event.kind === 'process-start') this.print('stderr', `#${event.seq}  pid ${event.pid}  started ${event.image} (parent ${event.parentPid})\n`);
+    if (event.kind === 'process-exit') this.print('stderr', `#${event.seq}  pid ${event.pid}  exited with ${event.exitCode}\n`);
     if (event.kind !== 'api') return;
     if (event.phase === 'call') {
       if (!event.internal) this.calls.set(event.seq, event);
@@ -96,7 +96,29 @@ class CallPrinter {
     const call = this.calls.get(event.callSeq);
     if (!call) return;
     this.calls.delete(event.callSeq);
-    this.io.stderr.write(`#${call.seq}  pid ${call.pid}  ${formatCall(call, event)}\n`);
+    this.print('stderr', `#${call.seq}  pid ${call.pid}  ${formatCall(call, event)}\n`);
+  }
+
+  /** Writes what is pending, consecutive texts of one stream in one write. */
+  flush(): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (let i = 0; i < pending.length; ) {
+      let j = i;
+      while (j < pending.length && pending[j].stream === pending[i].stream) j++;
+      this.io[pending[i].stream].write(pending.slice(i, j).map((p) => p.text).join(''));
+      i = j;
+    }
+  }
+
+  private print(stream: 'stdout' | 'stderr', text: string): void {
+    this.pending.push({ stream, text });
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
   }
 }
 
@@ -210,12 +232,17 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
   });
   const printer = new CallPrinter(io);
   capture.on('event', (e: TraceEvent) => printer.onEvent(e));
-  if (options.stopOn.length > 0) capture.on('stopped', stopPrompt(capture, io));
+  if (options.stopOn.length > 0) {
+    const prompt = stopPrompt(capture, io);
+    // The calls before the stop are printed before its prompt.
+    capture.on('stopped', (stop: StopInfo) => (printer.flush(), prompt(stop)));
+  }
   const attached = options.attach !== undefined;
   const signals = handleSignals(capture, io, attached);
   try {
     await capture.start();
     const end = await capture.finished;
+    printer.flush();
     const signal = signals.signal();
     if (end.error && !signal) io.stderr.write(`sockshare: ${end.error}\n`);
     io.stderr.write(`sockshare: recorded ${end.events} events to ${options.out}\n\n`);
@@ -230,6 +257,7 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
     if (end.events === 0 && (end.agentFailure === undefined || end.agentFailure === 'error')) return EXIT_USAGE;
     if (end.agentFailure) return await agentFailed(end, options.out, io);
   } catch (error) {
+    printer.flush();
     capture.killAgent();
     const signal = signals.signal();
     if (signal) {
