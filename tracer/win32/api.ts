@@ -90,6 +90,8 @@ function loadDbghelp() {
     /** dbghelp's own SymFunctionTableAccess64 and SymGetModuleBase64, passed to StackWalk64 as raw pointers (no JS callback runs). */
     functionTableAccess: 0n,
     getModuleBase: 0n,
+    /** StackWalk64's ReadMemoryRoutine: PREAD_PROCESS_MEMORY_ROUTINE64, a callback into this process. */
+    ReadMemoryRoutine: koffi.proto('int32_t __stdcall ReadProcessMemoryRoutine64(uintptr_t process, uint64_t address, void *buffer, uint32_t size, uint32_t *read)'),
   };
   const module = toHandle(GetModuleHandleW('dbghelp.dll'));
   functions.functionTableAccess = toHandle(GetProcAddress(module, 'SymFunctionTableAccess64'));
@@ -100,6 +102,23 @@ function loadDbghelp() {
 export function dbghelp(): ReturnType<typeof loadDbghelp> {
   dbghelpFunctions ??= loadDbghelp();
   return dbghelpFunctions;
+}
+
+/**
+ * A callback dbghelp calls while it walks, as the raw address StackWalk64 takes: `read(address, into)` fills `into`
+ * (this process's buffer, viewed without a copy) from the debuggee and returns the bytes it filled.
+ */
+export function readMemoryCallback(read: (address: bigint, into: Uint8Array) => number): bigint {
+  const help = dbghelp();
+  const registered = koffi.register(
+    (_process: bigint, address: bigint, buffer: unknown, size: number, done: unknown) => {
+      const filled = size === 0 ? 0 : read(BigInt(address), new Uint8Array(koffi.view(buffer, size)));
+      if (done) koffi.encode(done, 'uint32_t', filled);
+      return filled === size ? 1 : 0;
+    },
+    koffi.pointer(help.ReadMemoryRoutine),
+  );
+  return BigInt(koffi.address(registered));
 }
 
 /** Reads a NUL-terminated UTF-16 string at an address in this process (a name dbghelp returned by pointer). */

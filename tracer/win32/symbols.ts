@@ -8,7 +8,7 @@
 import type { StackFrame } from '../trace/schema';
 import { dbghelp, decodeWideString, type Handle } from './api';
 import { EVERY_EXPORT, type ExportTable, nearestExport, readImageExports, sortedExports } from './pe';
-import { walkStack } from './stack-walk';
+import { WalkMemory, walkStack } from './stack-walk';
 import type { TracedProcess, TracedThread } from './traced-process';
 
 /** SYMOPT_UNDNAME | SYMOPT_DEFERRED_LOADS | SYMOPT_LOAD_LINES: symbols read at a module's first lookup, with lines. */
@@ -34,8 +34,12 @@ interface ModuleNaming {
 class ProcessSymbols {
   private readonly frames = new Map<bigint, StackFrame>();
   private readonly modules = new Map<bigint, ModuleNaming>();
+  /** What the stack walks read of the process, a page at a time. */
+  readonly memory: WalkMemory;
 
-  constructor(private readonly process: TracedProcess) {}
+  constructor(private readonly process: TracedProcess) {
+    this.memory = new WalkMemory((address, length) => process.read(address, length), (address) => process.moduleAt(address) !== undefined);
+  }
 
   get handle(): Handle {
     return this.process.handle;
@@ -137,7 +141,7 @@ export class CallStacks {
     const started = process.hrtime.bigint();
     const symbols = this.symbolsOf(traced);
     if (!symbols) return undefined;
-    const addresses = walkStack(traced.handle, thread.handle, context, entry, STACK_FRAMES + 1);
+    const addresses = walkStack(traced.handle, thread.handle, context, entry, STACK_FRAMES + 1, symbols.memory);
     const stack = addresses.slice(1).map((address) => symbols.frame(address, true));
     this.stats.stacks++;
     this.stats.stackNs += Number(process.hrtime.bigint() - started);
@@ -158,6 +162,7 @@ export class CallStacks {
   /** LOAD_DLL: a module loaded after the handler started is added from the event's file handle (no name needed). */
   moduleLoaded(pid: number, file: Handle, base: bigint): void {
     const symbols = this.processes.get(pid);
+    symbols?.memory.imagesChanged();
     if (!symbols || file === 0n) return;
     dbghelp().SymLoadModuleExW(symbols.handle, file, null, null, base, 0, 0n, 0);
   }
