@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EXIT_AGENT_FAILED } from '../../tracer/cli/record';
 import { readTraceFile } from '../../tracer/trace/reader';
+import { eventsSoFar, startServingPrefork } from './attach-server';
 import { agentFolders, agentProcesses, nodeHttpCluster, processesMentioning, scratchDir, startCli, waitUntil } from './support';
 
 /** Calls printed by `record` as they return: "#1234  pid 280  WSASend(...)". */
@@ -58,4 +60,34 @@ describe('a tracer agent that dies mid-run is a failed run, and the trace keeps 
       assert.deepEqual(agentFolders(tmp), []);
     });
   }
+
+  it(`attached: the agent killed (SIGKILL) makes record exit ${EXIT_AGENT_FAILED}, and the server dies with it rather than run on with the tracer's int3s in it`, async () => {
+    const server = await startServingPrefork();
+    const tmp = scratchDir('agent-death-attached');
+    scratch.push(tmp);
+    const trace = join(tmp, 'killed-agent-attached.sockshare.jsonl');
+    // The server's TMPDIR: Wine's processes see one another only under one wineserver, one per prefix and TMPDIR.
+    const before = new Set(agentFolders(tmpdir()));
+    const run = startCli(['record', '--attach', String(server.pid), '--out', trace], tmpdir());
+    try {
+      const hooked = await waitUntil(() => eventsSoFar(trace).some((e) => e.kind === 'module-load' && e.pid === server.pid) || run.child.exitCode !== null, 60_000);
+      assert.ok(hooked && run.child.exitCode === null, `attached to the server:\n${run.stderr().slice(-3000)}`);
+      const agents = agentFolders(tmpdir())
+        .filter((folder) => !before.has(folder))
+        .flatMap((folder) => processesMentioning(folder));
+      assert.equal(agents.length, 1, `one agent process for the run: ${agents.join(', ')}`);
+      process.kill(agents[0], 'SIGKILL');
+      const code = await run.exited;
+      const stderr = run.stderr();
+      assert.equal(code, EXIT_AGENT_FAILED, stderr.slice(-3000));
+      assert.match(stderr, /the tracer agent died during the run \(exit 3\): the traced programs died with it; the trace holds the \d+ events recorded before/);
+      // Gone with the agent (Wine ends it with exit code 0): its listener refuses, and it never started its workers.
+      assert.ok(await waitUntil(() => processesMentioning(server.dir.split('/').pop() ?? server.dir).length === 0, 30_000), 'the server process is gone');
+      await assert.rejects(server.ask('anyone there?'), /ECONNREFUSED/);
+      const end = await server.stop();
+      assert.doesNotMatch(end.stdout, /both workers imported/, 'the server did not run on');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
 });

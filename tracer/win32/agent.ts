@@ -9,7 +9,6 @@ import { type Server, type Socket, createServer } from 'node:net';
 import type { AgentConfig, AgentMessage, ClientCommand } from '../capture/protocol';
 import { HOOKED_APIS, type ApiEvent, type TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
-import { win } from './api';
 import { CaptureEngine } from './engine';
 import type { StopPlace, StopReason, UnstampedEvent } from './sink';
 import { attachToProcess } from './attach';
@@ -324,8 +323,9 @@ async function main(): Promise<void> {
   if (!configFile) throw new Error('usage: agent CONFIG.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as AgentConfig;
   rmSync(configFile, { force: true });
-  // Programs attached to were running before the tracer and keep running after it, whatever happens to the agent.
-  win.DebugSetProcessKillOnExit(config.attaches?.length ? 0 : 1);
+  // Kill-on-exit stays on, attached programs included (it is the default of the debug object the first launch or
+  // attach creates): an agent that dies cannot take out its int3s and hooks, and a program left with them would die or
+  // hang at the next one. A lost client, or a detach, lets attached programs go with every patch removed (below).
   const agent = new Agent(config);
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
