@@ -7,10 +7,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { wineWindowsPath } from '../../tracer/capture/runtime';
 import type { ApiCallEvent } from '../../tracer/trace/schema';
+import { cSamples } from '../../scripts/build-samples.mjs';
+import { mingwGcc } from '../../scripts/lib/wine.mjs';
 import { record, sampleExe } from '../e2e/support';
 import { launchAndStop, nextStop, ROOT, shutdown, startClient, tempDir } from './support';
 
@@ -101,5 +104,24 @@ describe('recorded call stacks in the CALL STACK', () => {
     const unmapped = await stacksAtWSAEventSelect(trace);
     const caller = unmapped[0][1];
     assert.ok(caller.source?.sourceReference, 'no file on this machine: the call-in-context document');
+  });
+
+  test("a program built with plain -g (DWARF 5, which Wine's dbghelp does not read) still names its functions, from its COFF symbols", { timeout: 120_000 }, async () => {
+    const sample = cSamples().find((s) => s.name === 'event-select-cancel');
+    assert.ok(sample);
+    const exe = join(dir, 'dwarf5-event-select-cancel.exe');
+    const gcc = mingwGcc();
+    assert.ok(gcc, 'mingw-w64 gcc is installed (npm test installs it)');
+    const built = spawnSync(gcc, ['-g', '-O0', '-static-libgcc', '-o', exe, ...sample.sources, '-lws2_32'], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const made = await record('stacks-dwarf5', [{ program: exe, args: [] }]);
+    assert.equal(made.end.agentExitCode, 0, made.end.error);
+    const calls = made.events.filter((e): e is ApiCallEvent => e.kind === 'api' && e.phase === 'call' && e.api === 'WSAEventSelect');
+    assert.ok(calls.length >= 2);
+    for (const call of calls) {
+      const names = (call.stack ?? []).map((f) => f.function ?? `${f.module}+0x${f.offset.toString(16)}`);
+      assert.match(names[0] ?? '', /^(main|target)$/, `the calling function is named: ${names.join(' | ')}`);
+      assert.ok(names.includes('main'), `main is on the stack: ${names.join(' | ')}`);
+    }
   });
 });

@@ -140,3 +140,47 @@ export function classifyImage(head: Buffer): ImageKind {
   const imageBase = pe32Plus ? head.readBigUInt64LE(nt + 24 + 24) : BigInt(head.readUInt32LE(nt + 24 + 28));
   return { kind: 'pe', machine, machineName: machineName(machine), pe32Plus, dll: (characteristics & IMAGE_FILE_DLL) !== 0, subsystem: head.readUInt16LE(nt + 24 + 68), imageBase };
 }
+
+/** IMAGE_SYMBOL: 18 bytes; Type 0x20 is a function (DT_FCN << 4); storage class 2 external, 3 static. */
+const COFF_SYMBOL_SIZE = 18;
+const COFF_FUNCTION_TYPE = 0x20;
+const COFF_EXTERNAL = 2;
+const COFF_STATIC = 3;
+
+/**
+ * The functions a PE file's COFF symbol table names (mingw keeps one unless stripped), name → RVA: the names of a
+ * program whose debug information dbghelp cannot read (Wine's reads DWARF 2-4, not gcc's default DWARF 5).
+ * `read(offset, length)` reads the file (a short buffer past its end); only the headers and the table are read.
+ * Empty when the file has no symbol table.
+ */
+export function readCoffFunctions(read: (offset: number, length: number) => Buffer): Map<string, number> {
+  const functions = new Map<string, number>();
+  const head = read(0, IMAGE_HEADER_PROBE_BYTES);
+  if (head.length < 0x40 || head.readUInt16LE(0) !== 0x5a4d) return functions;
+  const nt = head.readUInt32LE(0x3c);
+  if (nt + 24 > head.length || head.readUInt32LE(nt) !== IMAGE_NT_SIGNATURE) return functions;
+  const sectionCount = head.readUInt16LE(nt + 6);
+  const symbolTable = head.readUInt32LE(nt + 12);
+  const symbolCount = head.readUInt32LE(nt + 16);
+  const sections = nt + 24 + head.readUInt16LE(nt + 20);
+  if (symbolTable === 0 || symbolCount === 0 || sections + 40 * sectionCount > head.length) return functions;
+  const symbols = read(symbolTable, symbolCount * COFF_SYMBOL_SIZE);
+  const stringsSize = read(symbolTable + symbols.length, 4);
+  if (symbols.length < symbolCount * COFF_SYMBOL_SIZE || stringsSize.length < 4) return functions;
+  const strings = read(symbolTable + symbols.length, stringsSize.readUInt32LE(0));
+  // IMAGE_SECTION_HEADER: 40 bytes, VirtualAddress at 12.
+  const sectionRva = (number: number) => head.readUInt32LE(sections + 40 * (number - 1) + 12);
+  for (let i = 0; i < symbolCount; i++) {
+    const at = i * COFF_SYMBOL_SIZE;
+    const section = symbols.readInt16LE(at + 12);
+    const storage = symbols.readUInt8(at + 16);
+    if (symbols.readUInt16LE(at + 14) === COFF_FUNCTION_TYPE && section > 0 && section <= sectionCount && (storage === COFF_EXTERNAL || storage === COFF_STATIC)) {
+      // A short name is inline (up to 8 bytes, NUL-padded); a long one is an offset into the string table.
+      const offset = symbols.readUInt32LE(at) === 0 ? symbols.readUInt32LE(at + 4) : -1;
+      const name = offset >= 0 ? strings.toString('latin1', offset, strings.indexOf(0, offset)) : symbols.toString('latin1', at, at + 8).replace(/\0.*$/, '');
+      functions.set(name, sectionRva(section) + symbols.readUInt32LE(at + 8));
+    }
+    i += symbols.readUInt8(at + 17); // its aux records
+  }
+  return functions;
+}

@@ -7,7 +7,8 @@
 
 import type { StackFrame } from '../trace/schema';
 import { dbghelp, decodeWideString, type Handle } from './api';
-import { EVERY_EXPORT, type ExportTable, nearestExport, readImageExports, sortedExports } from './pe';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { EVERY_EXPORT, type ExportTable, nearestExport, readCoffFunctions, readImageExports, sortedExports } from './pe';
 import { WalkMemory, walkStack } from './stack-walk';
 import type { TracedProcess, TracedThread } from './traced-process';
 
@@ -27,6 +28,8 @@ export const STACK_FRAMES = 32;
 interface ModuleNaming {
   /** Under the Windows folder: named from its export table, not dbghelp. */
   system: boolean;
+  /** The image file's COFF symbol table, for a module dbghelp named nothing in (DWARF 5). */
+  coff?: ExportTable;
   exports?: ExportTable;
 }
 
@@ -62,6 +65,11 @@ class ProcessSymbols {
     const frame: StackFrame = { module: module.name, offset: Number(address - module.base) };
     const naming = this.naming(module.base);
     if (!naming.system) Object.assign(frame, this.fromDbghelp(address, lookup));
+    if (frame.function === undefined && !naming.system) {
+      naming.coff ??= this.readCoff(module.base);
+      const found = nearestExport(naming.coff, Number(lookup - module.base));
+      if (found) Object.assign(frame, { function: found.name, functionOffset: found.offset + Number(address - lookup) });
+    }
     if (frame.function === undefined) {
       naming.exports ??= this.readExports(module.base);
       const found = nearestExport(naming.exports, Number(lookup - module.base));
@@ -107,6 +115,24 @@ class ProcessSymbols {
     if (!dbghelp().SymGetModuleInfoW64(this.process.handle, base, info)) return '';
     const name = info.toString('utf16le', MODULE_IMAGE_NAME, MODULE_IMAGE_NAME + 512);
     return name.slice(0, Math.max(0, name.indexOf('\0')));
+  }
+
+  private readCoff(base: bigint): ExportTable {
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.imagePath(base), 'r');
+      const file = fd;
+      return sortedExports(
+        readCoffFunctions((offset, length) => {
+          const buffer = Buffer.alloc(length);
+          return buffer.subarray(0, readSync(file, buffer, 0, length, offset));
+        }),
+      );
+    } catch {
+      return [];
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   private readExports(base: bigint): ExportTable {
