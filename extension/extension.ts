@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { DEBUG_TYPE, SockshareConfigurationProvider } from './configuration';
+import { DEBUG_TYPE, isTraceFile, SockshareConfigurationProvider } from './configuration';
 import { type SavedRecording, SETUP_COMMAND, watchLiveSessions } from './live-launch';
 import { SharedSocketsView } from './sockets-view';
 
@@ -61,9 +61,18 @@ export function activate(context: vscode.ExtensionContext): SockshareApi {
   const startClientFor = (document: vscode.TextDocument) => {
     if (!client && document.languageId === 'sockshare-trace') client = languageClient().startLanguageClient(context);
   };
+  // A trace too large for the editor to hand to extensions is in a tab with no document: the client starts for it
+  // too, and reads it from disk (language-client.ts).
+  const startClientForTabs = () => {
+    const traceTab = vscode.window.tabGroups.all.some((group) => group.tabs.some((tab) => tab.input instanceof vscode.TabInputText && isTraceFile(tab.input.uri)));
+    if (!client && traceTab) client = languageClient().startLanguageClient(context);
+  };
   // After activation returns: the client's bundle is most of the extension's code.
-  setTimeout(() => vscode.workspace.textDocuments.forEach(startClientFor), 0);
-  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(startClientFor));
+  setTimeout(() => {
+    vscode.workspace.textDocuments.forEach(startClientFor);
+    startClientForTabs();
+  }, 0);
+  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(startClientFor), vscode.window.tabGroups.onDidChangeTabs(startClientForTabs));
   activationMs = performance.now() - started;
   return { activationMs, onDidSaveRecording: saved.event };
 }
