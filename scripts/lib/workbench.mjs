@@ -246,7 +246,8 @@ export async function createLaunchJson(page, debuggerLabel, { timeout = DEFAULT_
   await link.waitFor({ state: 'visible', timeout });
   await link.click();
   const tab = page.locator('.tabs-container .tab', { hasText: 'launch.json' }).first();
-  const row = page.locator(SELECTORS.quickInputRows).filter({ hasText: new RegExp(`^\\s*${escapeRegExp(debuggerLabel)}\\s*$`) }).first();
+  // The row may carry VS Code's "Suggested" (a debugger of an active extension).
+  const row = page.locator(SELECTORS.quickInputRows).filter({ hasText: new RegExp(`^\\s*${escapeRegExp(debuggerLabel)}\\s*(Suggested)?\\s*$`) }).first();
   // Either the debugger is asked for (a quick pick) or, with one candidate, launch.json opens at once.
   const asked = await Promise.race([row.waitFor({ state: 'visible', timeout }).then(() => true), tab.waitFor({ state: 'visible', timeout }).then(() => false)]).catch(() => undefined);
   if (asked === undefined) throw new Error(`"create a launch.json file" neither asked for a debugger nor opened launch.json within ${timeout} ms`);
