@@ -235,7 +235,10 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
   if (options.stopOn.length > 0) {
     const prompt = stopPrompt(capture, io);
     // The calls before the stop are printed before its prompt.
-    capture.on('stopped', (stop: StopInfo) => (printer.flush(), prompt(stop)));
+    capture.on('stopped', (stop: StopInfo) => {
+      printer.flush();
+      prompt(stop);
+    });
   }
   const attached = options.attach !== undefined;
   const signals = handleSignals(capture, io, attached);

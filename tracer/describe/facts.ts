@@ -28,10 +28,9 @@ export function factList(name: string, items: Fact[], empty = 'none'): Fact {
 
 /** The newest `RECENT` items first-hand; older ones under one lazily built fact (a large trace has thousands). */
 const RECENT = 100;
-export function recentFirst<T>(items: () => readonly T[], count: number, fact: (item: T) => Fact, olderName: string, latest?: (n: number) => readonly T[]): Fact[] {
+export function recentFirst<T>(items: () => readonly T[], count: number, fact: (item: T) => Fact, olderName: string, latest: (n: number) => readonly T[]): Fact[] {
   if (count <= RECENT * 2) return items().map(fact);
   const older = count - RECENT;
   // `latest` gives the newest without building the whole list (built only if the older ones are expanded).
-  const recent = latest ? latest(RECENT) : items().slice(older);
-  return [{ name: olderName, value: `${older} earlier`, children: () => items().slice(0, older).map(fact) }, ...recent.map(fact)];
+  return [{ name: olderName, value: `${older} earlier`, children: () => items().slice(0, older).map(fact) }, ...latest(RECENT).map(fact)];
 }

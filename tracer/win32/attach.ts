@@ -1,10 +1,6 @@
 /** Attaching the debugger to programs already running (DebugActiveProcess), and what to say when that fails. */
 
-import koffi from 'koffi';
-
-const kernel32 = koffi.load('kernel32.dll');
-const DebugActiveProcess = kernel32.func('int32_t __stdcall DebugActiveProcess(uint32_t pid)');
-const GetLastError = kernel32.func('uint32_t __stdcall GetLastError()');
+import { win } from './api';
 
 /** DebugActiveProcess's failures, by Win32 error code. */
 const ATTACH_ERRORS: Record<number, string> = {
@@ -18,7 +14,7 @@ const ATTACH_ERRORS: Record<number, string> = {
  * thread, a LOAD_DLL per loaded module and a breakpoint on an injected thread, as if the program had just started.
  */
 export function attachToProcess(pid: number): void {
-  if (DebugActiveProcess(pid)) return;
-  const code = GetLastError();
+  if (win.DebugActiveProcess(pid)) return;
+  const code = win.GetLastError();
   throw new Error(`cannot attach to pid ${pid}: ${ATTACH_ERRORS[code] ?? 'DebugActiveProcess failed'} (Win32 error ${code})`);
 }

@@ -6,7 +6,8 @@
  * attached to with DebugActiveProcess and its first thread resumed, unless the caller asked for it suspended.
  */
 
-import koffi from 'koffi';
+import { win } from './api';
+import { attachToProcess } from './attach';
 import { Context } from './layouts';
 import { stepOver, resumeAt } from './resume';
 import type { TracedProcess, TracedThread } from './traced-process';
@@ -28,16 +29,6 @@ const INFO_AT = 0x58n;
 const INFO_PID = 16;
 const INFO_TID = 20;
 const THREAD_SUSPEND_RESUME = 0x2;
-
-const kernel32 = koffi.load('kernel32.dll');
-const api = {
-  WriteProcessMemory: kernel32.func('int32_t __stdcall WriteProcessMemory(uintptr_t process, uintptr_t address, const uint8_t *buffer, uintptr_t size, uintptr_t written)'),
-  DebugActiveProcess: kernel32.func('int32_t __stdcall DebugActiveProcess(uint32_t pid)'),
-  OpenThread: kernel32.func('uintptr_t __stdcall OpenThread(uint32_t access, int32_t inherit, uint32_t tid)'),
-  ResumeThread: kernel32.func('uint32_t __stdcall ResumeThread(uintptr_t thread)'),
-  CloseHandle: kernel32.func('int32_t __stdcall CloseHandle(uintptr_t handle)'),
-  GetLastError: kernel32.func('uint32_t __stdcall GetLastError()'),
-};
 
 interface PendingCreation {
   readonly tid: number;
@@ -109,7 +100,7 @@ export class ChildFollower {
     if (stack && flags !== undefined && (flags & DEBUG_FLAGS) === 0) {
       const suspended = Buffer.alloc(4);
       suspended.writeUInt32LE((flags | CREATE_SUSPENDED) >>> 0);
-      if (api.WriteProcessMemory(process.handle, rsp + FLAGS_AT, suspended, 4, 0n)) {
+      if (win.WriteProcessMemory(process.handle, rsp + FLAGS_AT, suspended, 4, 0n)) {
         const returnAddress = stack.readBigUInt64LE(0);
         const waiting = this.returns.get(process.pid) ?? new Map<bigint, PendingCreation[]>();
         this.returns.set(process.pid, waiting);
@@ -144,13 +135,17 @@ export class ChildFollower {
 
 /** The child was created suspended: attach before its first instruction, then let it run (unless asked not to). */
 function attachChild(pid: number, tid: number, suspendedByCaller: boolean): FollowedChild {
-  const attached = api.DebugActiveProcess(pid) !== 0;
-  const error = attached ? undefined : `DebugActiveProcess failed (Win32 error ${api.GetLastError()})`;
+  let error: string | undefined;
+  try {
+    attachToProcess(pid);
+  } catch (failure) {
+    error = failure instanceof Error ? failure.message : String(failure);
+  }
   if (!suspendedByCaller) {
-    const thread = api.OpenThread(THREAD_SUSPEND_RESUME, 0, tid);
+    const thread = win.OpenThread(THREAD_SUSPEND_RESUME, 0, tid);
     if (thread) {
-      api.ResumeThread(thread);
-      api.CloseHandle(thread);
+      win.ResumeThread(thread);
+      win.CloseHandle(thread);
     }
   }
   return { pid, error };

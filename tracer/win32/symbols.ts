@@ -26,6 +26,8 @@ const MODULE_IMAGE_NAME = 100;
 export const STACK_FRAMES = 32;
 
 interface ModuleNaming {
+  /** The image's path, as dbghelp loaded it. */
+  path: string;
   /** Under the Windows folder: named from its export table, not dbghelp. */
   system: boolean;
   /** The image file's COFF symbol table, for a module dbghelp named nothing in (DWARF 5). */
@@ -66,7 +68,7 @@ class ProcessSymbols {
     const naming = this.naming(module.base);
     if (!naming.system) Object.assign(frame, this.fromDbghelp(address, lookup));
     if (frame.function === undefined && !naming.system) {
-      naming.coff ??= this.readCoff(module.base);
+      naming.coff ??= readCoff(naming.path);
       const found = nearestExport(naming.coff, Number(lookup - module.base));
       if (found) Object.assign(frame, { function: found.name, functionOffset: found.offset + Number(address - lookup) });
     }
@@ -103,7 +105,8 @@ class ProcessSymbols {
   private naming(base: bigint): ModuleNaming {
     let naming = this.modules.get(base);
     if (!naming) {
-      naming = { system: isSystemImage(this.imagePath(base)) };
+      const path = this.imagePath(base);
+      naming = { path, system: isSystemImage(path) };
       this.modules.set(base, naming);
     }
     return naming;
@@ -117,27 +120,28 @@ class ProcessSymbols {
     return name.slice(0, Math.max(0, name.indexOf('\0')));
   }
 
-  private readCoff(base: bigint): ExportTable {
-    let fd: number | undefined;
-    try {
-      fd = openSync(this.imagePath(base), 'r');
-      const file = fd;
-      return sortedExports(
-        readCoffFunctions((offset, length) => {
-          const buffer = Buffer.alloc(length);
-          return buffer.subarray(0, readSync(file, buffer, 0, length, offset));
-        }),
-      );
-    } catch {
-      return [];
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-  }
-
   private readExports(base: bigint): ExportTable {
     const image = readImageExports((rva, length) => this.process.read(base + BigInt(rva), length) ?? Buffer.alloc(length), () => EVERY_EXPORT);
     return sortedExports(image?.functions ?? new Map());
+  }
+}
+
+/** The functions an image file's COFF symbol table names, sorted (none when it cannot be read). */
+function readCoff(path: string): ExportTable {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const file = fd;
+    return sortedExports(
+      readCoffFunctions((offset, length) => {
+        const buffer = Buffer.alloc(length);
+        return buffer.subarray(0, readSync(file, buffer, 0, length, offset));
+      }),
+    );
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
