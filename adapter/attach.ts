@@ -1,30 +1,17 @@
 /** The attach request's arguments: which running programs to trace (by pid or by image name) and how. */
 
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { checkTraceOutput } from '../tracer/capture/preflight';
 import { listWindowsProcesses, type WindowsProcess } from '../tracer/capture/processes';
-import { type AgentRuntime, type RuntimeKind, RuntimeError, resolveRuntime, type WineSettings } from '../tracer/capture/runtime';
+import type { AgentRuntime } from '../tracer/capture/runtime';
+import { type LiveArguments, liveRecording, liveRuntime } from './live-arguments';
 import { LiveSource } from './source';
-import { version } from '../package.json';
 
-export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
+export interface AttachArguments extends DebugProtocol.AttachRequestArguments, LiveArguments {
   /** Windows pid(s); strings of digits too (what `${command:…}` variables give). */
   processId?: number | string | (number | string)[];
   /** The image file name of exactly one running process (case-insensitive; ".exe" may be left out). */
   processName?: string;
-  capture?: 'breakpoints' | 'inprocess';
-  /** Where to save the recording. */
-  trace?: string;
   stopOn?: string[];
-  apis?: string[];
-  runtime?: RuntimeKind;
-  wine?: WineSettings;
-  overflow?: 'wait' | 'drop';
-  ringSize?: number;
-  stacks?: boolean;
 }
 
 /** processId as pids: a number, a string of digits, or a list of them. */
@@ -60,17 +47,7 @@ async function targetPids(args: AttachArguments, runtime: AgentRuntime): Promise
 
 /** The live source of an attach: the agent attaches to the programs named and records to `trace` (or a temp file). */
 export async function attachSource(args: AttachArguments): Promise<LiveSource> {
-  if (args.runtime && !['auto', 'windows', 'wine'].includes(args.runtime)) throw new Error(`attach: "runtime" must be auto, windows or wine, not "${args.runtime}"`);
-  let runtime;
-  try {
-    runtime = resolveRuntime(args.runtime ?? 'auto', args.wine);
-  } catch (error) {
-    if (error instanceof RuntimeError) throw new Error(`attach: ${error.message}`);
-    throw error;
-  }
+  const runtime = liveRuntime('attach', args);
   const attaches = await targetPids(args, runtime);
-  const traceFile = resolve(args.trace ?? join(tmpdir(), `sockshare-${Date.now()}.sockshare.jsonl`));
-  mkdirSync(dirname(traceFile), { recursive: true });
-  checkTraceOutput(traceFile, 'attach: "trace"');
-  return new LiveSource({ runtime, launches: [], attaches, traceFile, apis: args.apis, capture: args.capture, overflow: args.overflow, ringSlots: args.ringSize, stacks: args.stacks, tracerVersion: version });
+  return new LiveSource({ runtime, launches: [], attaches, ...liveRecording('attach', args) });
 }

@@ -3,14 +3,12 @@
  * the runtime moves the cursor, the model answers, the presenter shapes the answers into variables.
  */
 
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { CapabilitiesEvent, ExitedEvent, Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { checkProgram, checkTraceOutput } from '../tracer/capture/preflight';
+import { checkProgram } from '../tracer/capture/preflight';
 import type { CaptureEnd } from '../tracer/capture/live';
-import { type RuntimeKind, RuntimeError, resolveRuntime, type WineSettings } from '../tracer/capture/runtime';
 import { RULES } from '../tracer/model';
 import type { ApiCallEvent, ApiReturnEvent } from '../tracer/trace/schema';
 import { callConditionScope, compileExpression } from './condition';
@@ -21,12 +19,12 @@ import type { VarNode } from './var-node';
 import { type RuntimeStop, TraceRuntime } from './runtime';
 import { type EventSource, LiveSource, RecordingSource } from './source';
 import { type AttachArguments, attachSource } from './attach';
+import { checkRuntimeKind, type LiveArguments, liveRecording, liveRuntime } from './live-arguments';
 import { CallFrames } from './frames';
 import { LocalFiles } from './local-files';
 import { sessionEndReport } from './session-end';
-import { version } from '../package.json';
 
-export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
+export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments, LiveArguments {
   /** Live: the program to start under the tracer (a Windows .exe). */
   program?: string;
   args?: string[];
@@ -40,18 +38,6 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   stopOn?: string[];
   /** Replay: the recording to open. Live: where to save the recording. */
   trace?: string;
-  runtime?: RuntimeKind;
-  wine?: WineSettings;
-  /** Hook only these APIs (live). */
-  apis?: string[];
-  /** Live: breakpoints (a debug event per call) or inprocess (stubs record every hooked call in the process). */
-  capture?: 'breakpoints' | 'inprocess';
-  /** Live, inprocess: a full ring makes the program wait for the tracer (default) or drops the oldest records. */
-  overflow?: 'wait' | 'drop';
-  /** Live, inprocess: records per process ring (a power of two). */
-  ringSize?: number;
-  /** Live, inprocess: each call's stack too (the breakpoint path always records them). */
-  stacks?: boolean;
   /** Replay: start with the cursor on the event with this seq. */
   startAt?: number;
   /** Recorded path prefix → local folder, for recordings made elsewhere (as cppdbg's sourceFileMap). */
@@ -163,36 +149,20 @@ export class SockshareSession extends LoggingDebugSession {
       if (!existsSync(trace)) throw new Error(`launch: the recording "${trace}" does not exist`);
       return new RecordingSource(trace);
     }
-    if (args.runtime && !['auto', 'windows', 'wine'].includes(args.runtime)) throw new Error(`launch: "runtime" must be auto, windows or wine, not "${args.runtime}"`);
+    checkRuntimeKind('launch', args);
     const programs = [args.program, ...(args.target ? [args.target] : [])].map((p) => resolve(args.cwd ?? '.', p));
     for (const p of programs) if (!existsSync(p)) throw new Error(`launch: "program" ${p} does not exist`);
     // Not a Windows x64 program (a Linux one, a directory, a 32-bit PE): refused here, before any agent starts.
     for (const p of programs) checkProgram(p);
-    let runtime;
-    try {
-      runtime = resolveRuntime(args.runtime ?? 'auto', args.wine);
-    } catch (error) {
-      if (error instanceof RuntimeError) throw new Error(`launch: ${error.message}`);
-      throw error;
-    }
-    const traceFile = resolve(args.trace ?? join(tmpdir(), `sockshare-${Date.now()}.sockshare.jsonl`));
-    // A recordings folder named in the configuration (e.g. the workspace's .sockshare/) is made on first use.
-    mkdirSync(dirname(traceFile), { recursive: true });
-    checkTraceOutput(traceFile, 'launch: "trace"');
+    const runtime = liveRuntime('launch', args);
     return new LiveSource({
       runtime,
       launches: [
         { program: programs[0], args: args.args ?? [], cwd: args.cwd, env: args.env },
         ...(args.target ? [{ program: programs[1], args: args.targetArgs ?? [], cwd: args.cwd, env: args.env }] : []),
       ],
-      traceFile,
-      apis: args.apis,
-      capture: args.capture,
-      overflow: args.overflow,
-      ringSlots: args.ringSize,
-      stacks: args.stacks,
+      ...liveRecording('launch', args),
       stopOnEntry: args.stopOnEntry,
-      tracerVersion: version,
     });
   }
 
