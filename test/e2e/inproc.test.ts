@@ -45,6 +45,7 @@ function callStacks(events: TraceEvent[]): string[][] {
 
 /** Arguments that are sockets, and the calls whose result is one. */
 const SOCKET_ARGS = new Set(['s', 'sListenSocket', 'sAcceptSocket']);
+const FD_SET_ARGS = new Set(['readfds', 'writefds', 'exceptfds']);
 const RETURNS_SOCKET = new Set(['socket', 'WSASocketA', 'WSASocketW', 'accept', 'WSAAccept']);
 
 /**
@@ -68,6 +69,8 @@ function decodedCalls(events: TraceEvent[]): string[][] {
     if (key === 'dwProcessId') return 'pid';
     if (key === 'dwServiceFlags3') return 'handle';
     if (SOCKET_ARGS.has(key)) return socketName(pid, value);
+    // An fd_set lists socket values as "0x30,0x34": named like any other socket (handle values differ run to run).
+    if (FD_SET_ARGS.has(key) && typeof value === 'string' && value !== '') return value.split(',').map((v) => socketName(pid, Number(v))).join(',');
     if (typeof value === 'string') return value.replace(/:\d+$/, ':port').replace(/^0x[0-9a-f]{5,}$/, 'address');
     if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(pid, v, k)]));
     return value;
