@@ -49,6 +49,7 @@ const RUNNERS: Record<string, Runner> = {
         overflow: overflowMode(values['overflow'] as string | undefined),
         ringSize: ringSize(values['ring-size'] as string | undefined),
         stacks: values['stacks'] === true,
+        quiet: values['quiet'] === true,
         tracerVersion: VERSION,
       },
       io,

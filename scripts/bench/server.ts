@@ -1,15 +1,16 @@
 /**
  * What tracing costs a busy server, and what a burst does to the in-process path, measured in one run on this machine:
  *  - requests/s of the node-http-cluster sample (a Node cluster HTTP server whose primary shares its listening socket
- *    with two workers and drives REQUESTS requests itself, a connection each), side by side: untraced; with
- *    WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record --capture
- *    inprocess`; under `sockshare record` with breakpoints; and each traced figure's ratio to untraced;
+ *    with two workers and drives REQUESTS requests itself, a connection each), in ROUNDS rounds of runs side by side:
+ *    untraced; with WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record
+ *    --capture inprocess` printing every call, and with --quiet; each traced figure's ratio to its round's untraced
+ *    run; then `sockshare record` with breakpoints (at most 300 requests) against an untraced run of as many;
  *  - a burst: cheap-calls (closesocket(INVALID_SOCKET) in a loop) making BURST_CALLS calls on 4 threads under
  *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
  *    (the ring-stalls event: wait mode loses nothing), the agent's end, record's exit code and the wall time.
  * Runs the real command line (dist/cli.js), as a user would. Progress on stderr; one JSON line on stdout.
- * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [TRACED_RUNS]   (default 600, 1,000,000, 1;
- * with more traced runs the in-process figure is their median)
+ * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 1,500, 1,000,000, 3;
+ * each figure is the median of its rounds)
  */
 
 import { spawn } from 'node:child_process';
@@ -27,7 +28,10 @@ const SERVER_SCRIPT = join(root, 'samples', 'node-http-cluster', 'main.js');
 const CHEAP_CALLS = join(root, 'samples', 'cheap-calls', 'cheap-calls.exe');
 const CLI = join(root, 'dist', 'cli.js');
 const CONCURRENCY = 4;
-const UNTRACED_RUNS = 3;
+/** The breakpoint path serves a few requests a second: this many are enough for its rate. */
+const BREAKPOINT_REQUESTS = 300;
+
+type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet';
 const BURST_THREADS = 4;
 /** A traced run that takes longer than this is killed and reported as such. */
 const RUN_TIMEOUT_MS = 240_000;
@@ -95,17 +99,9 @@ async function untraced(requests: number, env: Record<string, string> = {}) {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** The untraced runs are short and vary from run to run: the median of UNTRACED_RUNS, with every run's figure. */
-async function untracedMedian(requests: number, env: Record<string, string> = {}) {
-  const runs = [];
-  for (let i = 0; i < UNTRACED_RUNS; i++) runs.push(await untraced(requests, env));
-  const rates = runs.map((r) => r.requestsPerSec);
-  return { requestsPerSec: median(rates), runs: rates, stderrMb: Math.max(...runs.map((r) => r.stderrMb)) };
-}
-
-async function recorded(requests: number, capture: 'inprocess' | 'breakpoints') {
+async function recorded(requests: number, capture: 'inprocess' | 'breakpoints', quiet = false) {
   const trace = join(scratch, `server-${capture}.sockshare.jsonl`);
-  const run = await runCli(`server-${capture}`, ['record', '--capture', capture, '--out', trace, '--', ensureWindowsRuntime(), winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)]);
+  const run = await runCli(`server-${capture}`, ['record', '--capture', capture, ...(quiet ? ['--quiet'] : []), '--out', trace, '--', ensureWindowsRuntime(), winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)]);
   if (run.code !== 0) throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}:\n${recordSays(run.stderrFile).join('\n')}`);
   const events = Number(/recorded (\d+) events/.exec(recordSays(run.stderrFile).join('\n'))?.[1] ?? Number.NaN);
   rmSync(trace, { force: true });
@@ -177,43 +173,61 @@ function statSafe(file: string): number {
 const ratio = (traced: number, base: number) => Number((traced / base).toFixed(3));
 
 async function main(): Promise<void> {
-  const requests = Number(process.argv[2] ?? 600);
+  const requests = Number(process.argv[2] ?? 1500);
   const burstCalls = Number(process.argv[3] ?? 1_000_000);
-  const tracedRuns = Number(process.argv[4] ?? 1);
+  const rounds = Number(process.argv[4] ?? 3);
   process.env.SOCKSHARE_WINE_NODE = ensureWindowsRuntime();
   process.env.SOCKSHARE_WINEPREFIX = winePrefix();
   await buildSamples(['cheap-calls'], () => true);
   try {
-    const plain = await untracedMedian(requests);
-    log(`server untraced: ${plain.requestsPerSec} requests/s, median of ${plain.runs.join(' / ')} (${requests} requests, ${CONCURRENCY} at a time)`);
-    const winsock = await untracedMedian(requests, { WINEDEBUG: '+winsock' });
-    log(`server WINEDEBUG=+winsock: ${winsock.requestsPerSec} requests/s, median of ${winsock.runs.join(' / ')} (${winsock.stderrMb.toFixed(1)} MB of log)`);
-    const inprocessRuns = [];
-    for (let i = 0; i < tracedRuns; i++) {
-      const run = await recorded(requests, 'inprocess');
-      log(`server record --capture inprocess: ${run.requestsPerSec} requests/s (${run.events} events, ${run.seconds.toFixed(1)} s)`);
-      inprocessRuns.push(run);
+    // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
+    // traced figure's ratio is the median of its rounds' ratios to that round's untraced run.
+    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [] };
+    let winsockMb = 0;
+    let inprocessEvents = 0;
+    for (let round = 1; round <= rounds; round++) {
+      const plain = await untraced(requests);
+      rates.untraced.push(plain.requestsPerSec);
+      const winsock = await untraced(requests, { WINEDEBUG: '+winsock' });
+      rates.winsock.push(winsock.requestsPerSec);
+      winsockMb = Math.max(winsockMb, winsock.stderrMb);
+      const inprocess = await recorded(requests, 'inprocess');
+      rates.inprocess.push(inprocess.requestsPerSec);
+      inprocessEvents = inprocess.events;
+      const quiet = await recorded(requests, 'inprocess', true);
+      rates.quiet.push(quiet.requestsPerSec);
+      log(`server round ${round}: untraced ${plain.requestsPerSec}, +winsock ${winsock.requestsPerSec}, inprocess ${inprocess.requestsPerSec}, inprocess --quiet ${quiet.requestsPerSec} requests/s (${requests} requests, ${inprocess.events} events)`);
     }
-    const inprocess = { ...inprocessRuns[0], requestsPerSec: median(inprocessRuns.map((r) => r.requestsPerSec)) };
-    const breakpoints = await recorded(requests, 'breakpoints');
-    log(`server record (breakpoints): ${breakpoints.requestsPerSec} requests/s (${breakpoints.events} events, ${breakpoints.seconds.toFixed(1)} s)`);
+    const ratios = (variant: Variant) => rates[variant].map((rate, i) => ratio(rate, rates.untraced[i]));
+    const breakpointRequests = Math.min(requests, BREAKPOINT_REQUESTS);
+    const breakpointsPlain = await untraced(breakpointRequests);
+    const breakpoints = await recorded(breakpointRequests, 'breakpoints');
+    log(`server record (breakpoints): ${breakpoints.requestsPerSec} requests/s against ${breakpointsPlain.requestsPerSec} untraced (${breakpointRequests} requests, ${breakpoints.events} events, ${breakpoints.seconds.toFixed(1)} s)`);
     const calls = await burst(burstCalls);
     console.log(
       JSON.stringify({
         serverRequests: requests,
         serverConcurrency: CONCURRENCY,
-        serverUntracedReqPerSec: plain.requestsPerSec,
-        serverUntracedRuns: plain.runs,
-        serverWinsockLogReqPerSec: winsock.requestsPerSec,
-        serverWinsockLogRuns: winsock.runs,
-        serverWinsockLogMb: Number(winsock.stderrMb.toFixed(1)),
-        serverInprocessReqPerSec: inprocess.requestsPerSec,
-        serverInprocessRuns: inprocessRuns.map((r) => r.requestsPerSec),
+        serverRounds: rounds,
+        serverUntracedReqPerSec: median(rates.untraced),
+        serverUntracedRuns: rates.untraced,
+        serverWinsockLogReqPerSec: median(rates.winsock),
+        serverWinsockLogRuns: rates.winsock,
+        serverWinsockLogMb: Number(winsockMb.toFixed(1)),
+        serverInprocessReqPerSec: median(rates.inprocess),
+        serverInprocessRuns: rates.inprocess,
+        serverInprocessQuietReqPerSec: median(rates.quiet),
+        serverInprocessQuietRuns: rates.quiet,
+        serverWinsockLogRatio: median(ratios('winsock')),
+        serverWinsockLogRatios: ratios('winsock'),
+        serverInprocessRatio: median(ratios('inprocess')),
+        serverInprocessRatios: ratios('inprocess'),
+        serverInprocessQuietRatio: median(ratios('quiet')),
+        serverInprocessQuietRatios: ratios('quiet'),
+        serverInprocessEvents: inprocessEvents,
+        serverBreakpointRequests: breakpointRequests,
         serverBreakpointsReqPerSec: breakpoints.requestsPerSec,
-        serverWinsockLogRatio: ratio(winsock.requestsPerSec, plain.requestsPerSec),
-        serverInprocessRatio: ratio(inprocess.requestsPerSec, plain.requestsPerSec),
-        serverBreakpointsRatio: ratio(breakpoints.requestsPerSec, plain.requestsPerSec),
-        serverInprocessEvents: inprocess.events,
+        serverBreakpointsRatio: ratio(breakpoints.requestsPerSec, breakpointsPlain.requestsPerSec),
         serverBreakpointsEvents: breakpoints.events,
         ...calls,
       }),

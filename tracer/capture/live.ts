@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
+import { TraceTail } from '../trace/tail';
 import { checkProgram, checkTraceOutput } from './preflight';
 import { AGENT_EXIT_CLIENT_LOST, type AgentConfig, type AgentMessage, type CaptureStats, type ClientCommand, type StopReasonName } from './protocol';
 import { type AgentRuntime, packageRoot } from './runtime';
@@ -43,6 +44,8 @@ export interface LiveOptions {
   stopOnReturn?: string[];
   stopOnEntry?: boolean;
   tracerVersion: string;
+  /** The kinds of event handed on ('event'), or all: the trace's other lines are not even parsed. */
+  follow?: readonly TraceEvent['kind'][];
 }
 
 export interface StopInfo {
@@ -80,6 +83,9 @@ const STOP_GRACE_MS = 5000;
 /** How long an agent whose connection closed before its end may take to exit before it is killed. */
 const LOST_CONNECTION_GRACE_MS = 3000;
 
+/** How often the trace file is read for the events the agent has written since (it writes each drain at once). */
+const FOLLOW_INTERVAL_MS = 10;
+
 /** How much of the agent's own output an error message quotes. */
 const AGENT_LOG_LINES = 12;
 
@@ -109,7 +115,11 @@ export class LiveCapture extends EventEmitter {
   private lostTimer?: NodeJS.Timeout;
   /** The agent was killed because it did not exit after losing the connection. */
   private killedAfterLostConnection = false;
-  private eventCount = 0;
+  /** The trace file as the agent writes it: the events come from there, not over the connection. */
+  private tail?: TraceTail;
+  private followTimer?: NodeJS.Timeout;
+  /** Events in the trace file, handed on or not. */
+  private eventsWritten = 0;
   private stats?: CaptureStats;
   private agentExited = false;
   private stopRequested = false;
@@ -142,6 +152,7 @@ export class LiveCapture extends EventEmitter {
     try {
       await this.startAgent(agentScript);
     } catch (error) {
+      this.stopFollowing();
       this.killAgent();
       this.removeWorkDir();
       throw error;
@@ -183,6 +194,9 @@ export class LiveCapture extends EventEmitter {
       if (this.agent?.pid === undefined && !this.agentExited) this.onAgentExit(null, null);
     });
     const port = await this.waitForPort(portFile);
+    // The agent wrote the trace's header before its port: the file followed from here is this run's.
+    this.tail = new TraceTail(resolve(this.options.traceFile), this.options.follow);
+    this.followTimer = setInterval(() => this.followTrace(), FOLLOW_INTERVAL_MS);
     this.socket = await this.connectWithToken(port, token);
   }
 
@@ -227,13 +241,33 @@ export class LiveCapture extends EventEmitter {
     });
   }
 
+  /** Hands on the events the agent has written since the last look. A trace that cannot be read ends the capture. */
+  private followTrace(): void {
+    const tail = this.tail;
+    if (!tail) return;
+    const events: TraceEvent[] = [];
+    try {
+      tail.readNew(events);
+    } catch (error) {
+      this.lastError ??= `the trace file cannot be followed: ${error instanceof Error ? error.message : String(error)}`;
+      this.stopFollowing();
+      this.stop();
+    }
+    this.eventsWritten = tail.eventLines;
+    for (const event of events) this.emit('event', event);
+  }
+
+  private stopFollowing(): void {
+    clearInterval(this.followTimer);
+    this.tail?.close();
+    this.tail = undefined;
+  }
+
   private onMessage(message: AgentMessage): void {
     switch (message.t) {
-      case 'event':
-        this.eventCount++;
-        this.emit('event', message.e as TraceEvent);
-        return;
       case 'stopped':
+        // The agent flushed the trace before it stopped: every event up to the stop is read first.
+        this.followTrace();
         this.emit('stopped', { reason: message.reason, seq: message.seq, pid: message.pid, tid: message.tid, api: message.api } satisfies StopInfo);
         return;
       case 'error':
@@ -316,6 +350,9 @@ export class LiveCapture extends EventEmitter {
   }
 
   private finishCapture(code: number | null, signal: NodeJS.Signals | null): void {
+    // What the agent wrote to its end (or its death) is read before the end is told.
+    this.followTrace();
+    this.stopFollowing();
     const failed = this.failureOf(code, signal);
     this.socket?.destroy();
     if (this.stopTimer) clearTimeout(this.stopTimer);
@@ -323,7 +360,7 @@ export class LiveCapture extends EventEmitter {
     process.off('exit', this.onHostExit);
     this.removeWorkDir();
     const end: CaptureEnd = {
-      events: this.eventCount,
+      events: this.eventsWritten,
       agentExitCode: code,
       ...(failed ? { agentFailure: failed.failure, error: failed.error } : {}),
       ...(signal ? { agentSignal: signal } : {}),

@@ -1,9 +1,10 @@
 /**
  * The tracer agent's wire protocol: JSON lines over one loopback TCP connection. The client's first line must be
- * the one-time token from the agent's configuration; anything else closes the connection.
+ * the one-time token from the agent's configuration; anything else closes the connection. The events themselves
+ * are not sent: the client follows the trace file, which the agent has flushed before it says `stopped` or `end`.
  */
 
-import type { TraceEvent, TraceHeader } from '../trace/schema';
+import type { TraceHeader } from '../trace/schema';
 
 export interface AgentLaunch {
   /** Windows path of the program. */
@@ -73,7 +74,6 @@ export type StopReasonName = 'entry' | 'breakpoint' | 'step' | 'pause';
 
 export type AgentMessage =
   | { t: 'hello'; agentPid: number }
-  | { t: 'event'; e: TraceEvent }
   /** seq 0 and api '' when the stop is not at a hooked call (a pause between calls). */
   | { t: 'stopped'; reason: StopReasonName; seq: number; pid: number; tid: number; api: string }
   | { t: 'error'; message: string }

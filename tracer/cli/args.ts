@@ -77,7 +77,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'record',
-    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] [--capture breakpoints|inprocess] [--overflow wait|drop] [--ring-size N] [--stacks] (-- PROGRAM [ARGS...] | --attach PID[,PID...])',
+    synopsis: '--out TRACE [--stop-on API,...] [--target PROGRAM [--target-arg ARG]...] [--runtime auto|windows|wine] [--capture breakpoints|inprocess] [--overflow wait|drop] [--ring-size N] [--stacks] [--quiet] (-- PROGRAM [ARGS...] | --attach PID[,PID...])',
     summary: 'run a program (and the processes it starts) under the tracer and record its Winsock calls',
     details: [
       'Starts PROGRAM under the Win32 debug API: it and every process it starts are traced. Each hooked',
@@ -102,6 +102,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       '  --ring-size N          inprocess: records per process ring, a power of two (default 262144: 16 MB)',
       '  --stacks               inprocess: each call\'s stack too (16 frames, symbolized by the tracer; the',
       '                         breakpoint path always records them)',
+      '  -q, --quiet            no line per call (the programs\' output, their starts and exits, and the',
+      '                         findings are still printed): the tracer keeps out of a busy server\'s way',
       '  -h, --help             show this help',
       '',
       'PROGRAM (and --target) must be x64 Windows executables and TRACE a file that can be written: anything',
@@ -125,6 +127,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       overflow: { type: 'string' },
       'ring-size': { type: 'string' },
       stacks: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
       ...HELP_OPTION,
     },
     // PROGRAM, unless --attach (checked by the command itself).

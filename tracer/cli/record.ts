@@ -30,6 +30,8 @@ export interface RecordOptions {
   ringSize?: number;
   /** In-process capture: each call's stack too. */
   stacks?: boolean;
+  /** No line per call: only the programs' output, starts and exits are followed live. */
+  quiet?: boolean;
   tracerVersion: string;
 }
 
@@ -121,6 +123,9 @@ class CallPrinter {
     });
   }
 }
+
+/** What `--quiet` prints as it happens: the programs' output, starts and exits; the calls' lines are not even read. */
+const QUIET_KINDS: readonly TraceEvent['kind'][] = ['output', 'process-start', 'process-exit'];
 
 /** At a stop: Enter continues, `s` runs to the next hooked call, `k` kills. Without a terminal, stops continue. */
 function stopPrompt(capture: LiveCapture, io: CliIo): (stop: StopInfo) => void {
@@ -229,6 +234,7 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
     stacks: options.stacks,
     stopOn: options.stopOn,
     tracerVersion: options.tracerVersion,
+    ...(options.quiet ? { follow: QUIET_KINDS } : {}),
   });
   const printer = new CallPrinter(io);
   capture.on('event', (e: TraceEvent) => printer.onEvent(e));

@@ -95,6 +95,14 @@ export class TraceLineParser {
     }
   }
 
+  /**
+   * Passes over the next line unread (a follower that wants other kinds of event): it keeps its number, and is
+   * checked by whoever reads the whole trace.
+   */
+  skipLine(): void {
+    this.lineNumber++;
+  }
+
   /** A process that exits returns from none of its calls in flight. */
   private forgetCallsOf(pid: number): void {
     for (const [seq, call] of this.openCalls) if (call.pid === pid) this.openCalls.delete(seq);

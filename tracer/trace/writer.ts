@@ -73,11 +73,8 @@ export class TraceWriter {
     this.flush();
   }
 
-  /**
-   * Checks one event and queues its line for the next flush() (written at once past 1 MB). Returns the line's JSON,
-   * for a caller that sends it on too.
-   */
-  queue(event: TraceEvent): string {
+  /** Checks one event and queues its line for the next flush() (written at once past 1 MB). */
+  queue(event: TraceEvent): void {
     if (this.fd === undefined) throw new Error(`${this.file}: TraceWriter is closed`);
     try {
       validateEvent(event);
@@ -90,7 +87,6 @@ export class TraceWriter {
     this.queuedBytes += json.length;
     this.lastSeq = event.seq;
     if (this.queuedBytes > 1 << 20) this.flush();
-    return json;
   }
 
   /** Writes the queued lines with one write. */

@@ -1,6 +1,7 @@
 /**
  * The tracer agent: its own process (Windows Node.js, or Windows node.exe under Wine). It launches the programs
- * under the capture engine, writes the trace as events happen, streams them to its one client and obeys its commands.
+ * under the capture engine, writes the trace as events happen (its one client follows the file), tells the client of
+ * stops and of the end, and obeys its commands.
  * Usage: node agent.js CONFIG.json
  */
 
@@ -74,39 +75,17 @@ class Agent {
     return this.knownNow;
   }
 
-  private outgoing: string[] = [];
-  private flushTimer?: NodeJS.Timeout;
-
   /**
-   * Queues a message for the client; sent within 10 ms, or at once for stops and the end (a socket write is a
-   * round trip to the Wine server: one per event would double the cost of a hooked call).
+   * Sends a message to the client at once. Events are not messages: the client follows the trace file, so each event
+   * is serialised and written once (a socket write is also a round trip to the Wine server).
    */
-  send(message: AgentMessage, now = message.t !== 'event'): void {
-    this.enqueue(JSON.stringify(message), now);
-  }
-
-  private outgoingBytes = 0;
-
-  private enqueue(line: string, now: boolean): void {
-    this.outgoing.push(line);
-    this.outgoingBytes += line.length;
-    // A drain records a ring's worth at once: sent by the megabyte, so its lines do not all live until the timer.
-    if (now || this.outgoingBytes > 1 << 20) this.flush();
-    else this.flushTimer ??= setTimeout(() => this.flush(), 10);
-  }
-
-  flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.outgoing.length === 0) return;
+  send(message: AgentMessage): void {
     const started = process.hrtime.bigint();
-    this.client?.write(this.outgoing.join('\n') + '\n');
-    this.outgoing = [];
-    this.outgoingBytes = 0;
+    this.client?.write(JSON.stringify(message) + '\n');
     this.writeNs += Number(process.hrtime.bigint() - started);
   }
 
-  /** Time spent writing: the trace file's batches and the client's (nanoseconds). */
+  /** Time spent writing: the trace file's batches and the client's messages (nanoseconds). */
   private writeNs = 0;
 
   private flushTrace(): void {
@@ -116,7 +95,7 @@ class Agent {
   }
 
   /**
-   * Queues the event for the trace file (flushed before the programs go on: see run and hold) and the client.
+   * Queues the event for the trace file (flushed before the programs go on: see run and hold); the client reads it there.
    * `timeNs`: when it happened (a call recorded in the process), kept within the trace's order: times never go back.
    */
   record(unstamped: UnstampedEvent, timeNs?: number): number {
@@ -132,8 +111,7 @@ class Agent {
     event.seq = ++this.seq;
     event.timeNs = at;
     if (event.kind === 'process-start') this.processesStarted++;
-    // The trace line's JSON is the message's payload: an event is serialised once.
-    this.enqueue(`{"t":"event","e":${this.writer.queue(event)}}`, false);
+    this.writer.queue(event);
     return event.seq;
   }
 
