@@ -3,7 +3,8 @@
  *  - requests/s of the node-http-cluster sample (a Node cluster HTTP server whose primary shares its listening socket
  *    with two workers and drives REQUESTS requests itself, a connection each), in ROUNDS rounds of runs side by side:
  *    untraced; with WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record
- *    --capture inprocess` printing every call, and with --quiet; each traced figure's ratio to its round's untraced
+ *    --capture inprocess` printing every call, with --quiet, and with --quiet and only WSAStartup hooked (what being
+ *    traced costs before any call is recorded); each traced figure's ratio to its round's untraced
  *    run; then `sockshare record` with breakpoints (at most 300 requests) against an untraced run of as many;
  *  - a burst: cheap-calls (closesocket(INVALID_SOCKET) in a loop) making BURST_CALLS calls on 4 threads under
  *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
@@ -31,7 +32,7 @@ const CONCURRENCY = 4;
 /** The breakpoint path serves a few requests a second: this many are enough for its rate. */
 const BREAKPOINT_REQUESTS = 300;
 
-type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet';
+type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'attached';
 const BURST_THREADS = 4;
 /** A traced run that takes longer than this is killed and reported as such. */
 const RUN_TIMEOUT_MS = 240_000;
@@ -99,9 +100,10 @@ async function untraced(requests: number, env: Record<string, string> = {}) {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-async function recorded(requests: number, capture: 'inprocess' | 'breakpoints', quiet = false) {
+/** `extra`: record's options besides --capture (--quiet, --apis). */
+async function recorded(requests: number, capture: 'inprocess' | 'breakpoints', extra: string[] = []) {
   const trace = join(scratch, `server-${capture}.sockshare.jsonl`);
-  const run = await runCli(`server-${capture}`, ['record', '--capture', capture, ...(quiet ? ['--quiet'] : []), '--out', trace, '--', ensureWindowsRuntime(), winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)]);
+  const run = await runCli(`server-${capture}`, ['record', '--capture', capture, ...extra, '--out', trace, '--', ensureWindowsRuntime(), winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)]);
   if (run.code !== 0) throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}:\n${recordSays(run.stderrFile).join('\n')}`);
   const events = Number(/recorded (\d+) events/.exec(recordSays(run.stderrFile).join('\n'))?.[1] ?? Number.NaN);
   rmSync(trace, { force: true });
@@ -182,7 +184,7 @@ async function main(): Promise<void> {
   try {
     // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
     // traced figure's ratio is the median of its rounds' ratios to that round's untraced run.
-    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [] };
+    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [] };
     let winsockMb = 0;
     let inprocessEvents = 0;
     for (let round = 1; round <= rounds; round++) {
@@ -194,9 +196,12 @@ async function main(): Promise<void> {
       const inprocess = await recorded(requests, 'inprocess');
       rates.inprocess.push(inprocess.requestsPerSec);
       inprocessEvents = inprocess.events;
-      const quiet = await recorded(requests, 'inprocess', true);
+      const quiet = await recorded(requests, 'inprocess', ['--quiet']);
       rates.quiet.push(quiet.requestsPerSec);
-      log(`server round ${round}: untraced ${plain.requestsPerSec}, +winsock ${winsock.requestsPerSec}, inprocess ${inprocess.requestsPerSec}, inprocess --quiet ${quiet.requestsPerSec} requests/s (${requests} requests, ${inprocess.events} events)`);
+      // The cost of being traced at all: the same agent and stubs, with one API hooked (WSAStartup: once a process).
+      const attached = await recorded(requests, 'inprocess', ['--quiet', '--apis', 'WSAStartup']);
+      rates.attached.push(attached.requestsPerSec);
+      log(`server round ${round}: untraced ${plain.requestsPerSec}, +winsock ${winsock.requestsPerSec}, inprocess ${inprocess.requestsPerSec}, inprocess --quiet ${quiet.requestsPerSec}, traced with only WSAStartup hooked ${attached.requestsPerSec} requests/s (${requests} requests, ${inprocess.events} events)`);
     }
     const ratios = (variant: Variant) => rates[variant].map((rate, i) => ratio(rate, rates.untraced[i]));
     const breakpointRequests = Math.min(requests, BREAKPOINT_REQUESTS);
@@ -224,6 +229,10 @@ async function main(): Promise<void> {
         serverInprocessRatios: ratios('inprocess'),
         serverInprocessQuietRatio: median(ratios('quiet')),
         serverInprocessQuietRatios: ratios('quiet'),
+        serverAttachedOnlyReqPerSec: median(rates.attached),
+        serverAttachedOnlyRuns: rates.attached,
+        serverAttachedOnlyRatio: median(ratios('attached')),
+        serverAttachedOnlyRatios: ratios('attached'),
         serverInprocessEvents: inprocessEvents,
         serverBreakpointRequests: breakpointRequests,
         serverBreakpointsReqPerSec: breakpoints.requestsPerSec,

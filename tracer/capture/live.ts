@@ -14,7 +14,8 @@ import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
 import { TraceTail } from '../trace/tail';
 import { checkProgram, checkTraceOutput } from './preflight';
-import { AGENT_EXIT_CLIENT_LOST, type AgentConfig, type AgentMessage, type CaptureStats, type ClientCommand, type StopReasonName } from './protocol';
+import { type AgentFailure, agentErrorText, agentFailureOf } from './agent-failure';
+import { type AgentConfig, type AgentMessage, type CaptureStats, type ClientCommand, type StopReasonName } from './protocol';
 import { type AgentRuntime, packageRoot } from './runtime';
 
 export interface LiveLaunch {
@@ -56,12 +57,8 @@ export interface StopInfo {
   api: string;
 }
 
-/**
- * How an agent that did not end normally ended: `error` it reported an error and exited, `crashed` it exited with a
- * non-zero code without a word on the connection (its stderr says why), `killed` a signal ended it, `lost` the
- * connection closed before the agent's end.
- */
-export type AgentFailure = 'error' | 'crashed' | 'killed' | 'lost';
+export type { AgentFailure } from './agent-failure';
+export { agentErrorText } from './agent-failure';
 
 export interface CaptureEnd {
   events: number;
@@ -85,20 +82,6 @@ const LOST_CONNECTION_GRACE_MS = 3000;
 
 /** How often the trace file is read for the events the agent has written since (it writes each drain at once). */
 const FOLLOW_INTERVAL_MS = 10;
-
-/** How much of the agent's own output an error message quotes. */
-const AGENT_LOG_LINES = 12;
-
-/**
- * The part of the agent's output (stdout and stderr, one file) that says why it died: from its own last word
- * ("sockshare agent: RangeError: ...", the stack under it) when there is one, else its last lines.
- */
-export function agentErrorText(log: string): string {
-  const lines = log.replace(/\r/g, '').split('\n').filter((line) => line.trim() !== '');
-  const own = lines.map((line) => line.startsWith('sockshare agent:')).lastIndexOf(true);
-  const quoted = own >= 0 ? lines.slice(own, own + AGENT_LOG_LINES) : lines.slice(-AGENT_LOG_LINES);
-  return quoted.join('\n');
-}
 
 /** The prefix of the agent's scratch folder in the temp dir (removed when the capture ends). */
 export const AGENT_DIR_PREFIX = 'sockshare-agent-';
@@ -319,34 +302,19 @@ export class LiveCapture extends EventEmitter {
     this.finishCapture(code, signal);
   }
 
-  /**
-   * How the agent ended, when not normally, and why in its own words: its 'error' message, else what it wrote on
-   * stderr (an uncaught exception's stack), else the bare exit code or signal.
-   */
   private failureOf(code: number | null, signal: NodeJS.Signals | null): { failure: AgentFailure; error: string } | undefined {
-    const log = agentErrorText(this.agentLog());
-    const own = this.lastError ?? log;
-    const detail = own ? `: ${own}` : '';
-    if (code === null && !signal) return { failure: 'error', error: this.lastError ?? 'the tracer agent could not be run' };
-    if (code === null && signal) {
-      const output = log ? `; its last output: ${log}` : '';
-      if (this.stopRequested) {
-        const late = this.stopTimer ? `, as it had not ended within ${STOP_GRACE_MS / 1000} s` : '';
-        return { failure: 'killed', error: `the tracer agent was killed (${signal}) to stop the capture${late}${output}` };
-      }
-      if (this.killedAfterLostConnection) {
-        return { failure: 'lost', error: `the connection to the tracer agent was lost before the end of the run; the agent did not exit and was killed (${signal})${output}` };
-      }
-      return { failure: 'killed', error: `the tracer agent died: it was killed (${signal})${output}` };
-    }
-    if (code !== 0) {
-      if (this.lastError) return { failure: 'error', error: `the tracer agent failed (exit code ${code}): ${this.lastError}` };
-      if (this.connectionLost && code === AGENT_EXIT_CLIENT_LOST) return { failure: 'lost', error: `the connection to the tracer agent was lost before the end of the run (the agent exited with code ${code})${log ? `: ${log}` : ''}` };
-      return { failure: 'crashed', error: `the tracer agent died (exit code ${code})${detail}` };
-    }
-    if (this.lastError) return { failure: 'error', error: this.lastError };
-    if (!this.endReceived && !this.stopRequested) return { failure: 'lost', error: `the connection to the tracer agent was lost before the end of the run (the agent exited with code 0)${detail}` };
-    return undefined;
+    return agentFailureOf({
+      code,
+      signal,
+      log: agentErrorText(this.agentLog()),
+      reported: this.lastError,
+      stopRequested: this.stopRequested,
+      killedLateAfterStop: this.stopTimer !== undefined,
+      stopGraceMs: STOP_GRACE_MS,
+      killedAfterLostConnection: this.killedAfterLostConnection,
+      connectionLost: this.connectionLost,
+      endReceived: this.endReceived,
+    });
   }
 
   private finishCapture(code: number | null, signal: NodeJS.Signals | null): void {
