@@ -50,9 +50,13 @@ async function openFileByPath(wb, page, path) {
 
 /**
  * Waits for the call-in-context document to show its marked line. The web workbench now and then leaves a freshly
- * opened editor blank, or fails it ("could not be opened ... Try Again"); a user clicks Try Again or the frame again,
- * and so does the test, at most three times, saying so: the document itself is asked of the adapter again each time.
+ * opened editor blank, or fails it ("could not be opened ... Try Again"); a user closes it and clicks the frame again,
+ * and so does the test, at most three times, saying so (and the page's errors): the document is asked of the adapter
+ * anew each time.
  */
+/** The page's last errors (workbench.pageErrors), reported with a retry. */
+let pageErrors = [];
+
 async function waitForCallDocument(wb, page, frameText) {
   const marked = /→\s#\d+/;
   for (let attempt = 0; ; attempt++) {
@@ -62,13 +66,14 @@ async function waitForCallDocument(wb, page, frameText) {
       if (attempt === 3) throw error;
     }
     const retry = page.getByRole('button', { name: 'Try Again' });
-    if (await retry.isVisible().catch(() => false)) {
-      log('the call document did not open: Try Again');
-      await retry.click();
-    } else {
-      log('the call document stayed blank: its frame is clicked again');
-      await page.locator('.pane-body.debug-call-stack .monaco-list-row', { hasText: frameText }).first().click();
-    }
+    const why = (await retry.isVisible().catch(() => false)) ? await page.locator('.monaco-editor-pane-placeholder').first().innerText().catch(() => '') : undefined;
+    // Its tab is closed and the frame clicked again: the document is made anew (a blank one stays blank if re-shown).
+    log(why === undefined ? 'the call document stayed blank: it is closed and its frame clicked again' : `the call document did not open (${why.replace(/\s+/g, ' ').trim()}): it is closed and its frame clicked again`);
+    if (pageErrors.length > 0) log(`the page's last errors:\n  ${pageErrors.join('\n  ')}`);
+    const tab = page.locator('.tabs-container .tab.active');
+    await tab.hover().catch(() => {});
+    await tab.locator('.codicon-close').first().click().catch((closeError) => log(`closing its tab failed: ${closeError.message}`));
+    await page.locator('.pane-body.debug-call-stack .monaco-list-row', { hasText: frameText }).first().click();
   }
 }
 
@@ -102,6 +107,7 @@ async function main() {
     },
   });
   const { page } = workbench;
+  pageErrors = workbench.pageErrors;
   try {
     await wb.waitForExplorerItem(page, 'traces', { timeout: 60_000 });
     // Open the recording from the explorer, then F5: the configuration provider replays the active trace.
@@ -157,6 +163,7 @@ async function main() {
     log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots ${relative(root, variables)}, ${relative(root, diagram)}`);
   } catch (error) {
     await wb.screenshot(page, 'browser-failure.png').catch(() => {});
+    if (workbench.pageErrors.length > 0) log(`the page's last errors:\n  ${workbench.pageErrors.join('\n  ')}`);
     throw error;
   } finally {
     await workbench.close();

@@ -66,11 +66,16 @@ export async function openWorkbench({ folder = join(root, 'samples'), extensionD
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.setDefaultTimeout(DEFAULT_TIMEOUT);
-    if (verbose) page.on('console', (message) => process.stderr.write(`[page ${message.type()}] ${message.text()}\n`));
+    // The page's last errors, for a failure's report (an editor that "could not be opened" says why only there).
+    const pageErrors = [];
+    page.on('console', (message) => {
+      if (verbose) process.stderr.write(`[page ${message.type()}] ${message.text()}\n`);
+      if (message.type() === 'error' && pageErrors.push(message.text()) > 20) pageErrors.shift();
+    });
     const url = workbenchUrl(server, { folder, ...(extensionDevelopmentPath ? { extensionDevelopmentPath } : {}) });
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await waitForWorkbench(page);
-    return { server, browser, context, page, url, temp, close };
+    return { server, browser, context, page, url, temp, close, pageErrors };
   } catch (error) {
     await close();
     throw error;
