@@ -1,13 +1,10 @@
 // Drives the real VS Code web workbench (the VS Code 1.100.3 server from npm code-server, see code-server.mjs) in a
 // headless Chromium through playwright-core, as a person would: the command palette, F5, the debug toolbar, the Call
 // Stack and Variables views, screenshots. Every wait is for a specific element or text, never a fixed delay.
-//
-// Run directly (`npm run test:workbench`), it is the workbench check: open the workbench on samples/, wait for the
-// explorer to show `handoff`, save test-output/screenshots/workbench.png.
+// scripts/check-workbench.mjs (`npm run test:workbench`) is the workbench check built on it.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
 import { ensureNpmPackages, log, root } from './setup.mjs';
 
 export const SCREENSHOTS = join(root, 'test-output', 'screenshots');
@@ -385,35 +382,4 @@ export async function screenshot(page, path, { selector } = {}) {
   if (selector) await page.locator(selector).first().screenshot({ path: target });
   else await page.screenshot({ path: target });
   return target;
-}
-
-/** The workbench check: the workbench opens on samples/ with the extension loaded, and the explorer lists `handoff`. */
-export async function checkWorkbench({ verbose = false } = {}) {
-  const started = Date.now();
-  const workbench = await openWorkbench({ folder: join(root, 'samples'), verbose });
-  try {
-    const opened = Date.now();
-    await waitForExplorerItem(workbench.page, 'handoff', { timeout: 60_000 });
-    const shot = await screenshot(workbench.page, 'workbench.png');
-    log(`workbench check passed: the explorer shows handoff (workbench open in ${((opened - started) / 1000).toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(1)} s); screenshot ${relative(root, shot)}`);
-  } catch (error) {
-    await screenshot(workbench.page, 'workbench-failure.png').catch(() => {});
-    throw error;
-  } finally {
-    await workbench.close();
-  }
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  checkWorkbench({ verbose: process.argv.includes('--verbose') }).then(
-    () => {
-      console.log('workbench: 1 passed, 0 failed');
-      process.exit(0);
-    },
-    (error) => {
-      log(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
-      console.log('workbench: 0 passed, 1 failed');
-      process.exit(1);
-    },
-  );
 }
