@@ -35,11 +35,25 @@ export class TraceLineParser {
   private pendingBlankLine = 0;
   /** Calls read and not yet returned, by seq: a return must be its call's (same process, thread and API). */
   private readonly openCalls = new Map<number, OpenCall>();
+  /** The `"kind":"…"` texts of the kinds wanted (JSON.stringify writes no space there), or undefined for all. */
+  private readonly kindTexts?: string[];
 
+  /**
+   * `kinds`: a follower that wants only these kinds of event (a live `record --quiet`); the other lines keep their
+   * numbers and are not parsed (whoever reads the whole trace checks them).
+   */
   constructor(
     readonly file: string,
     private readonly onWarning?: (warning: TraceFormatError) => void,
-  ) {}
+    kinds?: readonly TraceEvent['kind'][],
+  ) {
+    this.kindTexts = kinds?.map((kind) => `"kind":${JSON.stringify(kind)}`);
+  }
+
+  /** Lines parsed or passed over so far, the header's included. */
+  get lineCount(): number {
+    return this.lineNumber;
+  }
 
   /**
    * Parses the next line (without its '\n'). `unterminated` marks the file's last line when no newline
@@ -57,6 +71,8 @@ export class TraceLineParser {
     if (this.pendingBlankLine !== 0) {
       throw new TraceFormatError(this.file, this.pendingBlankLine, 'blank line in the middle of the trace');
     }
+    // A kind's text outside a string value can only be the event's own kind: escaped quotes cannot match it.
+    if (this.kindTexts && this.header !== undefined && !this.kindTexts.some((kind) => text.includes(kind))) return undefined;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -95,14 +111,6 @@ export class TraceLineParser {
     }
   }
 
-  /**
-   * Passes over the next line unread (a follower that wants other kinds of event): it keeps its number, and is
-   * checked by whoever reads the whole trace.
-   */
-  skipLine(): void {
-    this.lineNumber++;
-  }
-
   /** A process that exits returns from none of its calls in flight. */
   private forgetCallsOf(pid: number): void {
     for (const [seq, call] of this.openCalls) if (call.pid === pid) this.openCalls.delete(seq);
@@ -116,7 +124,7 @@ export class TraceLineParser {
 }
 
 /** Parses every '\n'-terminated line of `text` into `events`; returns the index where the unterminated rest begins. */
-function parseTerminatedLines(parser: TraceLineParser, text: string, events: TraceEvent[]): number {
+export function parseTerminatedLines(parser: TraceLineParser, text: string, events: TraceEvent[]): number {
   let start = 0;
   let newline: number;
   while ((newline = text.indexOf('\n', start)) !== -1) {

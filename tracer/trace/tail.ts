@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { TraceLineParser } from './reader';
+import { parseTerminatedLines, TraceLineParser } from './reader';
 import type { TraceEvent } from './schema';
 
 /** One read's most: a drain writes up to a megabyte at once. */
@@ -19,17 +19,18 @@ export class TraceTail {
   private readonly decoder = new StringDecoder('utf8');
   private readonly chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   private readonly parser: TraceLineParser;
-  /** The `"kind":"…"` texts of the kinds wanted (JSON.stringify writes no space there), or undefined for all. */
-  private readonly kindTexts?: string[];
-  /** Complete event lines read, parsed or not. */
-  eventLines = 0;
 
+  /** `kinds`: only these kinds of event are parsed and handed on (the other lines are counted). */
   constructor(
     readonly file: string,
     kinds?: readonly TraceEvent['kind'][],
   ) {
-    this.parser = new TraceLineParser(file);
-    this.kindTexts = kinds?.map((kind) => `"kind":${JSON.stringify(kind)}`);
+    this.parser = new TraceLineParser(file, undefined, kinds);
+  }
+
+  /** Complete event lines read, parsed or not. */
+  get eventLines(): number {
+    return Math.max(0, this.parser.lineCount - 1);
   }
 
   /**
@@ -51,28 +52,8 @@ export class TraceTail {
       if (read === 0) return events;
       this.offset += read;
       const text = this.partialLine + this.decoder.write(this.chunk.subarray(0, read));
-      this.partialLine = text.slice(this.parseLines(text, events));
+      this.partialLine = text.slice(parseTerminatedLines(this.parser, text, events));
     }
-  }
-
-  /** Parses the wanted '\n'-terminated lines of `text` into `events`; returns where the unterminated rest begins. */
-  private parseLines(text: string, events: TraceEvent[]): number {
-    let start = 0;
-    let newline: number;
-    while ((newline = text.indexOf('\n', start)) !== -1) {
-      const line = text.slice(start, newline);
-      start = newline + 1;
-      const isHeader = this.parser.header === undefined;
-      if (!isHeader) this.eventLines++;
-      // A kind's text outside a string value can only be the event's own kind: escaped quotes cannot match it.
-      if (!isHeader && this.kindTexts && !this.kindTexts.some((kind) => line.includes(kind))) {
-        this.parser.skipLine();
-        continue;
-      }
-      const event = this.parser.parseLine(line, false);
-      if (event !== undefined) events.push(event);
-    }
-    return start;
   }
 
   close(): void {
