@@ -9,9 +9,9 @@
 // function answer_request (called from serve, called from main), and its build carries DWARF 4 lines.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join, relative } from 'node:path';
 import { setTimeout } from 'node:timers';
+import { ask } from './ask.mjs';
 import { log, root } from './setup.mjs';
 
 const SAMPLE = 'stack-walk';
@@ -30,18 +30,6 @@ async function waitUntil(check, timeout) {
     await sleep(200);
   }
   return check();
-}
-
-/** Sends `text` on a new connection to the server and resolves with its whole answer. */
-function ask(port, text, timeout = WINE_WAIT) {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text));
-    let answer = '';
-    socket.setTimeout(timeout, () => socket.destroy(new Error(`the server did not answer ${JSON.stringify(text)} within ${timeout / 1000} s`)));
-    socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-  });
 }
 
 /**
@@ -166,7 +154,7 @@ export async function attachToRunningSample(wb, workbench) {
   const server = await startServer(join(root, 'test-output', 'browser', 'attach-server'), wb.serverTmpDir(workbench));
   try {
     log(`${SAMPLE}.exe --serve runs under Wine: pid ${server.pid}, port ${server.port}`);
-    const before = await ask(server.port, 'before');
+    const before = await ask(server.port, 'before', WINE_WAIT);
     if (before !== 'served: before') throw new Error(`the server answered ${JSON.stringify(before)} before the attach`);
 
     await wb.openFolder(workbench, folder);
@@ -207,7 +195,7 @@ export async function attachToRunningSample(wb, workbench) {
     });
     await held.promise;
     if (held.answer !== `served: ${held.text}`) throw new Error(`after the detach the server answered the held request with ${JSON.stringify(held.answer ?? held.error?.message)}`);
-    const after = await ask(server.port, 'after');
+    const after = await ask(server.port, 'after', WINE_WAIT);
     if (after !== 'served: after') throw new Error(`after the detach the server answered ${JSON.stringify(after)}`);
     if (!server.running()) throw new Error(`the server exited after the detach: ${server.output()}`);
     log(`detached: the server still serves; the attach part took ${((Date.now() - started) / 1000).toFixed(1)} s (${relative(root, shot)})`);

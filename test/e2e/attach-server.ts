@@ -5,9 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ask } from '../../scripts/lib/ask.mjs';
 import { runUnderWine, winPath } from '../../scripts/lib/wine.mjs';
 import { listWindowsProcesses } from '../../tracer/capture/processes';
 import { resolveRuntime } from '../../tracer/capture/runtime';
@@ -61,19 +61,6 @@ export async function startServingPrefork(): Promise<ServingPrefork> {
       return { code: done.code, stdout: done.stdout };
     },
   };
-}
-
-/** Sends `text` on a new connection and resolves with the whole answer. */
-export function ask(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text));
-    let answer = '';
-    // The workers may still be starting (a Wine process start on a loaded machine): the answer is awaited, not timed.
-    socket.setTimeout(60_000, () => socket.destroy(new Error('no answer within 60 s')));
-    socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-  });
 }
 
 /** The trace file's events so far (the agent writes each as it happens). */
