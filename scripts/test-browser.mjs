@@ -54,8 +54,12 @@ async function openFileByPath(wb, page, path) {
  * and so does the test, at most three times, saying so (and the page's errors): the document is asked of the adapter
  * anew each time.
  */
-/** The page's last errors (workbench.pageErrors), reported with a retry. */
+/** The page's last errors (workbench.pageErrors), reported with a retry and with a failure. */
 let pageErrors = [];
+
+function logPageErrors() {
+  if (pageErrors.length > 0) log(`the page's last errors:\n  ${pageErrors.join('\n  ')}`);
+}
 
 async function waitForCallDocument(wb, page, frameText) {
   const marked = /→\s#\d+/;
@@ -69,7 +73,7 @@ async function waitForCallDocument(wb, page, frameText) {
     const why = (await retry.isVisible().catch(() => false)) ? await page.locator('.monaco-editor-pane-placeholder').first().innerText().catch(() => '') : undefined;
     // Its tab is closed and the frame clicked again: the document is made anew (a blank one stays blank if re-shown).
     log(why === undefined ? 'the call document stayed blank: it is closed and its frame clicked again' : `the call document did not open (${why.replace(/\s+/g, ' ').trim()}): it is closed and its frame clicked again`);
-    if (pageErrors.length > 0) log(`the page's last errors:\n  ${pageErrors.join('\n  ')}`);
+    logPageErrors();
     const tab = page.locator('.tabs-container .tab.active');
     await tab.hover().catch(() => {});
     await tab.locator('.codicon-close').first().click().catch((closeError) => log(`closing its tab failed: ${closeError.message}`));
@@ -163,7 +167,7 @@ async function main() {
     log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots ${relative(root, variables)}, ${relative(root, diagram)}`);
   } catch (error) {
     await wb.screenshot(page, 'browser-failure.png').catch(() => {});
-    if (workbench.pageErrors.length > 0) log(`the page's last errors:\n  ${workbench.pageErrors.join('\n  ')}`);
+    logPageErrors();
     throw error;
   } finally {
     await workbench.close();

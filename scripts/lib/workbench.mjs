@@ -133,6 +133,12 @@ export async function openView(page, name, options = {}) {
  * for the matching row before choosing it (pressing Enter before the row appears picks whatever is first).
  */
 export async function runCommand(page, title, { timeout = DEFAULT_TIMEOUT } = {}) {
+  await chooseCommand(page, title, timeout);
+  await page.locator(SELECTORS.quickInput).waitFor({ state: 'hidden', timeout });
+}
+
+/** Opens the command palette (unless open) and clicks the command titled `title`; its widget may stay open after. */
+async function chooseCommand(page, title, timeout) {
   const widget = page.locator(SELECTORS.quickInput);
   if (!(await widget.isVisible())) {
     await page.keyboard.press('F1');
@@ -150,7 +156,6 @@ export async function runCommand(page, title, { timeout = DEFAULT_TIMEOUT } = {}
     throw new Error(`the command palette has no command titled ${JSON.stringify(title)}; it lists: ${JSON.stringify(rows.slice(0, 20))}`, { cause: error });
   }
   await row.click();
-  await widget.waitFor({ state: 'hidden', timeout });
 }
 
 /**
@@ -316,14 +321,7 @@ export async function addFunctionBreakpoint(page, name, { timeout = DEFAULT_TIME
 
 /** Debug: Select and Start Debugging, then the launch configuration named `name` in the list it opens. */
 export async function selectAndStartDebugging(page, name, { timeout = DEFAULT_TIMEOUT } = {}) {
-  const widget = page.locator(SELECTORS.quickInput);
-  if (!(await widget.isVisible())) {
-    await page.keyboard.press('F1');
-    await widget.waitFor({ state: 'visible', timeout });
-  }
-  const input = page.locator(SELECTORS.quickInputBox);
-  await input.fill('>Debug: Select and Start Debugging');
-  await page.locator(SELECTORS.quickInputRows).filter({ has: page.locator('.label-name', { hasText: /^Debug: Select and Start Debugging$/ }) }).first().click({ timeout });
+  await chooseCommand(page, 'Debug: Select and Start Debugging', timeout);
   // The configurations replace the commands in the same widget, as the "debug " quick access: its box holds that
   // prefix, and the name is typed after it.
   await page.waitForFunction((selector) => globalThis.document.querySelector(selector)?.value.startsWith('debug '), SELECTORS.quickInputBox, { timeout });
