@@ -53,7 +53,6 @@ export const win = {
   OpenThread: kernel32.func('uintptr_t __stdcall OpenThread(uint32_t access, int32_t inherit, uint32_t tid)'),
   ResumeThread: kernel32.func('uint32_t __stdcall ResumeThread(uintptr_t thread)'),
   DebugBreakProcess: kernel32.func('int32_t __stdcall DebugBreakProcess(uintptr_t process)'),
-  DebugSetProcessKillOnExit: kernel32.func('int32_t __stdcall DebugSetProcessKillOnExit(int32_t kill)'),
   ReadProcessMemory: kernel32.func('int32_t __stdcall ReadProcessMemory(uintptr_t process, uintptr_t address, _Inout_ uint8_t *buffer, uintptr_t size, uintptr_t read)'),
   WriteProcessMemory: kernel32.func('int32_t __stdcall WriteProcessMemory(uintptr_t process, uintptr_t address, const uint8_t *buffer, uintptr_t size, uintptr_t written)'),
   FlushInstructionCache: kernel32.func('int32_t __stdcall FlushInstructionCache(uintptr_t process, uintptr_t address, uintptr_t size)'),

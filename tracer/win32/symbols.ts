@@ -5,9 +5,9 @@
  * 0.1-0.3 s per DLL, and give build-tree paths that mean nothing to a user).
  */
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { StackFrame } from '../trace/schema';
 import { dbghelp, decodeWideString, type Handle } from './api';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { EVERY_EXPORT, type ExportTable, nearestExport, readCoffFunctions, readImageExports, sortedExports } from './pe';
 import { WalkMemory, walkStack } from './stack-walk';
 import type { TracedProcess, TracedThread } from './traced-process';
@@ -67,16 +67,13 @@ class ProcessSymbols {
     const frame: StackFrame = { module: module.name, offset: Number(address - module.base) };
     const naming = this.naming(module.base);
     if (!naming.system) Object.assign(frame, this.fromDbghelp(address, lookup));
-    if (frame.function === undefined && !naming.system) {
-      naming.coff ??= readCoff(naming.path);
-      const found = nearestExport(naming.coff, Number(lookup - module.base));
+    // What dbghelp could not name: the nearest function of the image's COFF table, else of its exports.
+    const nameFrom = (table: ExportTable) => {
+      const found = nearestExport(table, Number(lookup - module.base));
       if (found) Object.assign(frame, { function: found.name, functionOffset: found.offset + Number(address - lookup) });
-    }
-    if (frame.function === undefined) {
-      naming.exports ??= this.readExports(module.base);
-      const found = nearestExport(naming.exports, Number(lookup - module.base));
-      if (found) Object.assign(frame, { function: found.name, functionOffset: found.offset + Number(address - lookup) });
-    }
+    };
+    if (frame.function === undefined && !naming.system) nameFrom((naming.coff ??= readCoff(naming.path)));
+    if (frame.function === undefined) nameFrom((naming.exports ??= this.readExports(module.base)));
     return frame;
   }
 
