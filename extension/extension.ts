@@ -58,14 +58,16 @@ export function activate(context: vscode.ExtensionContext): SockshareApi {
     { dispose: () => void client?.stop() },
   );
   // The language server starts with the first trace file, not with the extension.
+  const startClient = () => {
+    client ??= languageClient().startLanguageClient(context);
+  };
   const startClientFor = (document: vscode.TextDocument) => {
-    if (!client && document.languageId === 'sockshare-trace') client = languageClient().startLanguageClient(context);
+    if (document.languageId === 'sockshare-trace') startClient();
   };
   // A trace too large for the editor to hand to extensions is in a tab with no document: the client starts for it
   // too, and reads it from disk (language-client.ts).
   const startClientForTabs = () => {
-    const traceTab = vscode.window.tabGroups.all.some((group) => group.tabs.some((tab) => tab.input instanceof vscode.TabInputText && isTraceFile(tab.input.uri)));
-    if (!client && traceTab) client = languageClient().startLanguageClient(context);
+    if (vscode.window.tabGroups.all.some((group) => group.tabs.some((tab) => tab.input instanceof vscode.TabInputText && isTraceFile(tab.input.uri)))) startClient();
   };
   // After activation returns: the client's bundle is most of the extension's code.
   setTimeout(() => {
