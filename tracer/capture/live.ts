@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
-import { TraceTail } from '../trace/tail';
+import { SpoolFollower } from './spool';
 import { checkProgram, checkTraceOutput } from './preflight';
 import { type AgentFailure, agentErrorText, agentFailureOf } from './agent-failure';
 import { type AgentConfig, type AgentMessage, type CaptureStats, type ClientCommand, type StopReasonName } from './protocol';
@@ -83,6 +83,11 @@ const LOST_CONNECTION_GRACE_MS = 3000;
 /** How often the trace file is read for the events the agent has written since (it writes each drain at once). */
 const FOLLOW_INTERVAL_MS = 10;
 
+/** Where the agent spools the trace: beside it, so a client that dies leaves the recording there. */
+function spoolFileOf(traceFile: string): string {
+  return `${resolve(traceFile)}.spool`;
+}
+
 /** The prefix of the agent's scratch folder in the temp dir (removed when the capture ends). */
 export const AGENT_DIR_PREFIX = 'sockshare-agent-';
 
@@ -98,8 +103,10 @@ export class LiveCapture extends EventEmitter {
   private lostTimer?: NodeJS.Timeout;
   /** The agent was killed because it did not exit after losing the connection. */
   private killedAfterLostConnection = false;
-  /** The trace file as the agent writes it: the events come from there, not over the connection. */
-  private tail?: TraceTail;
+  /** The agent's spool, followed into the trace: the events come from there, not over the connection. */
+  private spool?: SpoolFollower;
+  /** The spool could not be followed: it is kept for what it holds. */
+  private spoolBroken = false;
   private followTimer?: NodeJS.Timeout;
   /** Events in the trace file, handed on or not. */
   private eventsWritten = 0;
@@ -150,7 +157,7 @@ export class LiveCapture extends EventEmitter {
     const config: AgentConfig = {
       token,
       portFile: runtime.toAgentPath(portFile),
-      traceFile: runtime.toAgentPath(resolve(this.options.traceFile)),
+      traceFile: runtime.toAgentPath(spoolFileOf(this.options.traceFile)),
       header,
       launches: this.options.launches.map((l) => ({ program: runtime.toAgentPath(l.program), args: l.args ?? [], cwd: l.cwd ? runtime.toAgentPath(l.cwd) : undefined, env: l.env })),
       attaches: this.options.attaches,
@@ -159,6 +166,7 @@ export class LiveCapture extends EventEmitter {
       ringSlots: this.options.ringSlots,
       overflow: this.options.overflow,
       stacks: this.options.stacks,
+      ringChunks: true,
       stopOn: this.options.stopOn,
       stopOnReturn: this.options.stopOnReturn,
       stopOnEntry: this.options.stopOnEntry,
@@ -177,8 +185,8 @@ export class LiveCapture extends EventEmitter {
       if (this.agent?.pid === undefined && !this.agentExited) this.onAgentExit(null, null);
     });
     const port = await this.waitForPort(portFile);
-    // The agent wrote the trace's header before its port: the file followed from here is this run's.
-    this.tail = new TraceTail(resolve(this.options.traceFile), this.options.follow);
+    // The agent wrote the spool's header before its port: the file followed from here is this run's.
+    this.spool = new SpoolFollower(spoolFileOf(this.options.traceFile), resolve(this.options.traceFile), this.options.follow);
     this.followTimer = setInterval(() => this.followTrace(), FOLLOW_INTERVAL_MS);
     this.socket = await this.connectWithToken(port, token);
   }
@@ -224,26 +232,30 @@ export class LiveCapture extends EventEmitter {
     });
   }
 
-  /** Hands on the events the agent has written since the last look. A trace that cannot be read ends the capture. */
+  /**
+   * Writes to the trace what the agent has spooled since the last look and hands on its events. A spool that cannot
+   * be followed ends the capture, and is kept.
+   */
   private followTrace(): void {
-    const tail = this.tail;
-    if (!tail) return;
+    const spool = this.spool;
+    if (!spool) return;
     const events: TraceEvent[] = [];
     try {
-      tail.readNew(events);
+      spool.readNew(events);
     } catch (error) {
-      this.lastError ??= `the trace file cannot be followed: ${error instanceof Error ? error.message : String(error)}`;
+      this.lastError ??= `the agent's spool cannot be followed (it is kept): ${error instanceof Error ? error.message : String(error)}`;
+      this.spoolBroken = true;
       this.stopFollowing();
       this.stop();
     }
-    this.eventsWritten = tail.eventLines;
+    this.eventsWritten = spool.eventCount;
     for (const event of events) this.emit('event', event);
   }
 
   private stopFollowing(): void {
     clearInterval(this.followTimer);
-    this.tail?.close();
-    this.tail = undefined;
+    this.spool?.close(!this.spoolBroken);
+    this.spool = undefined;
   }
 
   private onMessage(message: AgentMessage): void {

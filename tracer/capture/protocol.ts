@@ -32,6 +32,11 @@ export interface AgentConfig {
   ringSlots?: number;
   /** In-process capture, a full ring: wait (default) makes the stubs wait for the drain; drop overwrites and counts. */
   overflow?: 'wait' | 'drop';
+  /**
+   * In-process capture: the drains may write their records undecoded, as ring chunks (tracer/win32/inproc/ring-chunk.ts)
+   * between the trace's events; the client expands them. Without it every event is written decoded.
+   */
+  ringChunks?: boolean;
   /** In-process capture: each call record carries the call's stack, symbolized at the drain. */
   stacks?: boolean;
   /** APIs whose entry holds the program. */

@@ -55,6 +55,11 @@ export class TraceLineParser {
     return this.lineNumber;
   }
 
+  /** Passes over a line that is not the trace's own (a capture's ring chunk, expanded by its follower); its number. */
+  countLine(): number {
+    return ++this.lineNumber;
+  }
+
   /**
    * Parses the next line (without its '\n'). `unterminated` marks the file's last line when no newline
    * follows it: if that line is bad JSON after the header, it was cut short by a crash and is only warned about.

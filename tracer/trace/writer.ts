@@ -89,6 +89,18 @@ export class TraceWriter {
     if (this.queuedBytes > 1 << 20) this.flush();
   }
 
+  /**
+   * Queues a line as is: an event's line already checked, or a capture's ring chunk (its events' seqs up to `lastSeq`:
+   * the next event must come after them).
+   */
+  queueLine(line: string, lastSeq?: number): void {
+    if (this.fd === undefined) throw new Error(`${this.file}: TraceWriter is closed`);
+    this.queued.push(line);
+    this.queuedBytes += line.length;
+    if (lastSeq !== undefined) this.lastSeq = lastSeq;
+    if (this.queuedBytes > 1 << 20) this.flush();
+  }
+
   /** Writes the queued lines with one write. */
   flush(): void {
     if (this.fd === undefined || this.queued.length === 0) return;

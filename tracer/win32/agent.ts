@@ -11,7 +11,8 @@ import type { AgentConfig, AgentMessage, ClientCommand } from '../capture/protoc
 import { HOOKED_APIS, type ApiEvent, type TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
 import { CaptureEngine } from './engine';
-import type { StopPlace, StopReason, UnstampedEvent } from './sink';
+import type { ChunkSink, StopPlace, StopReason, UnstampedEvent } from './sink';
+import { chunkTimeNs, ringChunkLine } from './inproc/ring-chunk';
 import { attachToProcess } from './attach';
 import { type OutputPipe, launchUnderDebugger } from './launch';
 
@@ -55,7 +56,10 @@ class Agent {
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
-    this.engine = new CaptureEngine({ record: (e, timeNs) => this.record(e, timeNs), stamp: (e, timeNs) => this.stamp(e, timeNs), now: () => this.now(), flush: () => this.flushTrace() }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
+    const chunks: ChunkSink | undefined = config.ringChunks
+      ? { position: () => ({ seq: this.seq + 1, lastTimeNs: this.lastTimeNs, knownNow: this.knownNow }), reserve: (timeNs) => this.reserve(timeNs), write: (chunk) => this.writer.queueLine(ringChunkLine(chunk), this.seq) }
+      : undefined;
+    this.engine = new CaptureEngine({ record: (e, timeNs) => this.record(e, timeNs), stamp: (e, timeNs) => this.stamp(e, timeNs), now: () => this.now(), flush: () => this.flushTrace(), chunks }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
       capture: config.capture,
       ringSlots: config.ringSlots,
       overflow: config.overflow,
@@ -113,6 +117,12 @@ class Agent {
     if (event.kind === 'process-start') this.processesStarted++;
     this.writer.queue(event);
     return event.seq;
+  }
+
+  /** Gives a ring chunk's event its seq and time (chunkTimeNs): the chunk's reader decodes it, nothing is written. */
+  private reserve(timeNs?: number): number {
+    this.lastTimeNs = chunkTimeNs(this.lastTimeNs, this.knownNow, timeNs);
+    return ++this.seq;
   }
 
   /** Stops at entries: stop on entry, a pause, a step, a stop API; at returns: a step, a stop-on-return API. */

@@ -22,6 +22,8 @@ import { type TracedThread, TracedProcess } from './traced-process';
 import { ChildFollower, unfollowedChildNote } from './follow';
 
 const WS2_32 = 'ws2_32.dll';
+/** APIs whose drained returns the engine acts on: WSAIoctl hands out extension functions, hooked where they are. */
+const OUT_PARAMETER_APIS: ReadonlySet<string> = new Set(['WSAIoctl']);
 /** Register offsets of the first four integer arguments (x64 calling convention). */
 const ARGUMENT_REGISTERS = [Context.rcx, Context.rdx, Context.r8, Context.r9];
 
@@ -57,7 +59,7 @@ export class CaptureEngine {
     this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
     this.hookedNames = new Set(this.hooked.keys());
     this.inprocess = options.capture === 'inprocess';
-    this.rings = this.inprocess ? new RingDrain(sink, (state, api, out) => this.onDrainedOut(state, api, out), (process, addresses) => this.callStacks.fromReturnAddresses(process, addresses)) : undefined;
+    this.rings = this.inprocess ? new RingDrain(sink, (pid, _api, out) => this.onDrainedOut(pid, out), (process, addresses) => this.callStacks.fromReturnAddresses(process, addresses), OUT_PARAMETER_APIS) : undefined;
     this.inproc = this.inprocess ? new InprocProcesses() : undefined;
     this.breakpointApis = new Set(options.breakpointApis ?? []);
   }
@@ -287,8 +289,9 @@ export class CaptureEngine {
   }
 
   /** A drained return with out-parameters: an extension function handed out is hooked where it is. */
-  private onDrainedOut(state: InprocProcess, _api: string, out: Record<string, unknown>): void {
-    if (out.extensionFunction === undefined) return;
+  private onDrainedOut(pid: number, out: Record<string, unknown>): void {
+    const state = this.inproc?.get(pid);
+    if (out.extensionFunction === undefined || !state) return;
     const pointer = out.functionPointer;
     if (typeof pointer === 'string' && /^0x[0-9a-f]+$/.test(pointer)) state.recorder?.noteExtension(BigInt(pointer));
     this.hookExtensionFunction(state.process, String(out.extensionFunction), pointer);

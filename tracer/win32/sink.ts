@@ -4,6 +4,7 @@
  */
 
 import type { ApiEvent, TraceEvent } from '../trace/schema';
+import type { RingChunk } from './inproc/ring-chunk';
 
 type WithoutStamp<T> = T extends unknown ? Omit<T, 'seq' | 'timeNs'> : never;
 /** An event before the sink gives it its seq and time. */
@@ -21,6 +22,18 @@ export interface EngineSink {
   now?(): number;
   /** Makes what was recorded durable: called before a debug event is continued (the programs go on). */
   flush?(): void;
+  /** Where the in-process drains write their records undecoded, when the reader of the trace expands ring chunks. */
+  chunks?: ChunkSink;
+}
+
+/** The sink's side of a ring chunk (inproc/ring-chunk.ts): its events get their seq and time here, and are not written. */
+export interface ChunkSink {
+  /** Where the next chunk's events start: the next seq, the last event's time, the clock's latest reading. */
+  position(): { seq: number; lastTimeNs: number; knownNow: number };
+  /** Gives the next seq to one of the chunk's events, at the time chunkTimeNs gives it. */
+  reserve(timeNs?: number): number;
+  /** Queues the chunk's line: the events reserved since position() were its. */
+  write(chunk: RingChunk): void;
 }
 
 export type StopReason = 'entry' | 'breakpoint' | 'step' | 'pause';

@@ -2,13 +2,34 @@
  * The engine's side of draining the in-process rings: each drained call stamped with its own time (TscClock), the
  * failed returns of fail-armed APIs kept for the stop their stub is about to make, the time the drains take, and the
  * stubs' waits for room turned into a `ring-stalls` event at a process's end.
+ * When the sink takes ring chunks, a drain writes its records undecoded (ring-chunk.ts) and decodes only the calls
+ * the tracer itself must read: the fail-armed APIs' and those whose out-parameters it acts on (`outApis`).
  */
 
-import type { ApiReturnEvent, TraceEvent } from '../../trace/schema';
+import type { ApiReturnEvent, StackFrame, TraceEvent } from '../../trace/schema';
 import type { EngineSink, UnstampedEvent } from '../sink';
-import { type OnReturn, type StackOf, drainRings } from './events';
+import type { TracedProcess } from '../traced-process';
+import { type OnReturn, type RingSource, drainRings } from './events';
 import type { InprocProcess } from './process-state';
+import type { RingChunkProcess } from './ring-chunk';
 import { TscClock, ticksToNs } from './tsc';
+
+/** Symbolizes a call's captured return addresses (innermost first) in its process: the trace's `stack`. */
+export type StackOf = (process: TracedProcess, returnAddresses: readonly bigint[]) => StackFrame[] | undefined;
+
+/** One process's read of a drain. */
+interface ReadRing {
+  readonly state: InprocProcess;
+  readonly source: RingSource;
+  /** The ring seq the read started from. */
+  readonly start: number;
+}
+
+/** What a process's last chunk told of it. */
+interface ChunkedProcess {
+  readonly apis: readonly string[];
+  readonly modules: number;
+}
 
 /** An event without its placeholder seq and time, for a sink that stamps copies. */
 function unstamped(event: TraceEvent): UnstampedEvent {
@@ -32,10 +53,15 @@ export class RingDrain {
    */
   readonly stats = { ringEvents: 0, drainNs: 0, drainCpuNs: 0, drains: 0, idleDrainNs: 0 };
 
+  /** Per process, what its last ring chunk told (its API names and modules are sent when they change). */
+  private readonly chunked = new WeakMap<InprocProcess, ChunkedProcess>();
+
+  /** `outApis`: the APIs whose drained returns `onReturn` is told of (decoded even when the drain writes chunks). */
   constructor(
     private readonly sink: EngineSink,
     private readonly onReturn?: OnReturn,
     private readonly stackOf?: StackOf,
+    private readonly outApis: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Drains every process's ring into the sink, in TSC order across processes. `failureApis`: fail-armed APIs. */
@@ -43,19 +69,18 @@ export class RingDrain {
     const started = process.hrtime.bigint();
     // CPU time is asked of the system only while a burst is being drained (it is a round trip under Wine).
     const cpu = this.busy ? process.cpuUsage() : undefined;
+    const states = [...processes];
+    // Ring chunks when the sink takes them and every ring can go into one (the merge spans all processes).
+    const chunked = this.sink.chunks !== undefined && states.every((state) => !state.recorder || (state.recorder.waitWhenFull && !state.recorder.recordsStacks));
+    const decodes = (api: string): boolean => failureApis.has(api) || this.outApis.has(api);
+    const reads = this.readRings(states, chunked ? decodes : undefined);
+    // After the reads: every record is older than this reading, so its time is never after the clock's.
     this.clock.sample(this.sink.now?.() ?? 0);
-    let events = 0;
-    drainRings(
-      processes,
-      (e, timeNs) => {
-        events++;
-        const seq = this.sink.stamp ? this.sink.stamp(e, timeNs) : this.sink.record(unstamped(e), timeNs);
-        // A failed call whose stub is about to stop: its return event is what the stop is about.
-        if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
-        return seq;
-      },
-      { clock: (tsc) => this.clock.toNs(tsc), onReturn: this.onReturn, stackOf: this.stackOf },
-    );
+    const keep = (e: TraceEvent, seq: number): void => {
+      // A failed call whose stub is about to stop: its return event is what the stop is about.
+      if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
+    };
+    const events = chunked ? this.writeChunk(reads, decodes, keep) : this.record(reads, keep);
     const spent = Number(process.hrtime.bigint() - started);
     this.stats.drains++;
     if (events > 0) {
@@ -67,6 +92,88 @@ export class RingDrain {
       } else this.stats.drainCpuNs += spent;
     } else this.stats.idleDrainNs += spent;
     this.busy = events > BUSY_DRAIN_EVENTS;
+  }
+
+  /** Reads each process's ring; `decodes`: the APIs decoded when the others are only counted (a chunk's drain). */
+  private readRings(processes: readonly InprocProcess[], decodes?: (api: string) => boolean): ReadRing[] {
+    const reads: ReadRing[] = [];
+    for (const state of processes) {
+      const recorder = state.recorder;
+      if (!recorder) continue;
+      const start = recorder.readFrom;
+      const result = recorder.drain(decodes && recorder.apis.map((api) => !decodes(api)));
+      if (!result) continue;
+      const stackOf = this.stackOf;
+      const source: RingSource = {
+        process: state.process,
+        apis: recorder.apis,
+        result,
+        pendingCalls: state.pendingCalls,
+        isStubCode: (address) => recorder.isStubCode(address),
+        stackOf: stackOf && ((addresses) => stackOf(state.process, addresses)),
+      };
+      reads.push({ state, source, start });
+    }
+    return reads;
+  }
+
+  /** Decodes every record and records its event. Returns how many. */
+  private record(reads: readonly ReadRing[], keep: (e: TraceEvent, seq: number) => void): number {
+    let events = 0;
+    drainRings(
+      reads.map((r) => r.source),
+      (e, timeNs) => {
+        events++;
+        const event = e as TraceEvent;
+        const seq = this.sink.stamp ? this.sink.stamp(event, timeNs) : this.sink.record(unstamped(event), timeNs);
+        keep(event, seq);
+        return seq;
+      },
+      { clock: (tsc) => this.clock.toNs(tsc), onReturn: this.onReturn },
+    );
+    return events;
+  }
+
+  /**
+   * Writes the records as one ring chunk, its events counted (their seq and time reserved) and only the fail-armed and
+   * `outApis` calls decoded; what those returns handed out is acted on once the chunk is queued. Returns the count.
+   */
+  private writeChunk(reads: readonly ReadRing[], decodes: (api: string) => boolean, keep: (e: TraceEvent, seq: number) => void): number {
+    const chunks = this.sink.chunks as NonNullable<EngineSink['chunks']>;
+    const withRecords = reads.filter((r) => r.source.result.next > r.start);
+    if (withRecords.length === 0) return 0;
+    const position = chunks.position();
+    const handedOut: [pid: number, api: string, out: Record<string, unknown>][] = [];
+    let events = 0;
+    drainRings(
+      withRecords.map((r) => r.source),
+      (e, timeNs) => {
+        events++;
+        const seq = chunks.reserve(timeNs);
+        if (e) keep(e, seq);
+        return seq;
+      },
+      { clock: (tsc) => this.clock.toNs(tsc), onReturn: (pid, api, out) => handedOut.push([pid, api, out]), decodes },
+    );
+    chunks.write({ ringChunk: 1, seq: position.seq, count: events, lastTimeNs: position.lastTimeNs, knownNow: position.knownNow, clock: this.clock.pairs(), processes: withRecords.map((r) => this.chunkProcess(r)) });
+    for (const [pid, api, out] of handedOut) this.onReturn?.(pid, api, out);
+    return events;
+  }
+
+  /** A process's records in a chunk, with its API names and modules when the chunk's reader does not know them yet. */
+  private chunkProcess(read: ReadRing): RingChunkProcess {
+    const { state, source, start } = read;
+    const process = state.process;
+    const told = this.chunked.get(state);
+    const chunk: RingChunkProcess = { pid: process.pid, start, next: source.result.next, data: (state.recorder as NonNullable<InprocProcess['recorder']>).recordBytes(start, source.result.next).toString('base64') };
+    if (!told) chunk.fresh = true;
+    if (told?.apis !== source.apis) chunk.apis = [...source.apis];
+    if (told?.modules !== process.modules.length) {
+      chunk.modules = process.modules.map((m) => [m.name, `0x${m.base.toString(16)}`, m.size]);
+      if (process.ws2) chunk.ws2 = `0x${process.ws2.base.toString(16)}`;
+    }
+    this.chunked.set(state, { apis: source.apis, modules: process.modules.length });
+    return chunk;
   }
 
   /** The process's last word: how often and how long its stubs waited for room (nothing when they never did). */

@@ -16,7 +16,7 @@ import { win } from '../api';
 import type { LoadedModule, TracedProcess } from '../traced-process';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_READWRITE, winExtra } from './api-extra';
 import { stubPlan } from './copy-plan';
-import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, HEAD_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, TAIL_OFFSET, WAIT_WHEN_FULL_OFFSET, drain, ringBytes, ringHeader, type DrainResult } from './ring';
+import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, HEAD_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, TAIL_OFFSET, WAIT_WHEN_FULL_OFFSET, drain, ringBytes, ringHeader, ringRecords, type DrainResult } from './ring';
 import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from './stubs';
 import { relocate } from './x64-decode';
 
@@ -103,6 +103,8 @@ export class InprocRecorder {
     readonly waitWhenFull: boolean,
     /** API id (the stub's index) → name. */
     readonly apis: readonly string[],
+    /** Its call records end with the call's stack (symbolized by the tracer at the drain). */
+    readonly recordsStacks: boolean,
   ) {
     this.snapshot = Buffer.alloc(ringBytes(slots));
     this.paramCounts = apis.map((api) => apiEntry(api)?.paramCount ?? 7);
@@ -125,7 +127,7 @@ export class InprocRecorder {
     const layout = codeLayout(stubs.code.length, apis.length);
     const code = allocateNear(process, ws2, layout.size);
     if (code === undefined) return undefined;
-    const recorder = new InprocRecorder(process, ring, slots, waitWhenFull, apis);
+    const recorder = new InprocRecorder(process, ring, slots, waitWhenFull, apis, options.captureStack !== undefined);
     for (const f of stubs.faults) recorder.faults.set(code + BigInt(f.at), { resume: code + BigInt(f.resume), zero: f.zero });
     recorder.code = code;
     recorder.codeSize = layout.size;
@@ -270,12 +272,23 @@ export class InprocRecorder {
     this.hookAt.clear();
   }
 
+  /** The ring seq the next drain reads from. */
+  get readFrom(): number {
+    return this.next;
+  }
+
+  /** The records [start, next) the last drain read, byte for byte (a ring chunk's data). */
+  recordBytes(start: number, next: number): Buffer {
+    return ringRecords(this.snapshot, this.slots, start, next);
+  }
+
   /**
    * Reads what was recorded since the last drain. Drop mode: the head, the records up to it (one or two reads), the
    * head again. Wait mode: nothing is overwritten, so the head is not needed: records are read from `next` in chunks
    * (growing from 64 KB) until one ends in a record not yet written; a quiet ring costs one read per drain.
+   * `countedOnly` (wait mode): per API id, records only counted, not decoded (ring.ts DrainOptions).
    */
-  drain(): DrainResult | undefined {
+  drain(countedOnly?: readonly boolean[]): DrainResult | undefined {
     if (!this.waitWhenFull) return this.drainDropped();
     let end = this.next;
     const limit = this.next + this.slots;
@@ -293,7 +306,7 @@ export class InprocRecorder {
     }
     // The drain reads up to `end` and stops at the first record not written yet.
     this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
-    const result = drain(this.snapshot, this.slots, this.next, { wait: true, paramCounts: this.paramCounts });
+    const result = drain(this.snapshot, this.slots, this.next, { wait: true, paramCounts: this.paramCounts, countedOnly });
     // The records below `next` are read: a stub waiting for room may use their slots. Told once an eighth of a ring
     // was read since (each write is a round trip to another process; a stub waits only when the ring is full), when
     // the whole ring was unread, and when nothing new came (every writer may be waiting for exactly this).

@@ -134,7 +134,15 @@ export interface DrainOptions {
   readonly wait?: boolean;
   /** Per API id, how many parameters it takes: only those are turned into BigInts. */
   readonly paramCounts?: readonly number[];
+  /**
+   * Per API id, true: its records are only counted (a ring chunk's reader decodes them), so neither registers nor the
+   * caller nor the copied memory is read (its rows' `raw` is empty, `returnAddress` and `rax` 0n, `data` undefined).
+   */
+  readonly countedOnly?: readonly boolean[];
 }
+
+/** The `raw` of a row only counted (see DrainOptions.countedOnly): never written, never read. */
+const NO_REGISTERS: bigint[] = [];
 
 /** Total bytes of a region's ring part (header + records). */
 export function ringBytes(slots: number): number {
@@ -165,7 +173,7 @@ export function ringHeader(slots: number, originals: readonly bigint[], options:
 export function drain(snapshot: Uint8Array, slots: number, from: number, options: DrainOptions = {}): DrainResult {
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
   const taken = view.getUint32(HEAD_OFFSET, true) + view.getUint32(HEAD_OFFSET + 4, true) * 2 ** 32;
-  const { headAfter, paramCounts } = options;
+  const { headAfter, paramCounts, countedOnly } = options;
   // Wait mode: a stub takes its seq before it waits for room, so the head may run more than a ring ahead of the
   // reader; nothing past from + slots is written yet, and nothing is ever overwritten.
   const head = options.wait ? Math.min(taken, from + slots) : taken;
@@ -203,26 +211,27 @@ export function drain(snapshot: Uint8Array, slots: number, from: number, options
       next = seq += 1 + continuations;
       continue;
     }
-    const data = continuations > 0 ? gather(snapshot, view, seq, continuations, mask) : undefined;
+    const api = view.getUint16(o + 8, true);
+    const counted = countedOnly?.[api] === true;
+    const data = continuations > 0 && !counted ? gather(snapshot, view, seq, continuations, mask) : undefined;
     if (data === null) {
       lost += 1 + continuations;
       next = seq += 1 + continuations;
       continue;
     }
     next = seq + 1 + continuations;
-    const api = view.getUint16(o + 8, true);
-    const params = paramCounts?.[api] ?? 7;
+    const params = counted ? 0 : (paramCounts?.[api] ?? 7);
     const kind = view.getUint8(o + 10);
     if ((kind & ~STACK_FLAG) === KIND_CALL) {
-      const raw: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
+      const raw: bigint[] = counted ? NO_REGISTERS : [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
       for (let i = 0; i < params && i < 4; i++) raw[i] = view.getBigUint64(o + 24 + 8 * i, true);
-      const call: RawCall = { kind: 'call', seq, api, tid: view.getUint32(o + 12, true), tsc: u64(o + 16), raw, returnAddress: view.getBigUint64(o + 56, true), data, stack: (kind & STACK_FLAG) !== 0, ret: undefined };
+      const call: RawCall = { kind: 'call', seq, api, tid: view.getUint32(o + 12, true), tsc: u64(o + 16), raw, returnAddress: counted ? 0n : view.getBigUint64(o + 56, true), data, stack: (kind & STACK_FLAG) !== 0, ret: undefined };
       calls.push(call);
       rows.push(call);
       callAt.set(seq & mask, call);
     } else {
       const link = view.getUint32(o + 36, true);
-      const ret: RawReturn = { kind: 'return', seq, tsc: u64(o + 16), rax: view.getBigUint64(o + 24, true), lastError: view.getUint32(o + 32, true), data, link, call: undefined };
+      const ret: RawReturn = { kind: 'return', seq, tsc: u64(o + 16), rax: counted ? 0n : view.getBigUint64(o + 24, true), lastError: view.getUint32(o + 32, true), data, link, call: undefined };
       const call = callAt.get(link & mask);
       rows.push(ret);
       if (call === undefined || call.seq >>> 0 !== link) {
@@ -252,19 +261,15 @@ function gather(snapshot: Uint8Array, view: DataView, seq: number, continuations
   return data;
 }
 
-/**
- * rdtsc -> QueryPerformanceCounter ticks: two (tsc, qpc) pairs taken by the engine at install and at each drain give
- * a linear map; under Wine on one machine the TSC is shared by all processes, so ordering by tsc orders across them.
- */
-export interface TscCalibration {
-  readonly tsc0: bigint;
-  readonly qpc0: bigint;
-  readonly tsc1: bigint;
-  readonly qpc1: bigint;
-}
-
-export function tscToQpc(c: TscCalibration, tsc: bigint): number {
-  const dt = Number(c.tsc1 - c.tsc0);
-  const dq = Number(c.qpc1 - c.qpc0);
-  return Number(c.qpc0) + (dt === 0 ? 0 : (Number(tsc - c.tsc0) * dq) / dt);
+/** The records [start, next) of a ring snapshot (header + slots), in ring order: at most two copies. */
+export function ringRecords(snapshot: Buffer, slots: number, start: number, next: number): Buffer {
+  const out = Buffer.allocUnsafe((next - start) * RECORD_SIZE);
+  for (let seq = start; seq < next; ) {
+    const slot = seq % slots;
+    const count = Math.min(next - seq, slots - slot);
+    const from = RING_HEADER_SIZE + slot * RECORD_SIZE;
+    snapshot.copy(out, (seq - start) * RECORD_SIZE, from, from + count * RECORD_SIZE);
+    seq += count;
+  }
+  return out;
 }

@@ -17,7 +17,7 @@
  * (a wait for room in the ring) changes what the caller sees.
  * Unwind data (stubUnwindInfo) describes the one stack move, `sub rsp,0x128`: an exception or a stack walk through a
  * hooked call (e.g. out of a WSAAccept condition callback) unwinds through the stub to the program's caller.
- * Timestamps are rdtsc (shared by processes on one machine; see ring.ts tscToQpc for the conversion).
+ * Timestamps are rdtsc (shared by processes on one machine; see tsc.ts for the map to trace time).
  */
 
 import { Asm } from './asm';

@@ -6,6 +6,7 @@
 
 import koffi from 'koffi';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READWRITE } from './api-extra';
+import { type ChunkClock, tscToNs } from './ring-chunk';
 
 const kernel32 = koffi.load('kernel32.dll');
 const VirtualAlloc = kernel32.func('void * __stdcall VirtualAlloc(uintptr_t address, uintptr_t size, uint32_t type, uint32_t protect)');
@@ -26,20 +27,23 @@ export function readTsc(): number {
 
 export class TscClock {
   private first?: { tsc: number; ns: number };
-  private latest?: { tsc: number; ns: number };
+  /** The first and the latest pair: the map a ring chunk carries. */
+  private map?: ChunkClock;
 
   /** Notes the TSC next to the trace clock's `ns`. */
   sample(ns: number): void {
-    const pair = { tsc: readTsc(), ns };
-    this.first ??= pair;
-    this.latest = pair;
+    const tsc = readTsc();
+    this.first ??= { tsc, ns };
+    this.map = [this.first.tsc, this.first.ns, tsc, ns];
+  }
+
+  pairs(): ChunkClock | undefined {
+    return this.map;
   }
 
   /** A record's TSC in trace time; undefined until two samples some time apart give the rate. */
   toNs(tsc: number): number | undefined {
-    const { first, latest } = this;
-    if (!first || !latest || latest.ns - first.ns < 1e6) return undefined;
-    return first.ns + ((tsc - first.tsc) * (latest.ns - first.ns)) / (latest.tsc - first.tsc);
+    return tscToNs(this.map, tsc);
   }
 }
 

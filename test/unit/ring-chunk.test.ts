@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { TraceEvent } from '../../tracer/trace/schema';
+import { type ProcessView, type RingSource, drainRings } from '../../tracer/win32/inproc/events';
+import type { RingCall } from '../../tracer/win32/inproc/process-state';
+import { drain, ringRecords } from '../../tracer/win32/inproc/ring';
+import { type ChunkClock, RING_CHUNK_PREFIX, type RingChunk, RingChunkDecoder, chunkTimeNs, ringChunkLine, tscToNs } from '../../tracer/win32/inproc/ring-chunk';
+import type { LoadedModule } from '../../tracer/win32/traced-process';
+import { FakeRing } from '../support/fake-ring';
+
+const APIS = ['closesocket', 'listen', 'shutdown'];
+const [CLOSESOCKET, LISTEN, SHUTDOWN] = [0, 1, 2];
+const PARAM_COUNTS = [1, 2, 2];
+const SLOTS = 64;
+/** 1 ns a tick from tsc 0, known at the drain as 1 ms. */
+const CLOCK: ChunkClock = [0, 0, 2_000_000, 2_000_000];
+const KNOWN_NOW = 2_000_000;
+
+/** A traced process as the tracer sees it: its modules (the calls come from server.exe), its ring. */
+class Traced implements ProcessView {
+  readonly modules: LoadedModule[] = [
+    { name: 'server.exe', base: 0x140000000n, size: 0x10000 },
+    { name: 'ws2_32.dll', base: 0x370f70000n, size: 0x40000 },
+  ];
+  readonly ws2 = this.modules[1];
+  readonly ring: FakeRing;
+  /** Where each way of draining has read up to, and its calls waiting for their return. */
+  decodedFrom = 0;
+  chunkFrom = 0;
+  readonly decodedPending = new Map<number, RingCall>();
+  readonly chunkPending = new Map<number, RingCall>();
+  chunked = false;
+  constructor(
+    readonly pid: number,
+    tscBase: number,
+  ) {
+    this.ring = new FakeRing(SLOTS, tscBase);
+  }
+  moduleAt(address: bigint): LoadedModule | undefined {
+    return this.modules.find((m) => address >= m.base && address < m.base + BigInt(m.size));
+  }
+}
+
+/** The trace so far: the next seq and the last event's time, as the agent keeps them. */
+const position = { seq: 1, lastTimeNs: 0 };
+
+/** The agent decoding every record (the path without chunks): the events it writes. */
+function drainDecoded(processes: Traced[]): TraceEvent[] {
+  const sources: RingSource[] = processes.map((p) => {
+    const result = drain(p.ring.bytes, SLOTS, p.decodedFrom, { wait: true, paramCounts: PARAM_COUNTS });
+    p.decodedFrom = result.next;
+    return { process: p, apis: APIS, result, pendingCalls: p.decodedPending };
+  });
+  const events: TraceEvent[] = [];
+  let { seq, lastTimeNs } = position;
+  drainRings(
+    sources,
+    (event, timeNs) => {
+      lastTimeNs = chunkTimeNs(lastTimeNs, KNOWN_NOW, timeNs);
+      Object.assign(event as TraceEvent, { seq: seq++, timeNs: lastTimeNs });
+      events.push(event as TraceEvent);
+      return seq - 1;
+    },
+    { clock: (tsc) => tscToNs(CLOCK, tsc) },
+  );
+  return events;
+}
+
+/** The agent counting the records and writing them as one chunk's line, as RingDrain does; the position moves on. */
+function drainAsChunk(processes: Traced[]): string {
+  const reads = processes.map((p) => {
+    const start = p.chunkFrom;
+    const result = drain(p.ring.bytes, SLOTS, start, { wait: true, paramCounts: PARAM_COUNTS, countedOnly: APIS.map(() => true) });
+    p.chunkFrom = result.next;
+    return { p, start, result };
+  });
+  const first = { ...position };
+  let count = 0;
+  drainRings(
+    reads.map(({ p, result }) => ({ process: p, apis: APIS, result, pendingCalls: p.chunkPending })),
+    (event, timeNs) => {
+      assert.ok(event === undefined || event.kind === 'records-lost', 'a counted drain decodes no call');
+      position.lastTimeNs = chunkTimeNs(position.lastTimeNs, KNOWN_NOW, timeNs);
+      count++;
+      return position.seq++;
+    },
+    { clock: (tsc) => tscToNs(CLOCK, tsc), decodes: () => false },
+  );
+  const chunk: RingChunk = {
+    ringChunk: 1,
+    seq: first.seq,
+    count,
+    lastTimeNs: first.lastTimeNs,
+    knownNow: KNOWN_NOW,
+    clock: CLOCK,
+    processes: reads.map(({ p, start, result }) => {
+      const fresh = !p.chunked;
+      p.chunked = true;
+      return {
+        pid: p.pid,
+        start,
+        next: result.next,
+        data: ringRecords(p.ring.bytes, SLOTS, start, result.next).toString('base64'),
+        ...(fresh ? { fresh: true as const, apis: APIS, modules: p.modules.map((m): [string, string, number] => [m.name, `0x${m.base.toString(16)}`, m.size]), ws2: `0x${p.ws2.base.toString(16)}` } : {}),
+      };
+    }),
+  };
+  return ringChunkLine(chunk);
+}
+
+describe('ring chunks: the records written undecoded, expanded by the reader into the events the tracer would have written', () => {
+  test('two processes, a return drained after its call, a return whose call was never read: the same events, seqs and times', () => {
+    position.seq = 1;
+    position.lastTimeNs = 0;
+    const source = new Traced(40, 5);
+    const target = new Traced(41, 0);
+    const decoder = new RingChunkDecoder();
+    // First drain: the source's listen returns; its closesocket is still in progress; the target shuts down.
+    const listen = source.ring.call(LISTEN, 0x20, [0x1a4n, 5n]);
+    source.ring.ret(listen, 0n, 0);
+    const close = source.ring.call(CLOSESOCKET, 0x20, [0x1a4n]);
+    const shutdown = target.ring.call(SHUTDOWN, 0x30, [0x2b8n, 2n]);
+    target.ring.ret(shutdown, 0xffffffffn, 10057);
+    const decoded = drainDecoded([source, target]);
+    const line = drainAsChunk([source, target]);
+    assert.ok(line.startsWith(RING_CHUNK_PREFIX));
+    assert.deepEqual(decoder.expand(JSON.parse(line) as RingChunk), decoded);
+    assert.deepEqual(
+      decoded.map((e) => (e.kind === 'api' ? `${e.pid} ${e.api} ${e.phase}` : e.kind)),
+      ['41 shutdown call', '40 listen call', '41 shutdown return', '40 listen return', '40 closesocket call'],
+      'merged across the processes by their records’ TSC',
+    );
+    // Second drain: the closesocket returns (its call was in the first chunk); the target's ring holds a return whose
+    // call it never wrote.
+    source.ring.ret(close, 0n, 0);
+    target.ring.ret(999, 0n, 0);
+    const later = drainDecoded([source, target]);
+    assert.deepEqual(decoder.expand(JSON.parse(drainAsChunk([source, target])) as RingChunk), later);
+    const closeReturn = later.find((e) => e.kind === 'api' && e.phase === 'return');
+    assert.equal(closeReturn?.kind === 'api' && closeReturn.phase === 'return' ? closeReturn.callSeq : undefined, decoded[4].seq, 'the return names the call of the earlier chunk');
+    assert.ok(later.some((e) => e.kind === 'records-lost' && e.pid === 41 && e.count === 1));
+  });
+
+  test('a chunk whose events are not the count the tracer gave is refused, saying both counts', () => {
+    const process = new Traced(50, 0);
+    process.ring.call(CLOSESOCKET, 1, [4n]);
+    const chunk = JSON.parse(drainAsChunk([process])) as RingChunk;
+    assert.throws(() => new RingChunkDecoder().expand({ ...chunk, count: chunk.count + 1 }), /decodes to 1 events; the tracer counted 2/);
+  });
+
+  test("a chunk's line is its JSON, the records' base64 put in as is, whatever the modules are called", () => {
+    const chunk: RingChunk = { ringChunk: 1, seq: 7, count: 0, lastTimeNs: 1, knownNow: 2, processes: [{ pid: 1, start: 0, next: 0, data: 'AAEC+/==', modules: [['a"data":"".dll', '0x10', 16]] }] };
+    assert.deepEqual(JSON.parse(ringChunkLine(chunk)), chunk);
+  });
+});
