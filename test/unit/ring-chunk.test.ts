@@ -4,6 +4,7 @@ import type { TraceEvent } from '../../tracer/trace/schema';
 import { type ProcessView, type RingSource, drainRings } from '../../tracer/win32/inproc/events';
 import type { RingCall } from '../../tracer/win32/inproc/process-state';
 import { drain, ringRecords } from '../../tracer/win32/inproc/ring';
+import { countRing } from '../../tracer/win32/inproc/ring-count';
 import { type ChunkClock, RING_CHUNK_PREFIX, type RingChunk, RingChunkDecoder, chunkTimeNs, ringChunkLine, tscToNs } from '../../tracer/win32/inproc/ring-chunk';
 import type { LoadedModule } from '../../tracer/win32/traced-process';
 import { FakeRing } from '../support/fake-ring';
@@ -66,26 +67,41 @@ function drainDecoded(processes: Traced[]): TraceEvent[] {
   return events;
 }
 
-/** The agent counting the records and writing them as one chunk's line, as RingDrain does; the position moves on. */
-function drainAsChunk(processes: Traced[]): string {
-  const reads = processes.map((p) => {
-    const start = p.chunkFrom;
-    const result = drain(p.ring.bytes, SLOTS, start, { wait: true, paramCounts: PARAM_COUNTS, countedOnly: APIS.map(() => true) });
-    p.chunkFrom = result.next;
-    return { p, start, result };
-  });
+/**
+ * The agent writing the records as one chunk's line, as RingDrain does: counted without a row each (ring-count.ts),
+ * or, `whole`, drained row by row with none decoded (what it does when a drain holds a call it must decode).
+ */
+function drainAsChunk(processes: Traced[], whole = false): string {
   const first = { ...position };
   let count = 0;
-  drainRings(
-    reads.map(({ p, result }) => ({ process: p, apis: APIS, result, pendingCalls: p.chunkPending })),
-    (event, timeNs) => {
-      assert.ok(event === undefined || event.kind === 'records-lost', 'a counted drain decodes no call');
-      position.lastTimeNs = chunkTimeNs(position.lastTimeNs, KNOWN_NOW, timeNs);
-      count++;
-      return position.seq++;
-    },
-    { clock: (tsc) => tscToNs(CLOCK, tsc), decodes: () => false },
-  );
+  const reserve = (timeNs: number | undefined): number => {
+    position.lastTimeNs = chunkTimeNs(position.lastTimeNs, KNOWN_NOW, timeNs);
+    count++;
+    return position.seq++;
+  };
+  const starts = processes.map((p) => p.chunkFrom);
+  if (whole) {
+    const results = processes.map((p) => drain(p.ring.bytes, SLOTS, p.chunkFrom, { wait: true, paramCounts: PARAM_COUNTS, countedOnly: APIS.map(() => true) }));
+    drainRings(
+      results.map((result, i) => ({ process: processes[i], apis: APIS, result, pendingCalls: processes[i].chunkPending })),
+      (event, timeNs) => {
+        assert.ok(event === undefined || event.kind === 'records-lost', 'a counted drain decodes no call');
+        return reserve(timeNs);
+      },
+      { clock: (tsc) => tscToNs(CLOCK, tsc), decodes: () => false },
+    );
+    results.forEach((result, i) => (processes[i].chunkFrom = result.next));
+  } else {
+    for (const p of processes) {
+      const counted = countRing(p.ring.bytes, SLOTS, p.chunkFrom, APIS, p.chunkPending, () => false);
+      assert.ok(counted);
+      for (const link of counted.returned) p.chunkPending.delete(link);
+      for (const [link, api] of counted.opened) p.chunkPending.set(link, { seq: 0, api, tid: 0, internal: false, raw: [] });
+      for (let e = counted.lost ? 1 : 0; e < counted.events; e++) reserve(counted.maxTsc >= 0 ? tscToNs(CLOCK, counted.maxTsc) : undefined);
+      if (counted.lost) reserve(undefined);
+      p.chunkFrom = counted.next;
+    }
+  }
   const chunk: RingChunk = {
     ringChunk: 1,
     seq: first.seq,
@@ -93,14 +109,14 @@ function drainAsChunk(processes: Traced[]): string {
     lastTimeNs: first.lastTimeNs,
     knownNow: KNOWN_NOW,
     clock: CLOCK,
-    processes: reads.map(({ p, start, result }) => {
+    processes: processes.map((p, i) => {
       const fresh = !p.chunked;
       p.chunked = true;
       return {
         pid: p.pid,
-        start,
-        next: result.next,
-        data: ringRecords(p.ring.bytes, SLOTS, start, result.next).toString('base64'),
+        start: starts[i],
+        next: p.chunkFrom,
+        data: ringRecords(p.ring.bytes, SLOTS, starts[i], p.chunkFrom).toString('base64'),
         ...(fresh ? { fresh: true as const, apis: APIS, modules: p.modules.map((m): [string, string, number] => [m.name, `0x${m.base.toString(16)}`, m.size]), ws2: `0x${p.ws2.base.toString(16)}` } : {}),
       };
     }),
@@ -109,7 +125,8 @@ function drainAsChunk(processes: Traced[]): string {
 }
 
 describe('ring chunks: the records written undecoded, expanded by the reader into the events the tracer would have written', () => {
-  test('two processes, a return drained after its call, a return whose call was never read: the same events, seqs and times', () => {
+  for (const whole of [false, true])
+    test(`two processes, a return drained after its call, a return whose call was never read: the same events, seqs and times (${whole ? 'drained row by row' : 'counted'})`, () => {
     position.seq = 1;
     position.lastTimeNs = 0;
     const source = new Traced(40, 5);
@@ -122,7 +139,7 @@ describe('ring chunks: the records written undecoded, expanded by the reader int
     const shutdown = target.ring.call(SHUTDOWN, 0x30, [0x2b8n, 2n]);
     target.ring.ret(shutdown, 0xffffffffn, 10057);
     const decoded = drainDecoded([source, target]);
-    const line = drainAsChunk([source, target]);
+    const line = drainAsChunk([source, target], whole);
     assert.ok(line.startsWith(RING_CHUNK_PREFIX));
     assert.deepEqual(decoder.expand(JSON.parse(line) as RingChunk), decoded);
     assert.deepEqual(
@@ -135,10 +152,18 @@ describe('ring chunks: the records written undecoded, expanded by the reader int
     source.ring.ret(close, 0n, 0);
     target.ring.ret(999, 0n, 0);
     const later = drainDecoded([source, target]);
-    assert.deepEqual(decoder.expand(JSON.parse(drainAsChunk([source, target])) as RingChunk), later);
+    assert.deepEqual(decoder.expand(JSON.parse(drainAsChunk([source, target], whole)) as RingChunk), later);
     const closeReturn = later.find((e) => e.kind === 'api' && e.phase === 'return');
     assert.equal(closeReturn?.kind === 'api' && closeReturn.phase === 'return' ? closeReturn.callSeq : undefined, decoded[4].seq, 'the return names the call of the earlier chunk');
     assert.ok(later.some((e) => e.kind === 'records-lost' && e.pid === 41 && e.count === 1));
+  });
+
+  test('counting gives up on a drain that holds a call the tracer must decode (it is then drained row by row)', () => {
+    const process = new Traced(60, 0);
+    process.ring.call(CLOSESOCKET, 1, [4n]);
+    process.ring.call(LISTEN, 1, [4n, 1n]);
+    assert.equal(countRing(process.ring.bytes, SLOTS, 0, APIS, new Map(), (api) => api === 'listen'), undefined);
+    assert.equal(countRing(process.ring.bytes, SLOTS, 0, APIS, new Map(), () => false)?.events, 2);
   });
 
   test('a chunk whose events are not the count the tracer gave is refused, saying both counts', () => {

@@ -7,10 +7,13 @@
  */
 
 import type { ApiReturnEvent, StackFrame, TraceEvent } from '../../trace/schema';
-import type { EngineSink, UnstampedEvent } from '../sink';
+import type { ChunkSink, EngineSink, UnstampedEvent } from '../sink';
 import type { TracedProcess } from '../traced-process';
 import { type OnReturn, type RingSource, drainRings } from './events';
 import type { InprocProcess } from './process-state';
+import type { InprocRecorder } from './recorder';
+import type { DrainResult } from './ring';
+import { countRing } from './ring-count';
 import type { RingChunkProcess } from './ring-chunk';
 import { TscClock, ticksToNs } from './tsc';
 
@@ -70,17 +73,20 @@ export class RingDrain {
     // CPU time is asked of the system only while a burst is being drained (it is a round trip under Wine).
     const cpu = this.busy ? process.cpuUsage() : undefined;
     const states = [...processes];
-    // Ring chunks when the sink takes them and every ring can go into one (the merge spans all processes).
-    const chunked = this.sink.chunks !== undefined && states.every((state) => !state.recorder || (state.recorder.waitWhenFull && !state.recorder.recordsStacks));
-    const decodes = (api: string): boolean => failureApis.has(api) || this.outApis.has(api);
-    const reads = this.readRings(states, chunked ? decodes : undefined);
-    // After the reads: every record is older than this reading, so its time is never after the clock's.
-    this.clock.sample(this.sink.now?.() ?? 0);
     const keep = (e: TraceEvent, seq: number): void => {
       // A failed call whose stub is about to stop: its return event is what the stop is about.
       if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
     };
-    const events = chunked ? this.writeChunk(reads, decodes, keep) : this.record(reads, keep);
+    // Ring chunks when the sink takes them and every ring can go into one (the merge spans all processes).
+    const chunked = this.sink.chunks !== undefined && states.every((state) => !state.recorder || (state.recorder.waitWhenFull && !state.recorder.recordsStacks));
+    let events: number;
+    if (chunked) events = this.drainAsChunk(states, (api) => failureApis.has(api) || this.outApis.has(api), keep);
+    else {
+      const reads = this.readRings(states);
+      // After the reads: every record is older than this reading, so its time is never after the clock's.
+      this.clock.sample(this.sink.now?.() ?? 0);
+      events = this.record(reads, keep);
+    }
     const spent = Number(process.hrtime.bigint() - started);
     this.stats.drains++;
     if (events > 0) {
@@ -94,27 +100,30 @@ export class RingDrain {
     this.busy = events > BUSY_DRAIN_EVENTS;
   }
 
-  /** Reads each process's ring; `decodes`: the APIs decoded when the others are only counted (a chunk's drain). */
-  private readRings(processes: readonly InprocProcess[], decodes?: (api: string) => boolean): ReadRing[] {
+  /** Reads and decodes each process's ring. */
+  private readRings(processes: readonly InprocProcess[]): ReadRing[] {
     const reads: ReadRing[] = [];
     for (const state of processes) {
       const recorder = state.recorder;
       if (!recorder) continue;
       const start = recorder.readFrom;
-      const result = recorder.drain(decodes && recorder.apis.map((api) => !decodes(api)));
-      if (!result) continue;
-      const stackOf = this.stackOf;
-      const source: RingSource = {
-        process: state.process,
-        apis: recorder.apis,
-        result,
-        pendingCalls: state.pendingCalls,
-        isStubCode: (address) => recorder.isStubCode(address),
-        stackOf: stackOf && ((addresses) => stackOf(state.process, addresses)),
-      };
-      reads.push({ state, source, start });
+      const result = recorder.drain();
+      if (result) reads.push({ state, start, source: this.sourceOf(state, result) });
     }
     return reads;
+  }
+
+  private sourceOf(state: InprocProcess, result: DrainResult): RingSource {
+    const recorder = state.recorder as InprocRecorder;
+    const stackOf = this.stackOf;
+    return {
+      process: state.process,
+      apis: recorder.apis,
+      result,
+      pendingCalls: state.pendingCalls,
+      isStubCode: (address) => recorder.isStubCode(address),
+      stackOf: stackOf && ((addresses) => stackOf(state.process, addresses)),
+    };
   }
 
   /** Decodes every record and records its event. Returns how many. */
@@ -135,44 +144,68 @@ export class RingDrain {
   }
 
   /**
-   * Writes the records as one ring chunk, its events counted (their seq and time reserved) and only the fail-armed and
-   * `outApis` calls decoded; what those returns handed out is acted on once the chunk is queued. Returns the count.
+   * Drains the rings as one ring chunk (wait mode): the records are only counted (ring-count.ts), their events' seqs
+   * and times reserved. When one must be decoded (a fail-armed or `outApis` call), the drain is decoded whole in ring
+   * order, the others counted; what those returns handed out is acted on once the chunk is queued. Returns the count.
    */
-  private writeChunk(reads: readonly ReadRing[], decodes: (api: string) => boolean, keep: (e: TraceEvent, seq: number) => void): number {
-    const chunks = this.sink.chunks as NonNullable<EngineSink['chunks']>;
-    const withRecords = reads.filter((r) => r.source.result.next > r.start);
-    if (withRecords.length === 0) return 0;
+  private drainAsChunk(states: readonly InprocProcess[], decodes: (api: string) => boolean, keep: (e: TraceEvent, seq: number) => void): number {
+    const chunks = this.sink.chunks as ChunkSink;
+    const rings = states.flatMap((state) => (state.recorder?.readNew() ? [{ state, recorder: state.recorder, start: state.recorder.readFrom }] : []));
+    // After the reads: every record is older than this reading, so its time is never after the clock's.
+    this.clock.sample(this.sink.now?.() ?? 0);
     const position = chunks.position();
-    const handedOut: [pid: number, api: string, out: Record<string, unknown>][] = [];
+    const counts = rings.map((r) => countRing(r.recorder.snapshotBytes, r.recorder.slots, r.start, r.recorder.apis, r.state.pendingCalls, decodes));
+    const ends: number[] = [];
     let events = 0;
-    drainRings(
-      withRecords.map((r) => r.source),
-      (e, timeNs) => {
-        events++;
-        const seq = chunks.reserve(timeNs);
-        if (e) keep(e, seq);
-        return seq;
-      },
-      { clock: (tsc) => this.clock.toNs(tsc), onReturn: (pid, api, out) => handedOut.push([pid, api, out]), decodes },
-    );
-    chunks.write({ ringChunk: 1, seq: position.seq, count: events, lastTimeNs: position.lastTimeNs, knownNow: position.knownNow, clock: this.clock.pairs(), processes: withRecords.map((r) => this.chunkProcess(r)) });
+    const handedOut: [pid: number, api: string, out: Record<string, unknown>][] = [];
+    if (counts.every((count) => count !== undefined)) {
+      counts.forEach((count, i) => {
+        const pending = rings[i].state.pendingCalls;
+        for (const link of count.returned) pending.delete(link);
+        // Counted calls keep no registers: their returns are counted too.
+        for (const [link, api] of count.opened) pending.set(link, { seq: 0, api, tid: 0, internal: false, raw: [] });
+        // The events' times only matter as the latest (times never go back): chunkTimeNs keeps the maximum.
+        const latest = count.maxTsc >= 0 ? this.clock.toNs(count.maxTsc) : undefined;
+        for (let e = count.lost ? 1 : 0; e < count.events; e++) chunks.reserve(latest);
+        if (count.lost) chunks.reserve(undefined);
+        events += count.events;
+        ends.push(count.next);
+      });
+    } else {
+      const sources = rings.map((r) => this.sourceOf(r.state, r.recorder.parse(r.recorder.apis.map((api) => !decodes(api)))));
+      drainRings(
+        sources,
+        (e, timeNs) => {
+          events++;
+          const seq = chunks.reserve(timeNs);
+          if (e) keep(e, seq);
+          return seq;
+        },
+        { clock: (tsc) => this.clock.toNs(tsc), onReturn: (pid, api, out) => handedOut.push([pid, api, out]), decodes },
+      );
+      ends.push(...sources.map((source) => source.result.next));
+    }
+    const withRecords = rings.flatMap((r, i) => (ends[i] > r.start ? [this.chunkProcess(r.state, r.start, ends[i])] : []));
+    // Read before the slots are given back to the stubs.
+    if (withRecords.length > 0) chunks.write({ ringChunk: 1, seq: position.seq, count: events, lastTimeNs: position.lastTimeNs, knownNow: position.knownNow, clock: this.clock.pairs(), processes: withRecords });
+    rings.forEach((r, i) => r.recorder.commit(ends[i]));
     for (const [pid, api, out] of handedOut) this.onReturn?.(pid, api, out);
     return events;
   }
 
   /** A process's records in a chunk, with its API names and modules when the chunk's reader does not know them yet. */
-  private chunkProcess(read: ReadRing): RingChunkProcess {
-    const { state, source, start } = read;
+  private chunkProcess(state: InprocProcess, start: number, next: number): RingChunkProcess {
+    const recorder = state.recorder as InprocRecorder;
     const process = state.process;
     const told = this.chunked.get(state);
-    const chunk: RingChunkProcess = { pid: process.pid, start, next: source.result.next, data: (state.recorder as NonNullable<InprocProcess['recorder']>).recordBytes(start, source.result.next).toString('base64') };
+    const chunk: RingChunkProcess = { pid: process.pid, start, next, data: recorder.recordBytes(start, next).toString('base64') };
     if (!told) chunk.fresh = true;
-    if (told?.apis !== source.apis) chunk.apis = [...source.apis];
+    if (told?.apis !== recorder.apis) chunk.apis = [...recorder.apis];
     if (told?.modules !== process.modules.length) {
       chunk.modules = process.modules.map((m) => [m.name, `0x${m.base.toString(16)}`, m.size]);
       if (process.ws2) chunk.ws2 = `0x${process.ws2.base.toString(16)}`;
     }
-    this.chunked.set(state, { apis: source.apis, modules: process.modules.length });
+    this.chunked.set(state, { apis: recorder.apis, modules: process.modules.length });
     return chunk;
   }
 

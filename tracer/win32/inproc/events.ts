@@ -69,6 +69,11 @@ function planOf(api: string): Plan | undefined {
   return plan;
 }
 
+/** Whether calls of `api` become events (a hooked API the catalogue describes). */
+export function hasPlan(api: string): boolean {
+  return planOf(api) !== undefined;
+}
+
 const NO_MEMORY = (): undefined => undefined;
 
 /**

@@ -66,6 +66,8 @@ export interface InstallOptions {
 
 export class InprocRecorder {
   private next = 0;
+  /** Where readNew's records end. */
+  private readEnd = 0;
   private readonly snapshot: Buffer;
   private readonly hooks = new Map<string, InlineHook>();
   private readonly hookAt = new Map<bigint, InlineHook>();
@@ -284,12 +286,23 @@ export class InprocRecorder {
 
   /**
    * Reads what was recorded since the last drain. Drop mode: the head, the records up to it (one or two reads), the
-   * head again. Wait mode: nothing is overwritten, so the head is not needed: records are read from `next` in chunks
-   * (growing from 64 KB) until one ends in a record not yet written; a quiet ring costs one read per drain.
+   * head again. Wait mode: readNew, parse, commit.
    * `countedOnly` (wait mode): per API id, records only counted, not decoded (ring.ts DrainOptions).
    */
   drain(countedOnly?: readonly boolean[]): DrainResult | undefined {
     if (!this.waitWhenFull) return this.drainDropped();
+    if (!this.readNew()) return undefined;
+    const result = this.parse(countedOnly);
+    this.commit(result.next);
+    return result;
+  }
+
+  /**
+   * Wait mode: reads the records written since the last commit into the snapshot. Nothing is overwritten, so the
+   * head is not needed: records are read from `next` in chunks (growing from 64 KB) until one ends in a record not
+   * yet written; a quiet ring costs one read. False when the process's memory could not be read.
+   */
+  readNew(): boolean {
     let end = this.next;
     const limit = this.next + this.slots;
     for (let chunk = FIRST_CHUNK_RECORDS; end < limit; chunk = Math.min(chunk * 2, LAST_CHUNK_RECORDS)) {
@@ -297,27 +310,42 @@ export class InprocRecorder {
       const count = Math.min(chunk, this.slots - slot, limit - end);
       const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
       const bytes = this.process.read(this.ring + BigInt(offset), count * RECORD_SIZE);
-      if (!bytes) return undefined;
+      if (!bytes) return false;
       bytes.copy(this.snapshot, offset);
       end += count;
       // The chunk's last record (or continuation) is not written yet: nothing after it is either.
       const lastStamp = bytes.readBigUInt64LE((count - 1) * RECORD_SIZE) & ~(1n << 63n);
       if (lastStamp !== BigInt(end)) break;
     }
-    // The drain reads up to `end` and stops at the first record not written yet.
+    // The snapshot's readers read up to `end` and stop at the first record not written yet.
     this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
-    const result = drain(this.snapshot, this.slots, this.next, { wait: true, paramCounts: this.paramCounts, countedOnly });
-    // The records below `next` are read: a stub waiting for room may use their slots. Told once an eighth of a ring
-    // was read since (each write is a round trip to another process; a stub waits only when the ring is full), when
-    // the whole ring was unread, and when nothing new came (every writer may be waiting for exactly this).
-    const unwritten = result.next - this.tailWritten;
-    if (unwritten > 0 && (unwritten >= this.slots / 8 || end === limit || result.next === this.next)) {
+    this.readEnd = end;
+    return true;
+  }
+
+  /** Wait mode: the rows readNew read. */
+  parse(countedOnly?: readonly boolean[]): DrainResult {
+    return drain(this.snapshot, this.slots, this.next, { wait: true, paramCounts: this.paramCounts, countedOnly });
+  }
+
+  /** Wait mode: what readNew read, for a reader of its own (`snapshot` from `readFrom`, slots as `slots`). */
+  get snapshotBytes(): Buffer {
+    return this.snapshot;
+  }
+
+  /**
+   * Wait mode: the records below `next` are read, and a stub waiting for room may use their slots. Told once an
+   * eighth of a ring was read since (each write is a round trip to another process; a stub waits only when the ring
+   * is full), when the whole ring was unread, and when nothing new came (every writer may be waiting for exactly this).
+   */
+  commit(next: number): void {
+    const unwritten = next - this.tailWritten;
+    if (unwritten > 0 && (unwritten >= this.slots / 8 || this.readEnd === this.next + this.slots || next === this.next)) {
       const tail = Buffer.alloc(8);
-      tail.writeBigUInt64LE(BigInt(result.next));
-      if (writeData(this.process, this.ring + BigInt(TAIL_OFFSET), tail)) this.tailWritten = result.next;
+      tail.writeBigUInt64LE(BigInt(next));
+      if (writeData(this.process, this.ring + BigInt(TAIL_OFFSET), tail)) this.tailWritten = next;
     }
-    this.next = result.next;
-    return result;
+    this.next = next;
   }
 
   /** Drop mode: stubs overwrite the oldest records; the head before and after the read tells what was lost. */

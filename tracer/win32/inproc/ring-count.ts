@@ -1,0 +1,86 @@
+/**
+ * A ring chunk's drain that only counts: how many events the records make (the chunk's reader decodes them), without
+ * an object per record. It reads the records as ring.ts drain() does in wait mode and counts as events.ts drainRings
+ * emits: a call of a known API is an event; a return is one when its call is (read in this drain, or waiting from an
+ * earlier one); returns whose call was never read make one `records-lost`. A record of an API the tracer must decode
+ * makes it give up: the drain is then decoded whole.
+ */
+
+import { hasPlan } from './events';
+import type { RingCall } from './process-state';
+import { CONTINUATION_STAMP_BIT, HEAD_OFFSET, KIND_CALL, RECORD_SIZE, RING_HEADER_SIZE, STACK_FLAG } from './ring';
+
+export interface RingCount {
+  /** The ring seq after the last whole record. */
+  readonly next: number;
+  /** Events the records make, a `records-lost` included. */
+  readonly events: number;
+  /** The latest TSC among the calls and returns that make events (-1: none), and whether a `records-lost` is one. */
+  readonly maxTsc: number;
+  readonly lost: boolean;
+  /** Calls of known APIs not returned yet (ring seq low 32 bits → API), and the waiting calls that returned. */
+  readonly opened: ReadonlyMap<number, string>;
+  readonly returned: readonly number[];
+}
+
+/** Counts the records of `snapshot` (wait mode) from ring seq `from`; undefined when one must be decoded. */
+export function countRing(snapshot: Buffer, slots: number, from: number, apis: readonly string[], pendingCalls: ReadonlyMap<number, RingCall>, decodes: (api: string) => boolean): RingCount | undefined {
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
+  const u64 = (o: number): number => view.getUint32(o, true) + view.getUint32(o + 4, true) * 2 ** 32;
+  const head = Math.min(u64(HEAD_OFFSET), from + slots);
+  const mask = slots - 1;
+  /** This drain's calls by ring seq (low 32 bits) → their API, or null for one no event is made of. */
+  const calls = new Map<number, string | null>();
+  const returned: number[] = [];
+  let events = 0;
+  let maxTsc = -1;
+  let unmatched = 0;
+  let seq = from;
+  while (seq < head) {
+    const o = RING_HEADER_SIZE + (seq & mask) * RECORD_SIZE;
+    const stampLow = view.getUint32(o, true);
+    const stampHigh = view.getUint32(o + 4, true);
+    if (stampHigh >= CONTINUATION_STAMP_BIT) {
+      // A continuation of the last lap: not written yet. One of this lap where a record should be (its record was
+      // overwritten): the full drain counts the loss.
+      if (stampLow + (stampHigh - CONTINUATION_STAMP_BIT) * 2 ** 32 !== seq + 1) break;
+      return undefined;
+    }
+    if (stampLow + stampHigh * 2 ** 32 !== seq + 1) break; // not committed yet: read next time
+    const api: string | undefined = apis[view.getUint16(o + 8, true)];
+    const tsc = u64(o + 16);
+    if ((view.getUint8(o + 10) & ~STACK_FLAG) === KIND_CALL) {
+      if (api !== undefined && decodes(api)) return undefined;
+      const known = api !== undefined && hasPlan(api);
+      calls.set(seq >>> 0, known ? api : null);
+      if (known) {
+        events++;
+        if (tsc > maxTsc) maxTsc = tsc;
+      }
+    } else {
+      const link = view.getUint32(o + 36, true);
+      const call = calls.get(link);
+      if (call !== undefined) {
+        calls.delete(link);
+        if (call !== null) {
+          events++;
+          if (tsc > maxTsc) maxTsc = tsc;
+        }
+      } else {
+        const pending = pendingCalls.get(link);
+        if (!pending) unmatched++;
+        else {
+          // A call decoded when it was drained: its return is decoded too.
+          if (pending.raw.length > 0 && decodes(pending.api)) return undefined;
+          returned.push(link);
+          events++;
+          if (tsc > maxTsc) maxTsc = tsc;
+        }
+      }
+    }
+    seq += 1 + view.getUint8(o + 11);
+  }
+  const opened = new Map<number, string>();
+  for (const [link, api] of calls) if (api !== null) opened.set(link, api);
+  return { next: seq, events: events + (unmatched > 0 ? 1 : 0), maxTsc, lost: unmatched > 0, opened, returned };
+}
