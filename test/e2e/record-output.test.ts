@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readTraceFile } from '../../tracer/trace/reader';
@@ -22,9 +22,10 @@ describe('record prints what it reads back from the trace file as the agent writ
     assert.deepEqual(printed, calls);
     assert.ok(printed.some((line) => line.endsWith('WSADuplicateSocketW')));
     assert.match(run.stdout, /\[source\] peer then saw EOF/, 'the programs\' own output passes through');
+    assert.equal(existsSync(`${out}.spool`), false, "the agent's spool, wholly in the trace, is removed");
   });
 
-  it('--quiet: no line per call; the programs\' output, starts, exits and findings still printed; the trace holds every call', async () => {
+  it('--quiet: no line per call; the programs\' output, starts, exits and findings still printed; the trace, written at the end, holds every call', async () => {
     const out = join(tmp, 'quiet.sockshare.jsonl');
     const run = runCli(['record', '--quiet', '--capture', 'inprocess', '--out', out, '--', sampleExe('event-select-cancel')], tmp, [], 120_000);
     assert.equal(run.code, 1, `the finding's exit status, as check gives it\n${run.stderr}`);
@@ -38,5 +39,6 @@ describe('record prints what it reads back from the trace file as the agent writ
     const registering = new Set(events.flatMap((e) => (e.kind === 'api' && e.api === 'WSAEventSelect' && e.phase === 'call' ? [e.pid] : [])));
     assert.equal(registering.size, 2, 'both processes\' WSAEventSelect calls are in the trace');
     assert.match(run.stderr, new RegExp(`recorded ${events.length} events`), 'the count is of the whole trace, not of what was printed');
+    assert.equal(existsSync(`${out}.spool`), false, 'written from the spool at the end, which is then removed');
   });
 });

@@ -58,7 +58,7 @@ describe("following the agent's spool into the trace", () => {
   test('a follower that wants only some kinds gets those; every line still reaches the trace, even one that quotes a kind in its text', async () => {
     const { spool, trace } = freshPair();
     fs.writeFileSync(spool, [header, start, call, ret, output].map(line).join(''));
-    const follower = new SpoolFollower(spool, trace, ['output', 'process-start']);
+    const follower = new SpoolFollower(spool, trace, { kinds: ['output', 'process-start'] });
     assert.deepEqual(follower.readNew(), [start, output]);
     assert.equal(follower.eventCount, 4);
     follower.close();
@@ -80,6 +80,26 @@ describe("following the agent's spool into the trace", () => {
       ['1 process-start', '2 closesocket call', '3 closesocket return', '4 output'],
     );
     assert.deepEqual(events[1].kind === 'api' && events[1].phase === 'call' ? [events[1].args, events[1].caller] : undefined, [{ s: 0x1a4 }, { module: 'server.exe', offset: 0x1234 }]);
+  });
+
+  test('traceAtStops: the events wanted are handed on as the spool grows, its chunks passed over; the trace is written at catchUp', async () => {
+    const { spool, trace } = freshPair();
+    const ring = new FakeRing(16);
+    ring.ret(ring.call(0, 44, [0x1a4n]), 0n, 0);
+    const chunk = ringChunkLine({ ringChunk: 1, seq: 2, count: 2, lastTimeNs: 0, knownNow: 15, processes: [{ pid: 40, start: 0, next: 2, data: ringRecords(ring.bytes, 16, 0, 2).toString('base64'), fresh: true, apis: ['closesocket'], modules: [['server.exe', '0x140000000', 0x10000]] }] });
+    fs.writeFileSync(spool, line(header) + line(start) + `${chunk}\n`);
+    const follower = new SpoolFollower(spool, trace, { kinds: ['output', 'process-start'], traceAtStops: true });
+    assert.deepEqual(follower.readNew(), [start]);
+    assert.equal(fs.existsSync(trace), false, 'nothing written while the programs run');
+    fs.appendFileSync(spool, line(output));
+    assert.deepEqual(follower.readNew(), [output]);
+    follower.catchUp();
+    assert.equal(follower.eventCount, 4);
+    assert.deepEqual(
+      (await traceEvents(trace)).map((e) => `${e.seq} ${e.kind === 'api' ? `${e.api} ${e.phase}` : e.kind}`),
+      ['1 process-start', '2 closesocket call', '3 closesocket return', '4 output'],
+    );
+    follower.close(true);
   });
 
   test('a line no reader would accept is an error naming the spool and its line; what came before it is in the trace', async () => {

@@ -47,6 +47,11 @@ export interface LiveOptions {
   tracerVersion: string;
   /** The kinds of event handed on ('event'), or all: the trace's other lines are not even parsed. */
   follow?: readonly TraceEvent['kind'][];
+  /**
+   * The trace is written from the agent's spool at stops and at the end only, not as the programs run (their events
+   * wanted are still handed on as they come): the client keeps out of a busy program's way; the spool holds everything.
+   */
+  traceAtStops?: boolean;
 }
 
 export interface StopInfo {
@@ -186,7 +191,7 @@ export class LiveCapture extends EventEmitter {
     });
     const port = await this.waitForPort(portFile);
     // The agent wrote the spool's header before its port: the file followed from here is this run's.
-    this.spool = new SpoolFollower(spoolFileOf(this.options.traceFile), resolve(this.options.traceFile), this.options.follow);
+    this.spool = new SpoolFollower(spoolFileOf(this.options.traceFile), resolve(this.options.traceFile), { kinds: this.options.follow, traceAtStops: this.options.traceAtStops });
     this.followTimer = setInterval(() => this.followTrace(), FOLLOW_INTERVAL_MS);
     this.socket = await this.connectWithToken(port, token);
   }
@@ -236,12 +241,13 @@ export class LiveCapture extends EventEmitter {
    * Writes to the trace what the agent has spooled since the last look and hands on its events. A spool that cannot
    * be followed ends the capture, and is kept.
    */
-  private followTrace(): void {
+  private followTrace(catchUp = false): void {
     const spool = this.spool;
     if (!spool) return;
     const events: TraceEvent[] = [];
     try {
       spool.readNew(events);
+      if (catchUp) spool.catchUp();
     } catch (error) {
       this.lastError ??= `the agent's spool cannot be followed (it is kept): ${error instanceof Error ? error.message : String(error)}`;
       this.spoolBroken = true;
@@ -261,8 +267,8 @@ export class LiveCapture extends EventEmitter {
   private onMessage(message: AgentMessage): void {
     switch (message.t) {
       case 'stopped':
-        // The agent flushed the trace before it stopped: every event up to the stop is read first.
-        this.followTrace();
+        // The agent flushed the spool before it stopped: every event up to the stop is read (and written) first.
+        this.followTrace(true);
         this.emit('stopped', { reason: message.reason, seq: message.seq, pid: message.pid, tid: message.tid, api: message.api } satisfies StopInfo);
         return;
       case 'error':
@@ -330,8 +336,8 @@ export class LiveCapture extends EventEmitter {
   }
 
   private finishCapture(code: number | null, signal: NodeJS.Signals | null): void {
-    // What the agent wrote to its end (or its death) is read before the end is told.
-    this.followTrace();
+    // What the agent wrote to its end (or its death) is read, and in the trace, before the end is told.
+    this.followTrace(true);
     this.stopFollowing();
     const failed = this.failureOf(code, signal);
     this.socket?.destroy();

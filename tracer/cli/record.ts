@@ -30,7 +30,7 @@ export interface RecordOptions {
   ringSize?: number;
   /** In-process capture: each call's stack too. */
   stacks?: boolean;
-  /** No line per call: only the programs' output, starts and exits are followed live. */
+  /** No line per call: only the programs' output, starts and exits are followed live; the trace is written at stops and at the end. */
   quiet?: boolean;
   tracerVersion: string;
 }
@@ -234,7 +234,7 @@ export async function runRecord(options: RecordOptions, io: CliIo): Promise<numb
     stacks: options.stacks,
     stopOn: options.stopOn,
     tracerVersion: options.tracerVersion,
-    ...(options.quiet ? { follow: QUIET_KINDS } : {}),
+    ...(options.quiet ? { follow: QUIET_KINDS, traceAtStops: true } : {}),
   });
   const printer = new CallPrinter(io);
   capture.on('event', (e: TraceEvent) => printer.onEvent(e));
