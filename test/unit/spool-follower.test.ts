@@ -38,6 +38,15 @@ describe("following the agent's spool into the trace", () => {
     assert.equal(fs.existsSync(trace), false);
   });
 
+  test('a spool that holds its header alone (a run that recorded nothing) leaves no trace', () => {
+    const { spool, trace } = freshPair();
+    fs.writeFileSync(spool, line(header));
+    const follower = new SpoolFollower(spool, trace);
+    assert.deepEqual(follower.readNew(), []);
+    follower.close(true);
+    assert.equal(fs.existsSync(trace), false);
+  });
+
   test('each read writes the lines completed since the last and hands on their events; a line cut mid-write waits for its end', async () => {
     const { spool, trace } = freshPair();
     const follower = new SpoolFollower(spool, trace);

@@ -142,19 +142,18 @@ export class SpoolFollower {
     }
     const hadHeader = this.parser.header !== undefined;
     const event = this.parser.parseLine(line, false);
-    if (!hadHeader) {
-      if (this.parser.header) this.writer = TraceWriter.create(this.traceFile, this.parser.header);
-      return;
-    }
-    if (line.trim() === '') return;
+    if (!hadHeader || line.trim() === '') return;
     this.written().queueLine(line, event?.seq);
     this.eventCount++;
     if (event && events) events.push(event);
   }
 
+  /** The trace, created at its first event (a run that recorded nothing leaves none, as the agent leaves no spool). */
   private written(): TraceWriter {
-    if (!this.writer) throw new TraceFormatError(this.spoolFile, this.parser.lineCount, 'an event before the header line');
-    return this.writer;
+    if (this.writer) return this.writer;
+    const header = this.parser.header;
+    if (!header) throw new TraceFormatError(this.spoolFile, this.parser.lineCount, 'an event before the header line');
+    return (this.writer = TraceWriter.create(this.traceFile, header));
   }
 
   /** Closes the files; `removeSpool`: everything in it is in the trace now. */
