@@ -58,6 +58,11 @@ export class TracedProcess {
     return win.ReadProcessMemory(this.handle, address, buffer, length, 0) ? buffer : undefined;
   }
 
+  /** Reads `target.length` bytes at `address` into `target` (a view into a larger buffer: no copy). */
+  readInto(address: bigint, target: Buffer): boolean {
+    return win.ReadProcessMemory(this.handle, address, target, target.length, 0) !== 0;
+  }
+
   readU64(address: bigint): bigint | undefined {
     return this.read(address, 8)?.readBigUInt64LE(0);
   }

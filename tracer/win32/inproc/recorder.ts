@@ -309,13 +309,11 @@ export class InprocRecorder {
       const slot = end % this.slots;
       const count = Math.min(chunk, this.slots - slot, limit - end);
       const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      const bytes = this.process.read(this.ring + BigInt(offset), count * RECORD_SIZE);
-      if (!bytes) return false;
-      bytes.copy(this.snapshot, offset);
+      if (!this.process.readInto(this.ring + BigInt(offset), this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
       end += count;
       // The chunk's last record (or continuation) is not written yet: nothing after it is either.
-      const lastStamp = bytes.readBigUInt64LE((count - 1) * RECORD_SIZE) & ~(1n << 63n);
-      if (lastStamp !== BigInt(end)) break;
+      const last = offset + (count - 1) * RECORD_SIZE;
+      if (this.snapshot.readUInt32LE(last) + (this.snapshot.readUInt32LE(last + 4) & 0x7fffffff) * 2 ** 32 !== end) break;
     }
     // The snapshot's readers read up to `end` and stop at the first record not written yet.
     this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
