@@ -106,8 +106,8 @@ export class RingDrain {
     for (const state of processes) {
       const recorder = state.recorder;
       if (!recorder) continue;
-      const start = recorder.readFrom;
-      const result = recorder.drain();
+      const start = recorder.reader.readFrom;
+      const result = recorder.reader.drain();
       if (result) reads.push({ state, start, source: this.sourceOf(state, result) });
     }
     return reads;
@@ -150,11 +150,11 @@ export class RingDrain {
    */
   private drainAsChunk(states: readonly InprocProcess[], decodes: (api: string) => boolean, keep: (e: TraceEvent, seq: number) => void): number {
     const chunks = this.sink.chunks as ChunkSink;
-    const rings = states.flatMap((state) => (state.recorder?.readNew() ? [{ state, recorder: state.recorder, start: state.recorder.readFrom }] : []));
+    const rings = states.flatMap((state) => (state.recorder?.reader.readNew() ? [{ state, recorder: state.recorder, reader: state.recorder.reader, start: state.recorder.reader.readFrom }] : []));
     // After the reads: every record is older than this reading, so its time is never after the clock's.
     this.clock.sample(this.sink.now?.() ?? 0);
     const position = chunks.position();
-    const counts = rings.map((r) => countRing(r.recorder.snapshotBytes, r.recorder.slots, r.start, r.recorder.apis, r.state.pendingCalls, decodes));
+    const counts = rings.map((r) => countRing(r.reader.snapshotBytes, r.reader.slots, r.start, r.recorder.apis, r.state.pendingCalls, decodes));
     const ends: number[] = [];
     let events = 0;
     const handedOut: [pid: number, api: string, out: Record<string, unknown>][] = [];
@@ -172,7 +172,7 @@ export class RingDrain {
         ends.push(count.next);
       });
     } else {
-      const sources = rings.map((r) => this.sourceOf(r.state, r.recorder.parse(r.recorder.apis.map((api) => !decodes(api)))));
+      const sources = rings.map((r) => this.sourceOf(r.state, r.reader.parse(r.recorder.apis.map((api) => !decodes(api)))));
       drainRings(
         sources,
         (e, timeNs) => {
@@ -188,7 +188,7 @@ export class RingDrain {
     const withRecords = rings.flatMap((r, i) => (ends[i] > r.start ? [this.chunkProcess(r.state, r.start, ends[i])] : []));
     // Read before the slots are given back to the stubs.
     if (withRecords.length > 0) chunks.write({ ringChunk: 1, seq: position.seq, count: events, lastTimeNs: position.lastTimeNs, knownNow: position.knownNow, clock: this.clock.pairs(), processes: withRecords });
-    rings.forEach((r, i) => r.recorder.commit(ends[i]));
+    rings.forEach((r, i) => r.reader.commit(ends[i]));
     for (const [pid, api, out] of handedOut) this.onReturn?.(pid, api, out);
     return events;
   }
@@ -198,7 +198,7 @@ export class RingDrain {
     const recorder = state.recorder as InprocRecorder;
     const process = state.process;
     const told = this.chunked.get(state);
-    const chunk: RingChunkProcess = { pid: process.pid, start, next, data: recorder.recordBytes(start, next).toString('base64') };
+    const chunk: RingChunkProcess = { pid: process.pid, start, next, data: recorder.reader.recordBytes(start, next).toString('base64') };
     if (!told) chunk.fresh = true;
     if (told?.apis !== recorder.apis) chunk.apis = [...recorder.apis];
     if (told?.modules !== process.modules.length) {

@@ -1,7 +1,7 @@
 /**
  * The in-process recording path for one debuggee: an inline hook on each recorded ws2_32 entry point (a `jmp rel32`
  * over its first instructions, which move to a trampoline), a call+return stub per API that records into a ring in
- * the process's own memory, unwind data for the stubs, and the drain that reads the ring back.
+ * the process's own memory, unwind data for the stubs, and the reader that reads the ring back (ring-reader.ts).
  *
  * Inline, not import-table redirects: every caller goes through the entry point, so calls made through
  * GetProcAddress pointers, from DLLs loaded later, and Winsock's own internal calls are all seen.
@@ -16,7 +16,8 @@ import { win } from '../api';
 import type { LoadedModule, TracedProcess } from '../traced-process';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_READWRITE, winExtra } from './api-extra';
 import { stubPlan } from './copy-plan';
-import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, HEAD_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, TAIL_OFFSET, WAIT_WHEN_FULL_OFFSET, drain, ringBytes, ringHeader, ringRecords, type DrainResult } from './ring';
+import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, WAIT_WHEN_FULL_OFFSET, ringBytes, ringHeader } from './ring';
+import { RingReader } from './ring-reader';
 import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from './stubs';
 import { relocate } from './x64-decode';
 
@@ -29,9 +30,6 @@ const TRAMPOLINE_SIZE = 64;
 /** Room for the unwind-data registration thunk. */
 const THUNK_SIZE = 64;
 const ALLOCATION_GRANULARITY = 0x10000n;
-/** Wait mode's reads: the first chunk of records, doubled while they are all written, up to the last size. */
-const FIRST_CHUNK_RECORDS = 1024;
-const LAST_CHUNK_RECORDS = 65536;
 /** Records per ring by default (16 MB). */
 export const DEFAULT_RING_SLOTS = 262144;
 
@@ -65,10 +63,6 @@ export interface InstallOptions {
 }
 
 export class InprocRecorder {
-  private next = 0;
-  /** Where readNew's records end. */
-  private readEnd = 0;
-  private readonly snapshot: Buffer;
   private readonly hooks = new Map<string, InlineHook>();
   private readonly hookAt = new Map<bigint, InlineHook>();
   /** The int3 in each stub (taken when its API is armed) → the API and where its original code runs from. */
@@ -84,8 +78,6 @@ export class InprocRecorder {
   /** Where each API's stub and trampoline are, for an extension function hooked later. */
   private readonly places = new Map<string, { stub: bigint; trampoline: bigint; id: number }>();
   private code = 0n;
-  /** The tail last written to the ring header (what the stubs know has been read). */
-  private tailWritten = 0;
   private codeSize = 0;
   /** APIs that could not be hooked inline, and why (they stay on breakpoints). */
   readonly skipped: { api: string; reason: string }[] = [];
@@ -108,12 +100,11 @@ export class InprocRecorder {
     /** Its call records end with the call's stack (symbolized by the tracer at the drain). */
     readonly recordsStacks: boolean,
   ) {
-    this.snapshot = Buffer.alloc(ringBytes(slots));
-    this.paramCounts = apis.map((api) => apiEntry(api)?.paramCount ?? 7);
+    this.reader = new RingReader(process, ring, slots, waitWhenFull, apis);
   }
 
-  /** Per API id, its parameter count: the drain makes BigInts of those alone. */
-  private readonly paramCounts: readonly number[];
+  /** What reads the ring back (the drains). */
+  readonly reader: RingReader;
 
   /**
    * Writes the ring (touched once, so the stubs take no page faults), then, within ±2 GB of ws2_32, the stubs, the
@@ -273,100 +264,6 @@ export class InprocRecorder {
     this.hooks.clear();
     this.hookAt.clear();
   }
-
-  /** The ring seq the next drain reads from. */
-  get readFrom(): number {
-    return this.next;
-  }
-
-  /** The records [start, next) the last drain read, byte for byte (a ring chunk's data). */
-  recordBytes(start: number, next: number): Buffer {
-    return ringRecords(this.snapshot, this.slots, start, next);
-  }
-
-  /**
-   * Reads what was recorded since the last drain. Drop mode: the head, the records up to it (one or two reads), the
-   * head again. Wait mode: readNew, parse, commit.
-   * `countedOnly` (wait mode): per API id, records only counted, not decoded (ring.ts DrainOptions).
-   */
-  drain(countedOnly?: readonly boolean[]): DrainResult | undefined {
-    if (!this.waitWhenFull) return this.drainDropped();
-    if (!this.readNew()) return undefined;
-    const result = this.parse(countedOnly);
-    this.commit(result.next);
-    return result;
-  }
-
-  /**
-   * Wait mode: reads the records written since the last commit into the snapshot. Nothing is overwritten, so the
-   * head is not needed: records are read from `next` in chunks (growing from 64 KB) until one ends in a record not
-   * yet written; a quiet ring costs one read. False when the process's memory could not be read.
-   */
-  readNew(): boolean {
-    let end = this.next;
-    const limit = this.next + this.slots;
-    for (let chunk = FIRST_CHUNK_RECORDS; end < limit; chunk = Math.min(chunk * 2, LAST_CHUNK_RECORDS)) {
-      const slot = end % this.slots;
-      const count = Math.min(chunk, this.slots - slot, limit - end);
-      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      if (!this.process.readInto(this.ring + BigInt(offset), this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
-      end += count;
-      // The chunk's last record (or continuation) is not written yet: nothing after it is either.
-      const last = offset + (count - 1) * RECORD_SIZE;
-      if (this.snapshot.readUInt32LE(last) + (this.snapshot.readUInt32LE(last + 4) & 0x7fffffff) * 2 ** 32 !== end) break;
-    }
-    // The snapshot's readers read up to `end` and stop at the first record not written yet.
-    this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
-    this.readEnd = end;
-    return true;
-  }
-
-  /** Wait mode: the rows readNew read. */
-  parse(countedOnly?: readonly boolean[]): DrainResult {
-    return drain(this.snapshot, this.slots, this.next, { wait: true, paramCounts: this.paramCounts, countedOnly });
-  }
-
-  /** Wait mode: what readNew read, for a reader of its own (`snapshot` from `readFrom`, slots as `slots`). */
-  get snapshotBytes(): Buffer {
-    return this.snapshot;
-  }
-
-  /**
-   * Wait mode: the records below `next` are read, and a stub waiting for room may use their slots. Told once an
-   * eighth of a ring was read since (each write is a round trip to another process; a stub waits only when the ring
-   * is full), when the whole ring was unread, and when nothing new came (every writer may be waiting for exactly this).
-   */
-  commit(next: number): void {
-    const unwritten = next - this.tailWritten;
-    if (unwritten > 0 && (unwritten >= this.slots / 8 || this.readEnd === this.next + this.slots || next === this.next)) {
-      const tail = Buffer.alloc(8);
-      tail.writeBigUInt64LE(BigInt(next));
-      if (writeData(this.process, this.ring + BigInt(TAIL_OFFSET), tail)) this.tailWritten = next;
-    }
-    this.next = next;
-  }
-
-  /** Drop mode: stubs overwrite the oldest records; the head before and after the read tells what was lost. */
-  private drainDropped(): DrainResult | undefined {
-    const head = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8);
-    if (!head) return undefined;
-    head.copy(this.snapshot, HEAD_OFFSET);
-    const end = Number(head.readBigUInt64LE(0));
-    const from = Math.max(this.next, end - this.slots);
-    for (let seq = from; seq < end; ) {
-      const slot = seq % this.slots;
-      const count = Math.min(end - seq, this.slots - slot);
-      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      const bytes = this.process.read(this.ring + BigInt(offset), count * RECORD_SIZE);
-      if (!bytes) return undefined;
-      bytes.copy(this.snapshot, offset);
-      seq += count;
-    }
-    const headAfter = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8)?.readBigUInt64LE(0);
-    const result = drain(this.snapshot, this.slots, this.next, { headAfter: headAfter === undefined ? undefined : Number(headAfter), paramCounts: this.paramCounts });
-    this.next = result.next;
-    return result;
-  }
 }
 
 /** Offsets in the code region: stubs, trampolines, unwind info (4-aligned), function table, thunk. */
@@ -393,11 +290,6 @@ function allocateNear(process: TracedProcess, module: LoadedModule, size: number
     }
   }
   return undefined;
-}
-
-/** Writes data the stubs read (no instruction cache to flush). */
-function writeData(process: TracedProcess, address: bigint, bytes: Buffer): boolean {
-  return win.WriteProcessMemory(process.handle, address, bytes, bytes.length, 0) !== 0;
 }
 
 function write(process: TracedProcess, address: bigint, bytes: Buffer): boolean {

@@ -2,7 +2,8 @@
  * In-process capture: the ring that the stubs in stubs.ts write into, in the debuggee's own
  * memory, and its decoder on the tracer side.
  *
- * Drained by inproc/recorder.ts (one or two ReadProcessMemory per drain), turned into events by inproc/events.ts.
+ * Read back by inproc/ring-reader.ts (ReadProcessMemory into a snapshot), turned into events by inproc/events.ts (or
+ * counted by ring-count.ts and written as ring chunks, ring-chunk.ts).
  *
  * Region layout (one VirtualAllocEx region per process):
  *   header (RING_HEADER_SIZE bytes)

@@ -1,0 +1,131 @@
+/**
+ * Reading an in-process ring back (tracer side): a snapshot of the ring the records are read into with
+ * ReadProcessMemory, from the seq the last drain ended at, and the tail written back so that stubs waiting for room
+ * go on. Drop mode reads the head before and after, to count what was overwritten.
+ */
+
+import { apiEntry } from '../../apis';
+import { win } from '../api';
+import type { TracedProcess } from '../traced-process';
+import { HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, TAIL_OFFSET, type DrainResult, drain, ringBytes, ringRecords } from './ring';
+
+/** Wait mode's reads: the first chunk of records, doubled while they are all written, up to the last size. */
+const FIRST_CHUNK_RECORDS = 1024;
+const LAST_CHUNK_RECORDS = 65536;
+
+export class RingReader {
+  private next = 0;
+  /** Where readNew's records end. */
+  private readEnd = 0;
+  /** The tail last written to the ring header (what the stubs know has been read). */
+  private tailWritten = 0;
+  private readonly snapshot: Buffer;
+  /** Per API id, its parameter count: the drain makes BigInts of those alone. */
+  private readonly paramCounts: readonly number[];
+
+  constructor(
+    private readonly process: TracedProcess,
+    private readonly ring: bigint,
+    readonly slots: number,
+    readonly waitWhenFull: boolean,
+    apis: readonly string[],
+  ) {
+    this.snapshot = Buffer.alloc(ringBytes(slots));
+    this.paramCounts = apis.map((api) => apiEntry(api)?.paramCount ?? 7);
+  }
+
+  /** The ring seq the next drain reads from. */
+  get readFrom(): number {
+    return this.next;
+  }
+
+  /** The records [start, next) the last drain read, byte for byte (a ring chunk's data). */
+  recordBytes(start: number, next: number): Buffer {
+    return ringRecords(this.snapshot, this.slots, start, next);
+  }
+
+  /**
+   * Reads what was recorded since the last drain. Drop mode: the head, the records up to it (one or two reads), the
+   * head again. Wait mode: readNew, parse, commit.
+   * `countedOnly` (wait mode): per API id, records only counted, not decoded (ring.ts DrainOptions).
+   */
+  drain(countedOnly?: readonly boolean[]): DrainResult | undefined {
+    if (!this.waitWhenFull) return this.drainDropped();
+    if (!this.readNew()) return undefined;
+    const result = this.parse(countedOnly);
+    this.commit(result.next);
+    return result;
+  }
+
+  /**
+   * Wait mode: reads the records written since the last commit into the snapshot. Nothing is overwritten, so the
+   * head is not needed: records are read from `next` in chunks (growing from 64 KB) until one ends in a record not
+   * yet written; a quiet ring costs one read. False when the process's memory could not be read.
+   */
+  readNew(): boolean {
+    let end = this.next;
+    const limit = this.next + this.slots;
+    for (let chunk = FIRST_CHUNK_RECORDS; end < limit; chunk = Math.min(chunk * 2, LAST_CHUNK_RECORDS)) {
+      const slot = end % this.slots;
+      const count = Math.min(chunk, this.slots - slot, limit - end);
+      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
+      if (!this.process.readInto(this.ring + BigInt(offset), this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
+      end += count;
+      // The chunk's last record (or continuation) is not written yet: nothing after it is either.
+      const last = offset + (count - 1) * RECORD_SIZE;
+      if (this.snapshot.readUInt32LE(last) + (this.snapshot.readUInt32LE(last + 4) & 0x7fffffff) * 2 ** 32 !== end) break;
+    }
+    // The snapshot's readers read up to `end` and stop at the first record not written yet.
+    this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
+    this.readEnd = end;
+    return true;
+  }
+
+  /** Wait mode: the rows readNew read. */
+  parse(countedOnly?: readonly boolean[]): DrainResult {
+    return drain(this.snapshot, this.slots, this.next, { wait: true, paramCounts: this.paramCounts, countedOnly });
+  }
+
+  /** Wait mode: what readNew read, for a reader of its own (`snapshot` from `readFrom`, slots as `slots`). */
+  get snapshotBytes(): Buffer {
+    return this.snapshot;
+  }
+
+  /**
+   * Wait mode: the records below `next` are read, and a stub waiting for room may use their slots. Told once an
+   * eighth of a ring was read since (each write is a round trip to another process; a stub waits only when the ring
+   * is full), when the whole ring was unread, and when nothing new came (every writer may be waiting for exactly this).
+   */
+  commit(next: number): void {
+    const unwritten = next - this.tailWritten;
+    if (unwritten > 0 && (unwritten >= this.slots / 8 || this.readEnd === this.next + this.slots || next === this.next)) {
+      const tail = Buffer.alloc(8);
+      tail.writeBigUInt64LE(BigInt(next));
+      // Data the stubs read: no instruction cache to flush.
+      if (win.WriteProcessMemory(this.process.handle, this.ring + BigInt(TAIL_OFFSET), tail, 8, 0) !== 0) this.tailWritten = next;
+    }
+    this.next = next;
+  }
+
+  /** Drop mode: stubs overwrite the oldest records; the head before and after the read tells what was lost. */
+  private drainDropped(): DrainResult | undefined {
+    const head = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8);
+    if (!head) return undefined;
+    head.copy(this.snapshot, HEAD_OFFSET);
+    const end = Number(head.readBigUInt64LE(0));
+    const from = Math.max(this.next, end - this.slots);
+    for (let seq = from; seq < end; ) {
+      const slot = seq % this.slots;
+      const count = Math.min(end - seq, this.slots - slot);
+      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
+      const bytes = this.process.read(this.ring + BigInt(offset), count * RECORD_SIZE);
+      if (!bytes) return undefined;
+      bytes.copy(this.snapshot, offset);
+      seq += count;
+    }
+    const headAfter = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8)?.readBigUInt64LE(0);
+    const result = drain(this.snapshot, this.slots, this.next, { headAfter: headAfter === undefined ? undefined : Number(headAfter), paramCounts: this.paramCounts });
+    this.next = result.next;
+    return result;
+  }
+}
