@@ -7,6 +7,7 @@ import { commandHelp, findCommand, GENERAL_USAGE, generalHelp, parseCommandArgs,
 import { runCheck } from './cli/check';
 import { exportFormat, runExport } from './cli/export';
 import { EXIT_OK, EXIT_USAGE, InputError, processIo, UsageError, type CliIo } from './cli/io';
+import { runRecover } from './cli/recover';
 import { runSummary } from './cli/summary';
 import { apiList, attachPids, captureMode, overflowMode, ringSize, runRecord, runtimeKind } from './cli/record';
 import { version as VERSION } from '../package.json';
@@ -25,6 +26,7 @@ const RUNNERS: Record<string, Runner> = {
     return runExport(positionals[0], format, output as string, io);
   },
   summary: ({ positionals }, io) => runSummary(positionals[0], io),
+  recover: ({ values, positionals }, io) => runRecover(positionals[0], values['out'] as string | undefined, io),
   record: ({ values, positionals }, io) => {
     const out = values['out'];
     if (typeof out !== 'string') throw new UsageError('record: missing --out TRACE', 'record');
