@@ -16,7 +16,7 @@ function chunksIn(spool: string): number {
 }
 
 describe('a client that dies mid-run loses nothing: the spool keeps the recording, recover writes the trace', () => {
-  it('record --quiet killed (SIGKILL) while a busy server runs: the programs die with the agent, the spool stays, recover writes every event from seq 1', async () => {
+  it('record --quiet killed (SIGKILL) while a busy server runs: the programs die with the agent, the spool stays, recover writes every event from seq 1, and a new run will not overwrite it', async () => {
     const tmp = scratchDir('client-death');
     scratch.push(tmp);
     const trace = join(tmp, 'killed-client.sockshare.jsonl');
@@ -53,6 +53,13 @@ describe('a client that dies mid-run loses nothing: the spool keeps the recordin
 
     const check = runCli(['check', trace], tmp);
     assert.ok(check.code === 0 || check.code === 1, `check reads the recovered trace:\n${check.stderr}`);
+
+    // A spool already beside a trace is never overwritten by a new run.
+    const spoolBytes = readFileSync(spool).length;
+    const again = runCli(['record', '--quiet', '--capture', 'inprocess', '--out', trace, '--', server.program, ...server.args], tmp);
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /holds an earlier recording whose trace was never finished .*sockshare recover /);
+    assert.equal(readFileSync(spool).length, spoolBytes, 'the spool is untouched');
   });
 
   it('recover refuses what it cannot use, saying why: no such spool, a name without .spool and no -o', () => {

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
 import { SpoolFollower } from './spool';
-import { checkProgram, checkTraceOutput } from './preflight';
+import { PreflightError, checkProgram, checkTraceOutput } from './preflight';
 import { type AgentFailure, agentErrorText, agentFailureOf } from './agent-failure';
 import { type AgentConfig, type AgentMessage, type CaptureStats, type ClientCommand, type StopReasonName } from './protocol';
 import { type AgentRuntime, packageRoot } from './runtime';
@@ -140,6 +140,9 @@ export class LiveCapture extends EventEmitter {
   async start(): Promise<void> {
     for (const launch of this.options.launches) checkProgram(launch.program);
     checkTraceOutput(this.options.traceFile, 'trace file');
+    // A spool already there is a recording whose client died before it wrote the trace: never overwritten.
+    const spool = spoolFileOf(this.options.traceFile);
+    if (existsSync(spool)) throw new PreflightError(`${spool} holds an earlier recording whose trace was never finished (its record or debug session died): write it with \`sockshare recover ${spool}\`, or remove it`);
     const agentScript = join(packageRoot(), 'dist', 'agent.js');
     if (!existsSync(agentScript)) throw new Error(`the tracer agent is not built (${agentScript}): run npm run build`);
     this.workDir = mkdtempSync(join(tmpdir(), AGENT_DIR_PREFIX));

@@ -83,7 +83,7 @@ export function checkTraceOutput(traceFile: string, option = '--out'): void {
     existed = false;
   }
   try {
-    // An existing trace is opened without truncating it (the agent empties it when it starts); a new one is created
+    // An existing trace is opened without truncating it (it is emptied at the run's first event); a new one is created
     // exclusively and removed again, so nothing is left behind if the run does not start.
     closeSync(openSync(path, existed ? 'r+' : 'wx'));
     if (!existed) unlinkSync(path);
