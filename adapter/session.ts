@@ -357,12 +357,12 @@ export class SockshareSession extends LoggingDebugSession {
     if (!this.runtime?.live) this.sendEvent(new TerminatedEvent());
   }
 
-  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments | undefined): void {
+  /** Answered once the capture has ended: a client that stops the adapter then cannot cut a detach short. */
+  protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments | undefined): Promise<void> {
     const source = this.runtime?.source;
     // The arguments are optional in DAP.
     const detach = this.attached ? args?.terminateDebuggee !== true : args?.terminateDebuggee === false;
-    if (source?.live && detach) source.detach();
-    else source?.close();
+    await (source?.live && detach ? source.detach() : source?.close());
     this.sendResponse(response);
   }
 

@@ -23,9 +23,14 @@ export interface EventSource extends EventEmitter {
   pause(): void;
   setStops(stops: LiveStops): void;
   terminate(): void;
-  detach(): void;
-  close(): void;
+  /** Lets the programs run on without the tracer; resolves once the capture has ended (the trace written). */
+  detach(): Promise<void>;
+  /** Ends the session; resolves once a live capture has ended (the trace written). */
+  close(): Promise<void>;
 }
+
+/** How long a session's end waits for the capture's (its detach, or its stop, and the trace written). */
+const END_WAIT_MS = 15_000;
 
 /** A growing in-memory store of the events a live capture has streamed. */
 class GrowingStore implements EventStore {
@@ -63,8 +68,8 @@ export class RecordingSource extends EventEmitter implements EventSource {
   pause(): void {}
   setStops(): void {}
   terminate(): void {}
-  detach(): void {}
-  close(): void {
+  async detach(): Promise<void> {}
+  async close(): Promise<void> {
     this.file?.close();
   }
 }
@@ -74,6 +79,9 @@ export class LiveSource extends EventEmitter implements EventSource {
   readonly store = new GrowingStore();
   private readonly capture: LiveCapture;
   private detaching = false;
+  /** The capture started, and (once its end came) finished. */
+  private started = false;
+  private finished = false;
   readonly traceFile: string;
 
   constructor(options: LiveOptions) {
@@ -85,11 +93,15 @@ export class LiveSource extends EventEmitter implements EventSource {
       this.emit('event', e);
     });
     this.capture.on('stopped', (stop: StopInfo) => this.emit('stopped', stop));
-    this.capture.on('end', (end: CaptureEnd) => this.emit('end', end));
+    this.capture.on('end', (end: CaptureEnd) => {
+      this.finished = true;
+      this.emit('end', end);
+    });
   }
 
-  start(): Promise<void> {
-    return this.capture.start();
+  async start(): Promise<void> {
+    await this.capture.start();
+    this.started = true;
   }
 
   resume(step?: { tid?: number }): void {
@@ -108,12 +120,31 @@ export class LiveSource extends EventEmitter implements EventSource {
     this.capture.stop();
   }
 
-  detach(): void {
+  detach(): Promise<void> {
     this.detaching = true;
     this.capture.send({ cmd: 'detach' });
+    return this.ended();
   }
 
-  close(): void {
+  close(): Promise<void> {
     if (!this.detaching) this.capture.stop();
+    return this.ended();
   }
+
+  /**
+   * The capture's end: the agent has let the programs go (or ended them) and the trace is written from its spool.
+   * An adapter that exits before then would take the agent with it mid-detach. At once when no capture runs; bounded
+   * (the capture's own stop kills a stuck agent within seconds, and a session's end is never held longer than this).
+   */
+  private ended(): Promise<void> {
+    if (!this.started || this.finished) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, END_WAIT_MS)));
+    const end = this.capture.finished.then(
+      () => undefined,
+      () => undefined,
+    );
+    return Promise.race([end, timeout]).finally(() => clearTimeout(timer));
+  }
+
 }

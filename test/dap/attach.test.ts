@@ -5,6 +5,7 @@
  */
 
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
@@ -95,6 +96,9 @@ describe('the adapter attaching to a running pre-fork server', () => {
       await attach(second, { type: 'sockshare', request: 'attach', name: 'attach', processName: 'PREFORK', capture: 'inprocess', trace: traceFile });
       assert.ok(await waitUntil(() => eventsSoFar(traceFile).some((e) => e.kind === 'process-start' && e.pid === server.pid), 60_000), 'attached to the server found by name');
       await within(second.disconnectRequest({}), 20_000, 'disconnect');
+      // Answered once the capture has ended: the detach is done and the spool is in the trace (an adapter stopped
+      // right after the answer, as here, cannot cut the detach short and leave the server unable to serve).
+      assert.equal(existsSync(`${traceFile}.spool`), false, 'the capture ended before the disconnect was answered');
     } finally {
       await shutdown(second);
       server.go();
