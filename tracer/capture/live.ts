@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
-import { SpoolFollower } from './spool';
+import { SpoolFollower, spoolFileOf } from './spool';
 import { PreflightError, checkProgram, checkTraceOutput } from './preflight';
 import { type AgentFailure, agentErrorText, agentFailureOf } from './agent-failure';
 import { type AgentConfig, type AgentMessage, type CaptureStats, type ClientCommand, type StopReasonName } from './protocol';
@@ -88,10 +88,6 @@ const LOST_CONNECTION_GRACE_MS = 3000;
 /** How often the trace file is read for the events the agent has written since (it writes each drain at once). */
 const FOLLOW_INTERVAL_MS = 10;
 
-/** Where the agent spools the trace: beside it, so a client that dies leaves the recording there. */
-function spoolFileOf(traceFile: string): string {
-  return `${resolve(traceFile)}.spool`;
-}
 
 /** The prefix of the agent's scratch folder in the temp dir (removed when the capture ends). */
 export const AGENT_DIR_PREFIX = 'sockshare-agent-';

@@ -10,12 +10,21 @@
  * spool holds everything meanwhile.
  */
 import * as fs from 'node:fs';
+import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { TraceFormatError } from '../trace/errors';
 import { TraceLineParser } from '../trace/reader';
 import type { TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
 import { RING_CHUNK_PREFIX, type RingChunk, RingChunkDecoder } from '../win32/inproc/ring-chunk';
+
+/** The agent's spool is its trace's file name with this added, beside it. */
+export const SPOOL_SUFFIX = '.spool';
+
+/** Where the agent spools a trace: beside it, so a client that dies leaves the recording there. */
+export function spoolFileOf(traceFile: string): string {
+  return `${resolve(traceFile)}${SPOOL_SUFFIX}`;
+}
 
 /** One read's most: a drain writes up to a megabyte at once. */
 const READ_CHUNK_BYTES = 1 << 20;

@@ -5,11 +5,9 @@
  */
 
 import { existsSync } from 'node:fs';
-import { SpoolFollower } from '../capture/spool';
+import { SPOOL_SUFFIX, SpoolFollower } from '../capture/spool';
 import { TraceFormatError } from '../trace/errors';
 import { EXIT_OK, InputError, UsageError, type CliIo } from './io';
-
-const SPOOL_SUFFIX = '.spool';
 
 /** The trace a spool was for: its name without `.spool`. */
 export function traceOfSpool(spool: string, out: string | undefined): string {

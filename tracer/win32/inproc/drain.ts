@@ -78,7 +78,7 @@ export class RingDrain {
       if (e.kind === 'api' && e.phase === 'return' && e.error !== undefined && !e.internal && failureApis.has(e.api)) this.failedReturns.set(`${e.pid}:${e.tid}`, { ...e, seq, timeNs: 0 });
     };
     // Ring chunks when the sink takes them and every ring can go into one (the merge spans all processes).
-    const chunked = this.sink.chunks !== undefined && states.every((state) => !state.recorder || (state.recorder.waitWhenFull && !state.recorder.recordsStacks));
+    const chunked = this.sink.chunks !== undefined && states.every((state) => !state.recorder || (state.recorder.reader.waitWhenFull && !state.recorder.recordsStacks));
     let events: number;
     if (chunked) events = this.drainAsChunk(states, (api) => failureApis.has(api) || this.outApis.has(api), keep);
     else {

@@ -93,8 +93,8 @@ export class InprocRecorder {
   private constructor(
     private readonly process: TracedProcess,
     private readonly ring: bigint,
-    readonly slots: number,
-    readonly waitWhenFull: boolean,
+    slots: number,
+    waitWhenFull: boolean,
     /** API id (the stub's index) → name. */
     readonly apis: readonly string[],
     /** Its call records end with the call's stack (symbolized by the tracer at the drain). */
