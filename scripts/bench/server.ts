@@ -3,14 +3,15 @@
  *  - requests/s of the node-http-cluster sample (a Node cluster HTTP server whose primary shares its listening socket
  *    with two workers and drives REQUESTS requests itself, a connection each), in ROUNDS rounds of runs side by side:
  *    untraced; with WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record
- *    --capture inprocess` printing every call, with --quiet, and with --quiet and only WSAStartup hooked (what being
- *    traced costs before any call is recorded); each traced figure's ratio to its round's untraced
+ *    --capture inprocess` printing every call, with --quiet, with --quiet and the rings read by ReadProcessMemory
+ *    (what the shared ring saves), and with --quiet and only WSAStartup hooked (what being traced costs before any call
+ *    is recorded); each traced figure's ratio to its round's untraced
  *    run; then `sockshare record` with breakpoints (at most 300 requests) against an untraced run of as many;
  *  - a burst: cheap-calls (closesocket(INVALID_SOCKET) in a loop) making BURST_CALLS calls on 4 threads under
  *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
  *    (the ring-stalls event: wait mode loses nothing), the agent's end, record's exit code and the wall time.
  * Runs the real command line (dist/cli.js), as a user would. Progress on stderr; one JSON line on stdout.
- * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 1,500, 1,000,000, 3;
+ * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 1,500, 1,000,000, 5;
  * each figure is the median of its rounds)
  */
 
@@ -32,7 +33,7 @@ const CONCURRENCY = 4;
 /** The breakpoint path serves a few requests a second: this many are enough for its rate. */
 const BREAKPOINT_REQUESTS = 300;
 
-type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'attached';
+type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'private' | 'attached';
 const BURST_THREADS = 4;
 /** A traced run that takes longer than this is killed and reported as such. */
 const RUN_TIMEOUT_MS = 240_000;
@@ -62,12 +63,12 @@ interface CliRun {
 }
 
 /** Runs `sockshare ARGS` with its stdout collected and its stderr to a file; kills it after RUN_TIMEOUT_MS. */
-function runCli(name: string, args: string[]): Promise<CliRun> {
+function runCli(name: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   const stderrFile = join(scratch, `${name}.stderr.txt`);
   const stderr = openSync(stderrFile, 'w');
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', stderr], env: { ...process.env, SOCKSHARE_WINEPREFIX: winePrefix() } });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', stderr], env: { ...process.env, ...env, SOCKSHARE_WINEPREFIX: winePrefix() } });
     closeSync(stderr);
     let stdout = '';
     let timedOut = false;
@@ -100,10 +101,10 @@ async function untraced(requests: number, env: Record<string, string> = {}) {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** `extra`: record's options besides --capture (--quiet, --apis). */
-async function recorded(requests: number, capture: 'inprocess' | 'breakpoints', extra: string[] = []) {
+/** `extra`: record's options besides --capture (--quiet, --apis); `env`: more of record's environment. */
+async function recorded(requests: number, capture: 'inprocess' | 'breakpoints', extra: string[] = [], env: Record<string, string> = {}) {
   const trace = join(scratch, `server-${capture}.sockshare.jsonl`);
-  const run = await runCli(`server-${capture}`, ['record', '--capture', capture, ...extra, '--out', trace, '--', ensureWindowsRuntime(), winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)]);
+  const run = await runCli(`server-${capture}`, ['record', '--capture', capture, ...extra, '--out', trace, '--', ensureWindowsRuntime(), winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)], env);
   if (run.code !== 0) throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}:\n${recordSays(run.stderrFile).join('\n')}`);
   const events = Number(/recorded (\d+) events/.exec(recordSays(run.stderrFile).join('\n'))?.[1] ?? Number.NaN);
   rmSync(trace, { force: true });
@@ -177,14 +178,14 @@ const ratio = (traced: number, base: number) => Number((traced / base).toFixed(3
 async function main(): Promise<void> {
   const requests = Number(process.argv[2] ?? 1500);
   const burstCalls = Number(process.argv[3] ?? 1_000_000);
-  const rounds = Number(process.argv[4] ?? 3);
+  const rounds = Number(process.argv[4] ?? 5);
   process.env.SOCKSHARE_WINE_NODE = ensureWindowsRuntime();
   process.env.SOCKSHARE_WINEPREFIX = winePrefix();
   await buildSamples(['cheap-calls'], () => true);
   try {
     // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
     // traced figure's ratio is the median of its rounds' ratios to that round's untraced run.
-    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [] };
+    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], private: [], attached: [] };
     let winsockMb = 0;
     let inprocessEvents = 0;
     for (let round = 1; round <= rounds; round++) {
@@ -198,10 +199,13 @@ async function main(): Promise<void> {
       inprocessEvents = inprocess.events;
       const quiet = await recorded(requests, 'inprocess', ['--quiet']);
       rates.quiet.push(quiet.requestsPerSec);
+      // The same, with the rings read by ReadProcessMemory instead of through the tracer's mapping (ring-memory.ts).
+      const privateRing = await recorded(requests, 'inprocess', ['--quiet'], { SOCKSHARE_RING_MEMORY: 'private' });
+      rates.private.push(privateRing.requestsPerSec);
       // The cost of being traced at all: the same agent and stubs, with one API hooked (WSAStartup: once a process).
       const attached = await recorded(requests, 'inprocess', ['--quiet', '--apis', 'WSAStartup']);
       rates.attached.push(attached.requestsPerSec);
-      log(`server round ${round}: untraced ${plain.requestsPerSec}, +winsock ${winsock.requestsPerSec}, inprocess ${inprocess.requestsPerSec}, inprocess --quiet ${quiet.requestsPerSec}, traced with only WSAStartup hooked ${attached.requestsPerSec} requests/s (${requests} requests, ${inprocess.events} events)`);
+      log(`server round ${round}: untraced ${plain.requestsPerSec}, +winsock ${winsock.requestsPerSec}, inprocess ${inprocess.requestsPerSec}, inprocess --quiet ${quiet.requestsPerSec}, rings read by ReadProcessMemory ${privateRing.requestsPerSec}, traced with only WSAStartup hooked ${attached.requestsPerSec} requests/s (${requests} requests, ${inprocess.events} events)`);
     }
     const ratios = (variant: Variant) => rates[variant].map((rate, i) => ratio(rate, rates.untraced[i]));
     const breakpointRequests = Math.min(requests, BREAKPOINT_REQUESTS);
@@ -229,6 +233,10 @@ async function main(): Promise<void> {
         serverInprocessRatios: ratios('inprocess'),
         serverInprocessQuietRatio: median(ratios('quiet')),
         serverInprocessQuietRatios: ratios('quiet'),
+        serverPrivateRingReqPerSec: median(rates.private),
+        serverPrivateRingRuns: rates.private,
+        serverPrivateRingRatio: median(ratios('private')),
+        serverPrivateRingRatios: ratios('private'),
         serverAttachedOnlyReqPerSec: median(rates.attached),
         serverAttachedOnlyRuns: rates.attached,
         serverAttachedOnlyRatio: median(ratios('attached')),

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { modelOf } from '../../tracer/model';
 import type { TraceEvent } from '../../tracer/trace/schema';
 import { wineWindowsPath } from '../../tracer/capture/runtime';
-import { SAMPLES, expectedOf, normalisedOutput, record, sampleExe, windowsNode } from './support';
+import { type Recording, SAMPLES, expectedOf, normalisedOutput, record, sampleExe, windowsNode } from './support';
 
 const C_SAMPLES = readdirSync(SAMPLES).filter((name) => existsSync(join(SAMPLES, name, `${name}.c`)) && name !== 'cheap-calls' && name !== 'handoff-cycles');
 
@@ -147,6 +147,26 @@ describe('in-process capture: stubs record every hooked call in the process, mem
     assert.equal(count(events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'return' && e.error === 10038), 20000);
     assert.equal(new Set(calls.map((e) => (e.kind === 'api' ? e.tid : 0))).size, 4);
     assert.equal(count(events, (e) => e.kind === 'records-lost'), 0);
+  });
+
+  it('each ring is a section the tracer maps too, and each capture-setup says so; a ring that cannot be mapped is read with ReadProcessMemory, with the same calls and nothing lost', async () => {
+    const shared = await record('handoff-ring-shared', [{ program: sampleExe('handoff') }], { capture: 'inprocess' });
+    process.env.SOCKSHARE_RING_MEMORY = 'private';
+    let unmapped: Recording;
+    let burst: Recording;
+    try {
+      unmapped = await record('handoff-ring-private', [{ program: sampleExe('handoff') }], { capture: 'inprocess' });
+      burst = await record('cheap-calls-ring-private', [{ program: sampleExe('cheap-calls'), args: ['3000', '2'] }], { capture: 'inprocess' });
+    } finally {
+      delete process.env.SOCKSHARE_RING_MEMORY;
+    }
+    for (const run of [shared, unmapped, burst]) assert.equal(run.end.agentExitCode, 0, run.end.error);
+    const ringShared = (run: Recording) => run.events.flatMap((e) => (e.kind === 'capture-setup' ? [e.ringShared] : []));
+    assert.ok(ringShared(shared).length === 2 && ringShared(shared).every((s) => s === true), `every process's ring mapped: ${ringShared(shared)}`);
+    assert.ok(ringShared(unmapped).length === 2 && ringShared(unmapped).every((s) => s === false), `every ring read with ReadProcessMemory: ${ringShared(unmapped)}`);
+    assert.deepEqual(decodedCalls(unmapped.events), decodedCalls(shared.events));
+    assert.equal(count(burst.events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'return' && e.error === 10038), 6000);
+    assert.equal(count(burst.events, (e) => e.kind === 'records-lost'), 0);
   });
 
   it('a breakpoint set on a recorded API arms its stub: every call stops once, and is recorded once', async () => {

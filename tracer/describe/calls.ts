@@ -129,6 +129,6 @@ export function eventLine(e: TraceEvent, pair: { readonly call?: ApiCallEvent; r
     case 'ring-stalls':
       return `ring-stalls: the stubs waited ${plural(e.count, 'time')} for the tracer to drain a full ring, ${(e.waitNs / 1e6).toFixed(1)} ms in all`;
     case 'capture-setup':
-      return `capture-setup: ${e.inProcess.length} APIs recorded in the process, ${e.onBreakpoints.length} on breakpoints${e.unwindData ? '' : ', no unwind data'}`;
+      return `capture-setup: ${e.inProcess.length} APIs recorded in the process, ${e.onBreakpoints.length} on breakpoints${e.unwindData ? '' : ', no unwind data'}${e.ringShared === false ? ', ring read with ReadProcessMemory' : ''}`;
   }
 }

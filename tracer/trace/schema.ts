@@ -140,13 +140,19 @@ export interface RingStallsEvent extends EventBase {
 
 /**
  * In-process capture set up in a process (at its first hooked call): the APIs its stubs record, the ones left on
- * breakpoints and why, and whether the stubs' unwind data was registered (exceptions and stack walks through them).
+ * breakpoints and why, whether the stubs' unwind data was registered (exceptions and stack walks through them), and
+ * how the tracer reads the ring.
  */
 export interface CaptureSetupEvent extends EventBase {
   kind: 'capture-setup';
   inProcess: string[];
   onBreakpoints: { api: string; reason: string }[];
   unwindData: boolean;
+  /**
+   * True: the ring is a section mapped into the tracer too, read as memory; false: read with ReadProcessMemory (the
+   * section could not be mapped into the process). Absent in traces made before it was recorded.
+   */
+  ringShared?: boolean;
 }
 
 /** Entry into a hooked Winsock function. */

@@ -269,6 +269,7 @@ const KIND_CHECKS: Record<EventKind, (event: JsonObject) => void> = {
       checkString(f, 'reason', `onBreakpoints[${i}].`);
     });
     if (typeof e['unwindData'] !== 'boolean') fail('unwindData', 'true or false', e['unwindData']);
+    if (e['ringShared'] !== undefined && typeof e['ringShared'] !== 'boolean') fail('ringShared', 'true or false', e['ringShared']);
   },
   api: (e) => {
     checkInteger(e, 'tid', '', 0);

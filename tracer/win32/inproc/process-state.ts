@@ -106,6 +106,7 @@ export class InprocProcesses {
   }
 
   delete(pid: number): void {
+    this.byPid.get(pid)?.recorder?.release();
     this.byPid.delete(pid);
   }
 
@@ -119,6 +120,7 @@ export class InprocProcesses {
   }
 
   clear(): void {
+    for (const state of this.byPid.values()) state.recorder?.release();
     this.byPid.clear();
   }
 }

@@ -17,6 +17,7 @@ import type { LoadedModule, TracedProcess } from '../traced-process';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_READWRITE, winExtra } from './api-extra';
 import { stubPlan } from './copy-plan';
 import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, WAIT_WHEN_FULL_OFFSET, ringBytes, ringHeader } from './ring';
+import { type RingMemory, allocateRing } from './ring-memory';
 import { RingReader } from './ring-reader';
 import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from './stubs';
 import { relocate } from './x64-decode';
@@ -92,7 +93,7 @@ export class InprocRecorder {
 
   private constructor(
     private readonly process: TracedProcess,
-    private readonly ring: bigint,
+    private readonly ring: RingMemory,
     slots: number,
     waitWhenFull: boolean,
     /** API id (the stub's index) → name. */
@@ -100,7 +101,7 @@ export class InprocRecorder {
     /** Its call records end with the call's stack (symbolized by the tracer at the drain). */
     readonly recordsStacks: boolean,
   ) {
-    this.reader = new RingReader(process, ring, slots, waitWhenFull, apis);
+    this.reader = new RingReader(ring, slots, waitWhenFull, apis);
   }
 
   /** What reads the ring back (the drains). */
@@ -114,12 +115,12 @@ export class InprocRecorder {
   static install(process: TracedProcess, ws2: LoadedModule, exports: ReadonlyMap<string, bigint>, apis: readonly string[], options: InstallOptions = {}): InprocRecorder | undefined {
     const slots = options.slots ?? DEFAULT_RING_SLOTS;
     const waitWhenFull = options.waitWhenFull ?? true;
-    const ring = BigInt(winExtra.VirtualAllocEx(process.handle, 0n, ringBytes(slots), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
-    if (ring === 0n) return undefined;
-    const stubs = buildStubs(apis.map((api) => stubPlan(api, options.captureStack !== undefined)), ring);
+    const ring = allocateRing(process, ringBytes(slots));
+    if (!ring) return undefined;
+    const stubs = buildStubs(apis.map((api) => stubPlan(api, options.captureStack !== undefined)), ring.address);
     const layout = codeLayout(stubs.code.length, apis.length);
     const code = allocateNear(process, ws2, layout.size);
-    if (code === undefined) return undefined;
+    if (code === undefined) return void ring.release();
     const recorder = new InprocRecorder(process, ring, slots, waitWhenFull, apis, options.captureStack !== undefined);
     for (const f of stubs.faults) recorder.faults.set(code + BigInt(f.at), { resume: code + BigInt(f.resume), zero: f.zero });
     recorder.code = code;
@@ -152,7 +153,7 @@ export class InprocRecorder {
       patches.push({ hook, jump: Buffer.concat([jump, Buffer.alloc(moved.moved - PATCH_LENGTH, 0xcc)]) });
       recorder.breaks.set(stub + BigInt(STUB_BREAK_OFFSET), { api, original: trampoline });
     });
-    if (patches.length === 0) return undefined;
+    if (patches.length === 0) return void ring.release();
     // Unwind data: one RUNTIME_FUNCTION per stub, from its prologue to its end (before it, the stack is untouched).
     stubUnwindInfo().copy(image, layout.unwindInfo);
     const functions = stubs.offsets.map((offset, id) => ({ begin: offset + STUB_PROLOGUE_OFFSET, end: offset + stubs.lengths[id] }));
@@ -163,15 +164,15 @@ export class InprocRecorder {
       recorder.registration = { thunk: code + BigInt(layout.thunk), breakAt: code + BigInt(layout.thunk + thunk.breakOffset) };
     }
     const originals = apis.map((api) => patches.find((p) => p.hook.api === api)?.hook.trampoline ?? 0n);
-    if (!write(process, ring, ringHeader(slots, originals, { waitWhenFull, delayFunction: options.delayFunction, captureStack: options.captureStack })) || !write(process, ring + BigInt(RING_HEADER_SIZE), Buffer.alloc(slots * RECORD_SIZE))) return undefined;
+    if (!ring.write(0, ringHeader(slots, originals, { waitWhenFull, delayFunction: options.delayFunction, captureStack: options.captureStack })) || !ring.write(RING_HEADER_SIZE, Buffer.alloc(slots * RECORD_SIZE))) return void ring.release();
     // Executable and no longer writable before any entry point jumps there.
-    if (!write(process, code, image) || !winExtra.VirtualProtectEx(process.handle, code, layout.size, PAGE_EXECUTE_READ, [0])) return undefined;
+    if (!write(process, code, image) || !winExtra.VirtualProtectEx(process.handle, code, layout.size, PAGE_EXECUTE_READ, [0])) return void ring.release();
     for (const { hook, jump } of patches) {
       if (!write(process, hook.entry, jump)) continue;
       recorder.hooks.set(hook.api, hook);
       recorder.hookAt.set(hook.entry, hook);
     }
-    if (stubs.extensionBreaks.some((b) => b !== undefined)) write(process, ring + BigInt(EXTENSION_STOP_OFFSET), Buffer.from([1]));
+    if (stubs.extensionBreaks.some((b) => b !== undefined)) ring.write(EXTENSION_STOP_OFFSET, Buffer.from([1]));
     return recorder;
   }
 
@@ -198,7 +199,7 @@ export class InprocRecorder {
     winExtra.VirtualProtectEx(this.process.handle, this.code, this.codeSize, PAGE_EXECUTE_READ, [0]);
     const original = Buffer.alloc(8);
     original.writeBigUInt64LE(place.trampoline);
-    if (!written || !write(this.process, this.ring + BigInt(ORIGINALS_OFFSET + 8 * place.id), original)) return 'its trampoline cannot be written';
+    if (!written || !this.ring.write(ORIGINALS_OFFSET + 8 * place.id, original)) return 'its trampoline cannot be written';
     if (!write(this.process, entry, Buffer.concat([jump, Buffer.alloc(moved.moved - PATCH_LENGTH, 0xcc)]))) return 'its entry point cannot be written';
     const hook = { api, entry, saved: bytes.subarray(0, moved.moved), trampoline: place.trampoline };
     this.hooks.set(api, hook);
@@ -212,14 +213,25 @@ export class InprocRecorder {
     if (this.knownExtensions.includes(pointer) || this.knownExtensions.length >= KNOWN_EXTENSIONS) return;
     const value = Buffer.alloc(8);
     value.writeBigUInt64LE(pointer);
-    write(this.process, this.ring + BigInt(KNOWN_EXTENSIONS_OFFSET + 8 * this.knownExtensions.length), value);
+    this.ring.write(KNOWN_EXTENSIONS_OFFSET + 8 * this.knownExtensions.length, value);
     this.knownExtensions.push(pointer);
   }
 
   /** How many times the stubs waited for room, and the TSC ticks they spent waiting. */
   stalls(): { count: number; ticks: number } | undefined {
-    const bytes = this.process.read(this.ring + BigInt(STALL_COUNT_OFFSET), 16);
-    return bytes && { count: Number(bytes.readBigUInt64LE(0)), ticks: Number(bytes.readBigUInt64LE(8)) };
+    const bytes = Buffer.alloc(16);
+    if (!this.ring.readInto(STALL_COUNT_OFFSET, bytes)) return undefined;
+    return { count: Number(bytes.readBigUInt64LE(0)), ticks: Number(bytes.readBigUInt64LE(8)) };
+  }
+
+  /** Whether the ring is read from the tracer's own mapping of it (ring-memory.ts). */
+  get sharedRing(): boolean {
+    return this.ring.shared;
+  }
+
+  /** The process is gone or no longer traced: the tracer's mapping of its ring is let go. */
+  release(): void {
+    this.ring.release();
   }
 
   /** The APIs whose calls now go through a stub (and need no breakpoint). */
@@ -240,13 +252,13 @@ export class InprocRecorder {
   /** Arms or disarms an API's stub: armed, each call stops at the stub's int3 and runs on the breakpoint path. */
   setArmed(api: string, armed: boolean): void {
     const id = this.apis.indexOf(api);
-    if (id >= 0) write(this.process, this.ring + BigInt(ARMED_OFFSET + id), Buffer.from([armed ? 1 : 0]));
+    if (id >= 0) this.ring.write(ARMED_OFFSET + id, Buffer.from([armed ? 1 : 0]));
   }
 
   /** Arms or disarms the stop after a failed call: armed, a failing call stops after its return is recorded. */
   setFailArmed(api: string, armed: boolean): void {
     const id = this.apis.indexOf(api);
-    if (id >= 0) write(this.process, this.ring + BigInt(FAIL_ARMED_OFFSET + id), Buffer.from([armed ? 1 : 0]));
+    if (id >= 0) this.ring.write(FAIL_ARMED_OFFSET + id, Buffer.from([armed ? 1 : 0]));
   }
 
   /**
@@ -255,7 +267,7 @@ export class InprocRecorder {
    */
   uninstall(): void {
     // No drain after this: the stubs overwrite rather than wait, and WSAIoctl's never stops.
-    write(this.process, this.ring + BigInt(WAIT_WHEN_FULL_OFFSET), Buffer.from([0, 0]));
+    this.ring.write(WAIT_WHEN_FULL_OFFSET, Buffer.from([0, 0]));
     for (const api of this.apis) {
       this.setArmed(api, false);
       this.setFailArmed(api, false);

@@ -1,12 +1,12 @@
 /**
- * Reading an in-process ring back (tracer side): a snapshot of the ring the records are read into with
- * ReadProcessMemory, from the seq the last drain ended at, and the tail written back so that stubs waiting for room
- * go on. Drop mode reads the head before and after, to count what was overwritten.
+ * Reading an in-process ring back (tracer side): a snapshot of the ring the records are copied into (from the
+ * tracer's mapping of it, or with ReadProcessMemory: ring-memory.ts), from the seq the last drain ended at, and the
+ * tail written back so that stubs waiting for room go on. Drop mode reads the head before and after, to count what
+ * was overwritten.
  */
 
 import { apiEntry } from '../../apis';
-import { win } from '../api';
-import type { TracedProcess } from '../traced-process';
+import type { RingMemory } from './ring-memory';
 import { HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, TAIL_OFFSET, type DrainResult, drain, ringBytes, ringRecords } from './ring';
 
 /** Wait mode's reads: the first chunk of records, doubled while they are all written, up to the last size. */
@@ -24,8 +24,7 @@ export class RingReader {
   private readonly paramCounts: readonly number[];
 
   constructor(
-    private readonly process: TracedProcess,
-    private readonly ring: bigint,
+    private readonly ring: RingMemory,
     readonly slots: number,
     readonly waitWhenFull: boolean,
     apis: readonly string[],
@@ -69,7 +68,7 @@ export class RingReader {
       const slot = end % this.slots;
       const count = Math.min(chunk, this.slots - slot, limit - end);
       const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      if (!this.process.readInto(this.ring + BigInt(offset), this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
+      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
       end += count;
       // The chunk's last record (or continuation) is not written yet: nothing after it is either.
       const last = offset + (count - 1) * RECORD_SIZE;
@@ -101,29 +100,26 @@ export class RingReader {
     if (unwritten > 0 && (unwritten >= this.slots / 8 || this.readEnd === this.next + this.slots || next === this.next)) {
       const tail = Buffer.alloc(8);
       tail.writeBigUInt64LE(BigInt(next));
-      // Data the stubs read: no instruction cache to flush.
-      if (win.WriteProcessMemory(this.process.handle, this.ring + BigInt(TAIL_OFFSET), tail, 8, 0) !== 0) this.tailWritten = next;
+      if (this.ring.write(TAIL_OFFSET, tail)) this.tailWritten = next;
     }
     this.next = next;
   }
 
   /** Drop mode: stubs overwrite the oldest records; the head before and after the read tells what was lost. */
   private drainDropped(): DrainResult | undefined {
-    const head = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8);
-    if (!head) return undefined;
-    head.copy(this.snapshot, HEAD_OFFSET);
+    const head = this.snapshot.subarray(HEAD_OFFSET, HEAD_OFFSET + 8);
+    if (!this.ring.readInto(HEAD_OFFSET, head)) return undefined;
     const end = Number(head.readBigUInt64LE(0));
     const from = Math.max(this.next, end - this.slots);
     for (let seq = from; seq < end; ) {
       const slot = seq % this.slots;
       const count = Math.min(end - seq, this.slots - slot);
       const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      const bytes = this.process.read(this.ring + BigInt(offset), count * RECORD_SIZE);
-      if (!bytes) return undefined;
-      bytes.copy(this.snapshot, offset);
+      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return undefined;
       seq += count;
     }
-    const headAfter = this.process.read(this.ring + BigInt(HEAD_OFFSET), 8)?.readBigUInt64LE(0);
+    const after = Buffer.alloc(8);
+    const headAfter = this.ring.readInto(HEAD_OFFSET, after) ? after.readBigUInt64LE(0) : undefined;
     const result = drain(this.snapshot, this.slots, this.next, { headAfter: headAfter === undefined ? undefined : Number(headAfter), paramCounts: this.paramCounts });
     this.next = result.next;
     return result;

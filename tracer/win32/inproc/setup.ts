@@ -97,7 +97,7 @@ export function captureSetup(state: InprocProcess, hooked: ReadonlySet<string>):
   // An extension function's stub is hooked when WSAIoctl hands out its pointer.
   const inProcess = recorder ? recorder.apis.filter((api) => recorder.hooked().includes(api) || apiEntry(api)?.entryPoint === 'extension-function') : [];
   const onBreakpoints = recorder ? recorder.skipped : recordedApis(state, hooked).map((api) => ({ api, reason: 'no stub could be installed in this process' }));
-  return { kind: 'capture-setup', pid: state.process.pid, inProcess, onBreakpoints, unwindData: recorder?.unwindRegistered === true };
+  return { kind: 'capture-setup', pid: state.process.pid, inProcess, onBreakpoints, unwindData: recorder?.unwindRegistered === true, ...(recorder ? { ringShared: recorder.sharedRing } : {}) };
 }
 
 /**
