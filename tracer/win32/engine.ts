@@ -6,9 +6,10 @@
 
 import type { ApiCallEvent, ApiReturnEvent } from '../trace/schema';
 import { type Handle, win } from './api';
-import { type HookSpec, HOOKS, outcome } from './hooks';
+import { callAtEntry, returnEvent, returnedCall } from './breakpoint-calls';
+import { type HookSpec, HOOKS } from './hooks';
 import { int3At } from './int3';
-import { Context, DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_ACCESS_VIOLATION, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP } from './layouts';
+import { DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_ACCESS_VIOLATION, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP } from './layouts';
 import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
 import { RingDrain } from './inproc/drain';
@@ -24,8 +25,6 @@ import { ChildFollower, unfollowedChildNote } from './follow';
 const WS2_32 = 'ws2_32.dll';
 /** APIs whose drained returns the engine acts on: WSAIoctl hands out extension functions, hooked where they are. */
 const OUT_PARAMETER_APIS: ReadonlySet<string> = new Set(['WSAIoctl']);
-/** Register offsets of the first four integer arguments (x64 calling convention). */
-const ARGUMENT_REGISTERS = [Context.rcx, Context.rdx, Context.r8, Context.r9];
 
 export class CaptureEngine {
   readonly processes = new Map<number, TracedProcess>();
@@ -321,31 +320,13 @@ export class CaptureEngine {
     original ??= inproc?.recorder?.trampolineAt(address);
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
-    const rsp = context.readBigUInt64LE(Context.rsp);
-    const stack = process.read(rsp, 0x48);
-    const returnAddress = stack?.readBigUInt64LE(0) ?? 0n;
-    const raw = [...ARGUMENT_REGISTERS.map((o) => context.readBigUInt64LE(o)), ...[0x28, 0x30, 0x38, 0x40].map((o) => stack?.readBigUInt64LE(o) ?? 0n)];
-    const caller = process.moduleAt(returnAddress);
-    // socket() calls WSASocketW inside ws2_32 under Wine: a call whose return address is in ws2_32 is Winsock's own.
-    const internal = caller !== undefined && caller === process.ws2;
-    const callStack = internal ? undefined : this.callStacks.at(process, thread, context, address);
-    const entry = {
-      kind: 'api' as const,
-      phase: 'call' as const,
-      pid: process.pid,
-      tid: thread.tid,
-      api: spec.api,
-      args: spec.entry({ raw, read: (a, n) => process.read(a, n) }),
-      caller: { module: caller?.name ?? '?', offset: caller ? Number(returnAddress - caller.base) : Number(returnAddress) },
-      ...(callStack ? { stack: callStack } : {}),
-      ...(internal ? { internal } : {}),
-    };
-    const call: ApiCallEvent = { ...entry, seq: this.record(entry), timeNs: 0 };
-    const pending = process.returns.get(returnAddress) ?? [];
-    pending.push({ tid: thread.tid, rsp: rsp + 8n, callSeq: call.seq, spec, raw, internal });
-    process.returns.set(returnAddress, pending);
+    const { event, returnAddress, pending } = callAtEntry(process, thread, context, address, spec, this.callStacks);
+    const call: ApiCallEvent = { ...event, seq: this.record(event), timeNs: 0 };
+    const waiting = process.returns.get(returnAddress) ?? [];
+    waiting.push(pending(call.seq));
+    process.returns.set(returnAddress, waiting);
     process.arm(returnAddress);
-    if (!internal && !this.stopping) {
+    if (!event.internal && !this.stopping) {
       const reason = this.control.shouldStop(call);
       if (reason) {
         if (reason === 'pause') this.breakRequested = false;
@@ -360,20 +341,15 @@ export class CaptureEngine {
   private async onReturn(process: TracedProcess, thread: TracedThread, address: bigint): Promise<number> {
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
-    const rsp = context.readBigUInt64LE(Context.rsp);
-    const pending = process.returns.get(address) ?? [];
-    const index = pending.findIndex((p) => p.tid === thread.tid && p.rsp === rsp);
+    const call = returnedCall(process, context, thread, address);
     let returned: ApiReturnEvent | undefined;
-    if (index >= 0) {
-      const [call] = pending.splice(index, 1);
-      const { result, error } = outcome(call.spec, context.readBigUInt64LE(Context.rax), () => process.lastError(thread));
-      const out = error === undefined && call.spec.exit ? call.spec.exit({ raw: call.raw, read: (a, n) => process.read(a, n) }, result) : undefined;
-      if (out?.extensionFunction !== undefined) this.hookExtensionFunction(process, String(out.extensionFunction), out.functionPointer);
-      const event = { kind: 'api' as const, phase: 'return' as const, pid: process.pid, tid: thread.tid, api: call.spec.api, callSeq: call.callSeq, result, ...(error !== undefined ? { error } : {}), ...(out ? { out } : {}), ...(call.internal ? { internal: true } : {}) };
+    if (call) {
+      const event = returnEvent(process, thread, context, call);
+      if (event.out?.extensionFunction !== undefined) this.hookExtensionFunction(process, String(event.out.extensionFunction), event.out.functionPointer);
       const seq = this.record(event);
       returned = call.internal ? undefined : { ...event, seq, timeNs: 0 };
     }
-    if (pending.length === 0) {
+    if ((process.returns.get(address)?.length ?? 0) === 0) {
       process.returns.delete(address);
       process.disarm(address);
       resumeAt(process, thread, address, false, context);
