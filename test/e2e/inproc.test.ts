@@ -150,7 +150,11 @@ describe('in-process capture: stubs record every hooked call in the process, mem
   });
 
   it('each ring is a section the tracer maps too, and each capture-setup says so; a ring that cannot be mapped is read with ReadProcessMemory, with the same calls and nothing lost', async () => {
-    const shared = await record('handoff-ring-shared', [{ program: sampleExe('handoff') }], { capture: 'inprocess' });
+    // Under Wine the section is backed by a delete-on-close file in /dev/shm (memory, not the wineserver's disk).
+    const ringFiles = () => (existsSync('/dev/shm') ? readdirSync('/dev/shm').filter((f) => f.startsWith('sockshare-ring-')) : []);
+    const before = ringFiles();
+    let backedDuring = 0;
+    const shared = await record('handoff-ring-shared', [{ program: sampleExe('handoff') }], { capture: 'inprocess', onEvent: (e) => void (e.kind === 'capture-setup' && (backedDuring = Math.max(backedDuring, ringFiles().filter((f) => !before.includes(f)).length))) });
     process.env.SOCKSHARE_RING_MEMORY = 'private';
     let unmapped: Recording;
     let burst: Recording;
@@ -167,6 +171,8 @@ describe('in-process capture: stubs record every hooked call in the process, mem
     assert.deepEqual(decodedCalls(unmapped.events), decodedCalls(shared.events));
     assert.equal(count(burst.events, (e) => e.kind === 'api' && e.api === 'closesocket' && e.phase === 'return' && e.error === 10038), 6000);
     assert.equal(count(burst.events, (e) => e.kind === 'records-lost'), 0);
+    if (existsSync('/dev/shm')) assert.ok(backedDuring >= 1, 'while the handoff ran, its rings were files in /dev/shm');
+    assert.deepEqual(ringFiles().filter((f) => !before.includes(f)), [], 'no ring file outlives its recording');
   });
 
   it('a breakpoint set on a recorded API arms its stub: every call stops once, and is recorded once', async () => {

@@ -7,6 +7,10 @@
  * /proc/PID/mem and detaches; a busy server's drains did that thousands of times a run.
  * Private (the fallback, when the section cannot be mapped into the debuggee): a VirtualAllocEx region read with
  * ReadProcessMemory and written with WriteProcessMemory.
+ *
+ * Under Wine a pagefile-backed section is an unlinked file in the wineserver's directory (usually under /tmp, often
+ * a disk): the kernel would write the ring's pages back to that disk while the stubs fill them. There the section is
+ * backed by a delete-on-close file in /dev/shm (tmpfs, memory) instead, when it can be created.
  */
 
 import koffi from 'koffi';
@@ -36,7 +40,10 @@ export function allocateRing(process: TracedProcess, bytes: number): RingMemory 
 }
 
 function sharedRing(process: TracedProcess, bytes: number): RingMemory | undefined {
-  const section = BigInt(winExtra.CreateFileMappingW(INVALID_HANDLE_VALUE, 0n, PAGE_READWRITE, Math.floor(bytes / 2 ** 32), bytes % 2 ** 32, 0n));
+  const file = memoryFile(process.pid);
+  const section = BigInt(winExtra.CreateFileMappingW(file ?? INVALID_HANDLE_VALUE, 0n, PAGE_READWRITE, Math.floor(bytes / 2 ** 32), bytes % 2 ** 32, 0n));
+  // The section holds the file: its name goes once every view is gone.
+  if (file !== undefined) win.CloseHandle(file);
   if (section === 0n) return undefined;
   try {
     const local = BigInt(winExtra.MapViewOfFile(section, FILE_MAP_ALL_ACCESS, 0, 0, BigInt(bytes)));
@@ -54,6 +61,20 @@ function sharedRing(process: TracedProcess, bytes: number): RingMemory | undefin
     // Each view keeps the section alive.
     win.CloseHandle(section);
   }
+}
+
+const GENERIC_READ_WRITE = 0xc0000000;
+const CREATE_ALWAYS = 2;
+const FILE_ATTRIBUTE_TEMPORARY = 0x100;
+const FILE_FLAG_DELETE_ON_CLOSE = 0x04000000;
+
+/** Under Wine: a new delete-on-close file in /dev/shm to back a ring's section; elsewhere (or without one) undefined. */
+function memoryFile(pid: number): bigint | undefined {
+  const ntdll = BigInt(winExtra.GetModuleHandleW('ntdll.dll'));
+  if (ntdll === 0n || BigInt(winExtra.GetProcAddress(ntdll, 'wine_get_version')) === 0n) return undefined;
+  const name = `Z:\\dev\\shm\\sockshare-ring-${globalThis.process.pid}-${pid}-${Date.now()}`;
+  const file = BigInt(win.CreateFileW(name, GENERIC_READ_WRITE, 0, null, CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, 0n));
+  return file === INVALID_HANDLE_VALUE || file === 0n ? undefined : file;
 }
 
 class SharedRing implements RingMemory {
