@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { modelOf } from '../../tracer/model';
@@ -152,7 +152,10 @@ describe('in-process capture: stubs record every hooked call in the process, mem
   it('each ring is a section the tracer maps too, and each capture-setup says so; a ring that cannot be mapped is read with ReadProcessMemory, with the same calls and nothing lost', async () => {
     // Under Wine the section is backed by a delete-on-close file in /dev/shm (memory, not the wineserver's disk).
     const ringFiles = () => (existsSync('/dev/shm') ? readdirSync('/dev/shm').filter((f) => f.startsWith('sockshare-ring-')) : []);
-    const before = ringFiles();
+    // What a wineserver killed mid-run leaves (it deletes a ring's file when the last view goes): the next agent removes it.
+    const stale = '/dev/shm/sockshare-ring-0-0-0';
+    if (existsSync('/dev/shm')) writeFileSync(stale, 'a ring file nobody maps');
+    const before = ringFiles().filter((f) => f !== 'sockshare-ring-0-0-0');
     let backedDuring = 0;
     const shared = await record('handoff-ring-shared', [{ program: sampleExe('handoff') }], { capture: 'inprocess', onEvent: (e) => void (e.kind === 'capture-setup' && (backedDuring = Math.max(backedDuring, ringFiles().filter((f) => !before.includes(f)).length))) });
     process.env.SOCKSHARE_RING_MEMORY = 'private';
@@ -173,6 +176,7 @@ describe('in-process capture: stubs record every hooked call in the process, mem
     assert.equal(count(burst.events, (e) => e.kind === 'records-lost'), 0);
     if (existsSync('/dev/shm')) assert.ok(backedDuring >= 1, 'while the handoff ran, its rings were files in /dev/shm');
     assert.deepEqual(ringFiles().filter((f) => !before.includes(f)), [], 'no ring file outlives its recording');
+    assert.ok(!existsSync(stale), 'a ring file no live process maps is removed by the next recording');
   });
 
   it('a breakpoint set on a recorded API arms its stub: every call stops once, and is recorded once', async () => {

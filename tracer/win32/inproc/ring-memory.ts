@@ -13,6 +13,7 @@
  * backed by a delete-on-close file in /dev/shm (tmpfs, memory) instead, when it can be created.
  */
 
+import { readdirSync, unlinkSync } from 'node:fs';
 import koffi from 'koffi';
 import { win } from '../api';
 import type { TracedProcess } from '../traced-process';
@@ -41,11 +42,9 @@ export function allocateRing(process: TracedProcess, bytes: number): RingMemory 
 
 function sharedRing(process: TracedProcess, bytes: number): RingMemory | undefined {
   const file = memoryFile(process.pid);
-  const section = BigInt(winExtra.CreateFileMappingW(file ?? INVALID_HANDLE_VALUE, 0n, PAGE_READWRITE, Math.floor(bytes / 2 ** 32), bytes % 2 ** 32, 0n));
-  // The section holds the file: its name goes once every view is gone.
-  if (file !== undefined) win.CloseHandle(file);
-  if (section === 0n) return undefined;
+  const section = BigInt(winExtra.CreateFileMappingW(file?.handle ?? INVALID_HANDLE_VALUE, 0n, PAGE_READWRITE, Math.floor(bytes / 2 ** 32), bytes % 2 ** 32, 0n));
   try {
+    if (section === 0n) return undefined;
     const local = BigInt(winExtra.MapViewOfFile(section, FILE_MAP_ALL_ACCESS, 0, 0, BigInt(bytes)));
     if (local === 0n) return undefined;
     const base = Buffer.alloc(8);
@@ -58,8 +57,9 @@ function sharedRing(process: TracedProcess, bytes: number): RingMemory | undefin
     }
     return new SharedRing(base.readBigUInt64LE(0), local, Buffer.from(koffi.view(local, bytes)));
   } finally {
-    // Each view keeps the section alive.
-    win.CloseHandle(section);
+    // Each view keeps the section alive, and the section its file: delete-on-close, the file goes with the last view.
+    if (section !== 0n) win.CloseHandle(section);
+    if (file) win.CloseHandle(file.handle);
   }
 }
 
@@ -68,13 +68,39 @@ const CREATE_ALWAYS = 2;
 const FILE_ATTRIBUTE_TEMPORARY = 0x100;
 const FILE_FLAG_DELETE_ON_CLOSE = 0x04000000;
 
+const MEMORY_DIR = 'Z:\\dev\\shm';
+const RING_FILE_PREFIX = 'sockshare-ring-';
+let staleRingsRemoved = false;
+
 /** Under Wine: a new delete-on-close file in /dev/shm to back a ring's section; elsewhere (or without one) undefined. */
-function memoryFile(pid: number): bigint | undefined {
+function memoryFile(pid: number): { handle: bigint } | undefined {
   const ntdll = BigInt(winExtra.GetModuleHandleW('ntdll.dll'));
   if (ntdll === 0n || BigInt(winExtra.GetProcAddress(ntdll, 'wine_get_version')) === 0n) return undefined;
-  const name = `Z:\\dev\\shm\\sockshare-ring-${globalThis.process.pid}-${pid}-${Date.now()}`;
+  if (!staleRingsRemoved) removeStaleRingFiles();
+  const name = `${MEMORY_DIR}\\${RING_FILE_PREFIX}${globalThis.process.pid}-${pid}-${Date.now()}`;
   const file = BigInt(win.CreateFileW(name, GENERIC_READ_WRITE, 0, null, CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, 0n));
-  return file === INVALID_HANDLE_VALUE || file === 0n ? undefined : file;
+  return file === INVALID_HANDLE_VALUE || file === 0n ? undefined : { handle: file };
+}
+
+/**
+ * Ring files a killed wineserver left behind (it deletes them when their last view goes). One still mapped by a live
+ * process cannot be deleted (Wine refuses, as Windows does for a mapped file) and stays.
+ */
+function removeStaleRingFiles(): void {
+  staleRingsRemoved = true;
+  let names: string[] = [];
+  try {
+    names = readdirSync(MEMORY_DIR).filter((name) => name.startsWith(RING_FILE_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      unlinkSync(`${MEMORY_DIR}\\${name}`);
+    } catch {
+      // Mapped by a live process.
+    }
+  }
 }
 
 class SharedRing implements RingMemory {
