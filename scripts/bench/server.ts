@@ -15,7 +15,7 @@
  * each figure is the median of its rounds)
  */
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,28 +184,40 @@ async function main(): Promise<void> {
   await buildSamples(['cheap-calls'], () => true);
   try {
     // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
-    // traced figure's ratio is the median of its rounds' ratios to that round's untraced run.
+    // traced figure's ratio is also given per round, to that round's untraced run.
     const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], private: [], attached: [] };
     let winsockMb = 0;
     let inprocessEvents = 0;
-    for (let round = 1; round <= rounds; round++) {
-      const plain = await untraced(requests);
-      rates.untraced.push(plain.requestsPerSec);
-      const winsock = await untraced(requests, { WINEDEBUG: '+winsock' });
-      rates.winsock.push(winsock.requestsPerSec);
-      winsockMb = Math.max(winsockMb, winsock.stderrMb);
-      const inprocess = await recorded(requests, 'inprocess');
-      rates.inprocess.push(inprocess.requestsPerSec);
-      inprocessEvents = inprocess.events;
-      const quiet = await recorded(requests, 'inprocess', ['--quiet']);
-      rates.quiet.push(quiet.requestsPerSec);
+    // Each run is measured on its own: what the previous one wrote (a trace, a spool, Wine's log) is flushed to disk
+    // first, or its writeback would land in the next run; and each round starts one variant later, so no variant
+    // always follows the same one.
+    const runs: Record<Variant, () => Promise<number>> = {
+      untraced: async () => (await untraced(requests)).requestsPerSec,
+      winsock: async () => {
+        const winsock = await untraced(requests, { WINEDEBUG: '+winsock' });
+        winsockMb = Math.max(winsockMb, winsock.stderrMb);
+        return winsock.requestsPerSec;
+      },
+      inprocess: async () => {
+        const inprocess = await recorded(requests, 'inprocess');
+        inprocessEvents = inprocess.events;
+        return inprocess.requestsPerSec;
+      },
+      quiet: async () => (await recorded(requests, 'inprocess', ['--quiet'])).requestsPerSec,
       // The same, with the rings read by ReadProcessMemory instead of through the tracer's mapping (ring-memory.ts).
-      const privateRing = await recorded(requests, 'inprocess', ['--quiet'], { SOCKSHARE_RING_MEMORY: 'private' });
-      rates.private.push(privateRing.requestsPerSec);
+      private: async () => (await recorded(requests, 'inprocess', ['--quiet'], { SOCKSHARE_RING_MEMORY: 'private' })).requestsPerSec,
       // The cost of being traced at all: the same agent and stubs, with one API hooked (WSAStartup: once a process).
-      const attached = await recorded(requests, 'inprocess', ['--quiet', '--apis', 'WSAStartup']);
-      rates.attached.push(attached.requestsPerSec);
-      log(`server round ${round}: untraced ${plain.requestsPerSec}, +winsock ${winsock.requestsPerSec}, inprocess ${inprocess.requestsPerSec}, inprocess --quiet ${quiet.requestsPerSec}, rings read by ReadProcessMemory ${privateRing.requestsPerSec}, traced with only WSAStartup hooked ${attached.requestsPerSec} requests/s (${requests} requests, ${inprocess.events} events)`);
+      attached: async () => (await recorded(requests, 'inprocess', ['--quiet', '--apis', 'WSAStartup'])).requestsPerSec,
+    };
+    const variants = Object.keys(runs) as Variant[];
+    for (let round = 1; round <= rounds; round++) {
+      for (let i = 0; i < variants.length; i++) {
+        const variant = variants[(i + round - 1) % variants.length];
+        spawnSync('sync');
+        rates[variant].push(await runs[variant]());
+      }
+      const at = (variant: Variant) => rates[variant][round - 1];
+      log(`server round ${round} (from ${variants[(round - 1) % variants.length]}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, rings read by ReadProcessMemory ${at('private')}, traced with only WSAStartup hooked ${at('attached')} requests/s (${requests} requests, ${inprocessEvents} events)`);
     }
     const ratios = (variant: Variant) => rates[variant].map((rate, i) => ratio(rate, rates.untraced[i]));
     // A single run can be the outlier (an untraced run 30% faster than the rest spoils its whole round's ratios): each
