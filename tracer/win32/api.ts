@@ -67,6 +67,8 @@ export const win = {
   ReadFile: kernel32.func('int32_t __stdcall ReadFile(uintptr_t file, _Inout_ uint8_t *buffer, uint32_t size, _Out_ uint32_t *read, uintptr_t overlapped)'),
   CreateFileW: kernel32.func('uintptr_t __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, SECURITY_ATTRIBUTES *sa, uint32_t disposition, uint32_t flags, uintptr_t template)'),
   QueryFullProcessImageNameW: kernel32.func('int32_t __stdcall QueryFullProcessImageNameW(uintptr_t process, uint32_t flags, _Inout_ uint16_t *name, _Inout_ uint32_t *size)'),
+  GetModuleHandleW: kernel32.func('uintptr_t __stdcall GetModuleHandleW(const char16_t *name)'),
+  GetProcAddress: kernel32.func('uintptr_t __stdcall GetProcAddress(uintptr_t module, const char *name)'),
   NtQueryInformationProcess: ntdll.func('int32_t __stdcall NtQueryInformationProcess(uintptr_t process, uint32_t cls, _Inout_ uint8_t *info, uint32_t size, uintptr_t returned)'),
 };
 
@@ -78,8 +80,6 @@ let dbghelpFunctions: ReturnType<typeof loadDbghelp> | undefined;
 
 function loadDbghelp() {
   const dbghelp = koffi.load('dbghelp.dll');
-  const GetModuleHandleW = kernel32.func('uintptr_t __stdcall GetModuleHandleW(const char16_t *name)');
-  const GetProcAddress = kernel32.func('uintptr_t __stdcall GetProcAddress(uintptr_t module, const char *name)');
   const functions = {
     SymSetOptions: dbghelp.func('uint32_t __stdcall SymSetOptions(uint32_t options)'),
     SymInitializeW: dbghelp.func('int32_t __stdcall SymInitializeW(uintptr_t process, const char16_t *searchPath, int32_t invade)'),
@@ -95,9 +95,9 @@ function loadDbghelp() {
     /** StackWalk64's ReadMemoryRoutine: PREAD_PROCESS_MEMORY_ROUTINE64, a callback into this process. */
     ReadMemoryRoutine: koffi.proto('int32_t __stdcall ReadProcessMemoryRoutine64(uintptr_t process, uint64_t address, void *buffer, uint32_t size, uint32_t *read)'),
   };
-  const module = toHandle(GetModuleHandleW('dbghelp.dll'));
-  functions.functionTableAccess = toHandle(GetProcAddress(module, 'SymFunctionTableAccess64'));
-  functions.getModuleBase = toHandle(GetProcAddress(module, 'SymGetModuleBase64'));
+  const module = toHandle(win.GetModuleHandleW('dbghelp.dll'));
+  functions.functionTableAccess = toHandle(win.GetProcAddress(module, 'SymFunctionTableAccess64'));
+  functions.getModuleBase = toHandle(win.GetProcAddress(module, 'SymGetModuleBase64'));
   return functions;
 }
 

@@ -49,7 +49,7 @@ export function callAtEntry(process: TracedProcess, thread: TracedThread, contex
 }
 
 /** The calls waiting at `address` that this thread (its registers `context`) has just returned from, if any. */
-export function returnedCall(process: TracedProcess, context: Buffer, thread: TracedThread, address: bigint): PendingReturn | undefined {
+export function returnedCall(process: TracedProcess, thread: TracedThread, context: Buffer, address: bigint): PendingReturn | undefined {
   const pending = process.returns.get(address) ?? [];
   const rsp = context.readBigUInt64LE(Context.rsp);
   const index = pending.findIndex((p) => p.tid === thread.tid && p.rsp === rsp);

@@ -341,7 +341,7 @@ export class CaptureEngine {
   private async onReturn(process: TracedProcess, thread: TracedThread, address: bigint): Promise<number> {
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
-    const call = returnedCall(process, context, thread, address);
+    const call = returnedCall(process, thread, context, address);
     let returned: ApiReturnEvent | undefined;
     if (call) {
       const event = returnEvent(process, thread, context, call);

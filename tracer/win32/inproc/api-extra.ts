@@ -17,7 +17,6 @@ export const PAGE_EXECUTE_READWRITE = 0x40;
 export const FILE_MAP_ALL_ACCESS = 0xf001f;
 /** SECTION_INHERIT ViewUnmap: the view is not inherited by the debuggee's children. */
 export const VIEW_UNMAP = 2;
-export const INVALID_HANDLE_VALUE = 0xffffffffffffffffn;
 
 export const winExtra = {
   VirtualAllocEx: kernel32.func('uintptr_t __stdcall VirtualAllocEx(uintptr_t process, uintptr_t address, uintptr_t size, uint32_t type, uint32_t protect)'),
@@ -25,8 +24,6 @@ export const winExtra = {
   CreateFileMappingW: kernel32.func('uintptr_t __stdcall CreateFileMappingW(uintptr_t file, uintptr_t attributes, uint32_t protect, uint32_t sizeHigh, uint32_t sizeLow, uintptr_t name)'),
   MapViewOfFile: kernel32.func('uintptr_t __stdcall MapViewOfFile(uintptr_t section, uint32_t access, uint32_t offsetHigh, uint32_t offsetLow, uintptr_t size)'),
   UnmapViewOfFile: kernel32.func('int32_t __stdcall UnmapViewOfFile(uintptr_t address)'),
-  GetModuleHandleW: kernel32.func('uintptr_t __stdcall GetModuleHandleW(const char16_t *name)'),
-  GetProcAddress: kernel32.func('uintptr_t __stdcall GetProcAddress(uintptr_t module, const char *name)'),
   /** `base` and `viewSize`: 8-byte buffers, in and out. */
   NtMapViewOfSection: ntdll.func('int32_t __stdcall NtMapViewOfSection(uintptr_t section, uintptr_t process, _Inout_ uint8_t *base, uintptr_t zeroBits, uintptr_t commitSize, uintptr_t offset, _Inout_ uint8_t *viewSize, uint32_t inherit, uint32_t type, uint32_t protect)'),
   QueryPerformanceCounter: kernel32.func('int32_t __stdcall QueryPerformanceCounter(_Out_ int64_t *count)'),

@@ -15,9 +15,9 @@
 
 import { readdirSync, unlinkSync } from 'node:fs';
 import koffi from 'koffi';
-import { win } from '../api';
+import { INVALID_HANDLE_VALUE, toHandle, win } from '../api';
 import type { TracedProcess } from '../traced-process';
-import { FILE_MAP_ALL_ACCESS, INVALID_HANDLE_VALUE, MEM_COMMIT, MEM_RESERVE, PAGE_READWRITE, VIEW_UNMAP, winExtra } from './api-extra';
+import { FILE_MAP_ALL_ACCESS, MEM_COMMIT, MEM_RESERVE, PAGE_READWRITE, VIEW_UNMAP, winExtra } from './api-extra';
 
 export interface RingMemory {
   /** The ring's address in the debuggee (what the stubs write to). */
@@ -70,13 +70,18 @@ const FILE_FLAG_DELETE_ON_CLOSE = 0x04000000;
 
 const MEMORY_DIR = 'Z:\\dev\\shm';
 const RING_FILE_PREFIX = 'sockshare-ring-';
-let staleRingsRemoved = false;
+/** Whether the agent runs under Wine (ntdll exports wine_get_version); asked once, at the first ring. */
+let underWine: boolean | undefined;
 
 /** Under Wine: a new delete-on-close file in /dev/shm to back a ring's section; elsewhere (or without one) undefined. */
 function memoryFile(pid: number): { handle: bigint } | undefined {
-  const ntdll = BigInt(winExtra.GetModuleHandleW('ntdll.dll'));
-  if (ntdll === 0n || BigInt(winExtra.GetProcAddress(ntdll, 'wine_get_version')) === 0n) return undefined;
-  if (!staleRingsRemoved) removeStaleRingFiles();
+  if (underWine === undefined) {
+    const ntdll = toHandle(win.GetModuleHandleW('ntdll.dll'));
+    underWine = ntdll !== 0n && toHandle(win.GetProcAddress(ntdll, 'wine_get_version')) !== 0n;
+    // The first ring of this agent: what a killed wineserver left behind goes first.
+    if (underWine) removeStaleRingFiles();
+  }
+  if (!underWine) return undefined;
   const name = `${MEMORY_DIR}\\${RING_FILE_PREFIX}${globalThis.process.pid}-${pid}-${Date.now()}`;
   const file = BigInt(win.CreateFileW(name, GENERIC_READ_WRITE, 0, null, CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, 0n));
   return file === INVALID_HANDLE_VALUE || file === 0n ? undefined : { handle: file };
@@ -87,7 +92,6 @@ function memoryFile(pid: number): { handle: bigint } | undefined {
  * process cannot be deleted (Wine refuses, as Windows does for a mapped file) and stays.
  */
 function removeStaleRingFiles(): void {
-  staleRingsRemoved = true;
   let names: string[] = [];
   try {
     names = readdirSync(MEMORY_DIR).filter((name) => name.startsWith(RING_FILE_PREFIX));
