@@ -7,12 +7,13 @@
 import type { ApiCallEvent, ApiReturnEvent } from '../trace/schema';
 import { type Handle, win } from './api';
 import { callAtEntry, returnEvent, returnedCall } from './breakpoint-calls';
-import { type HookSpec, HOOKS } from './hooks';
+import { type HookSpec, HOOKS, extensionFunctionOf } from './hooks';
 import { int3At } from './int3';
 import { DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_ACCESS_VIOLATION, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP } from './layouts';
 import { describeNewProcess } from './process-info';
 import { readImageExports } from './pe';
 import { RingDrain } from './inproc/drain';
+import { extensionHandedOut } from './inproc/stubs';
 import { type InprocProcess, InprocProcesses } from './inproc/process-state';
 import { borrowThread, captureSetup, inprocessFunctions, installRecorder, noteModule, recoverStubFault, returnBorrowedThread } from './inproc/setup';
 import { hookExtensionFunction, resumeAt, stepOver } from './resume';
@@ -23,8 +24,6 @@ import { type TracedThread, TracedProcess } from './traced-process';
 import { ChildFollower, unfollowedChildNote } from './follow';
 
 const WS2_32 = 'ws2_32.dll';
-/** APIs whose drained returns the engine acts on: WSAIoctl hands out extension functions, hooked where they are. */
-const OUT_PARAMETER_APIS: ReadonlySet<string> = new Set(['WSAIoctl']);
 
 export class CaptureEngine {
   readonly processes = new Map<number, TracedProcess>();
@@ -58,7 +57,7 @@ export class CaptureEngine {
     this.hooked = apis ? new Map([...HOOKS].filter(([api]) => apis.includes(api))) : HOOKS;
     this.hookedNames = new Set(this.hooked.keys());
     this.inprocess = options.capture === 'inprocess';
-    this.rings = this.inprocess ? new RingDrain(sink, (pid, _api, out) => this.onDrainedOut(pid, out), (process, addresses) => this.callStacks.fromReturnAddresses(process, addresses), OUT_PARAMETER_APIS) : undefined;
+    this.rings = this.inprocess ? new RingDrain(sink, (process, addresses) => this.callStacks.fromReturnAddresses(process, addresses)) : undefined;
     this.inproc = this.inprocess ? new InprocProcesses() : undefined;
     this.breakpointApis = new Set(options.breakpointApis ?? []);
   }
@@ -277,23 +276,21 @@ export class CaptureEngine {
   }
 
   /**
-   * WSAIoctl's stub handed out an extension function pointer not seen before: the drain decodes the call (and hooks
-   * the function there, onDrainedOut) before the program can call through the pointer. The thread goes on past the int3.
+   * WSAIoctl's stub handed out an extension function pointer not seen before: the function is hooked where it is (read
+   * from the stopped thread: the pointer and the GUID asked for) before the program can call through the pointer, and
+   * the stub stops no more for it. The thread goes on past the int3.
    */
   private onExtensionPointer(inproc: InprocProcess, thread: TracedThread, address: bigint): number {
-    this.drain();
+    const atStop = inproc.process.getContext(thread);
+    const handedOut = atStop && extensionHandedOut(inproc.process, atStop);
+    if (handedOut) {
+      inproc.recorder?.noteExtension(handedOut.pointer);
+      this.hookExtensionFunction(inproc.process, extensionFunctionOf(handedOut.guid), `0x${handedOut.pointer.toString(16)}`);
+    }
+    // Read again: hooking reads other threads' contexts into the process's one context buffer.
     const context = inproc.process.getContext(thread);
     if (context) resumeAt(inproc.process, thread, address + 1n, false, context);
     return DBG_CONTINUE;
-  }
-
-  /** A drained return with out-parameters: an extension function handed out is hooked where it is. */
-  private onDrainedOut(pid: number, out: Record<string, unknown>): void {
-    const state = this.inproc?.get(pid);
-    if (out.extensionFunction === undefined || !state) return;
-    const pointer = out.functionPointer;
-    if (typeof pointer === 'string' && /^0x[0-9a-f]+$/.test(pointer)) state.recorder?.noteExtension(BigInt(pointer));
-    this.hookExtensionFunction(state.process, String(out.extensionFunction), pointer);
   }
 
   /** ExitProcess: the last moment this process's ring can be read. */

@@ -55,6 +55,12 @@ const EXTENSION_FUNCTIONS: ReadonlyMap<string, string> = new Map([
   ['112eda7f30866f43a031f536a6eec157', 'DisconnectEx'],
 ]);
 
+/** The extension function a GUID names (its 16 bytes as WSAIoctl read them), or the GUID in hex when unknown. */
+export function extensionFunctionOf(guid: Buffer): string {
+  const hex = guid.toString('hex');
+  return EXTENSION_FUNCTIONS.get(hex) ?? hex;
+}
+
 function protocolInfoAt(site: CallSite, address: bigint, wide: boolean) {
   if (address === 0n) return null;
   const bytes = site.read(address, wide ? WSAPROTOCOL_INFOW_SIZE : WSAPROTOCOL_INFOA_SIZE);
@@ -153,9 +159,9 @@ const DECODERS = {
     // An extension function pointer handed out: which function, and where it is (the tracer hooks AcceptEx there).
     exit: (site) => {
       if (u32(site.raw[1]) !== SIO_GET_EXTENSION_FUNCTION_POINTER || u32(site.raw[3]) < 16) return undefined;
-      const guid = site.read(site.raw[2], 16)?.toString('hex');
+      const guid = site.read(site.raw[2], 16);
       const address = site.raw[4] === 0n ? undefined : site.read(site.raw[4], 8)?.readBigUInt64LE(0);
-      return { extensionFunction: (guid && EXTENSION_FUNCTIONS.get(guid)) ?? guid ?? null, functionPointer: address === undefined ? null : pointer(address) };
+      return { extensionFunction: guid ? extensionFunctionOf(guid) : null, functionPointer: address === undefined ? null : pointer(address) };
     },
   },
   recv: recvSend,

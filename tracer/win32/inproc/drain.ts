@@ -3,13 +3,13 @@
  * failed returns of fail-armed APIs kept for the stop their stub is about to make, the time the drains take, and the
  * stubs' waits for room turned into a `ring-stalls` event at a process's end.
  * When the sink takes ring chunks, a drain writes its records undecoded (ring-chunk.ts) and decodes only the calls
- * the tracer itself must read: the fail-armed APIs' and those whose out-parameters it acts on (`outApis`).
+ * the tracer itself must read: the fail-armed APIs' (their failed returns are what their stops are about).
  */
 
 import type { ApiReturnEvent, StackFrame, TraceEvent } from '../../trace/schema';
 import type { ChunkSink, EngineSink, UnstampedEvent } from '../sink';
 import type { TracedProcess } from '../traced-process';
-import { type OnReturn, type RingSource, drainRings } from './events';
+import { type RingSource, drainRings } from './events';
 import type { InprocProcess } from './process-state';
 import type { InprocRecorder } from './recorder';
 import type { DrainResult } from './ring';
@@ -59,12 +59,9 @@ export class RingDrain {
   /** Per process, what its last ring chunk told (its API names and modules are sent when they change). */
   private readonly chunked = new WeakMap<InprocProcess, ChunkedProcess>();
 
-  /** `outApis`: the APIs whose drained returns `onReturn` is told of (decoded even when the drain writes chunks). */
   constructor(
     private readonly sink: EngineSink,
-    private readonly onReturn?: OnReturn,
     private readonly stackOf?: StackOf,
-    private readonly outApis: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Drains every process's ring into the sink, in TSC order across processes. `failureApis`: fail-armed APIs. */
@@ -80,7 +77,7 @@ export class RingDrain {
     // Ring chunks when the sink takes them and every ring can go into one (the merge spans all processes).
     const chunked = this.sink.chunks !== undefined && states.every((state) => !state.recorder || (state.recorder.reader.waitWhenFull && !state.recorder.recordsStacks));
     let events: number;
-    if (chunked) events = this.drainAsChunk(states, (api) => failureApis.has(api) || this.outApis.has(api), keep);
+    if (chunked) events = this.drainAsChunk(states, (api) => failureApis.has(api), keep);
     else {
       const reads = this.readRings(states);
       // After the reads: every record is older than this reading, so its time is never after the clock's.
@@ -138,15 +135,15 @@ export class RingDrain {
         keep(event, seq);
         return seq;
       },
-      { clock: (tsc) => this.clock.toNs(tsc), onReturn: this.onReturn },
+      { clock: (tsc) => this.clock.toNs(tsc) },
     );
     return events;
   }
 
   /**
    * Drains the rings as one ring chunk (wait mode): the records are only counted (ring-count.ts), their events' seqs
-   * and times reserved. When one must be decoded (a fail-armed or `outApis` call), the drain is decoded whole in ring
-   * order, the others counted; what those returns handed out is acted on once the chunk is queued. Returns the count.
+   * and times reserved. When one must be decoded (a fail-armed call), the drain is decoded whole in ring
+   * order, the others counted. Returns the count.
    */
   private drainAsChunk(states: readonly InprocProcess[], decodes: (api: string) => boolean, keep: (e: TraceEvent, seq: number) => void): number {
     const chunks = this.sink.chunks as ChunkSink;
@@ -157,7 +154,6 @@ export class RingDrain {
     const counts = rings.map((r) => countRing(r.reader.snapshotBytes, r.reader.slots, r.start, r.recorder.apis, r.state.pendingCalls, decodes));
     const ends: number[] = [];
     let events = 0;
-    const handedOut: [pid: number, api: string, out: Record<string, unknown>][] = [];
     if (counts.every((count) => count !== undefined)) {
       counts.forEach((count, i) => {
         const pending = rings[i].state.pendingCalls;
@@ -166,7 +162,8 @@ export class RingDrain {
         for (const [link, api] of count.opened) pending.set(link, { seq: 0, api, tid: 0, internal: false, raw: [] });
         // The events' times only matter as the latest (times never go back): chunkTimeNs keeps the maximum.
         const latest = count.maxTsc >= 0 ? this.clock.toNs(count.maxTsc) : undefined;
-        for (let e = count.lost ? 1 : 0; e < count.events; e++) chunks.reserve(latest);
+        const calls = count.events - (count.lost ? 1 : 0);
+        if (calls > 0) chunks.reserve(latest, calls);
         if (count.lost) chunks.reserve(undefined);
         events += count.events;
         ends.push(count.next);
@@ -181,7 +178,7 @@ export class RingDrain {
           if (e) keep(e, seq);
           return seq;
         },
-        { clock: (tsc) => this.clock.toNs(tsc), onReturn: (pid, api, out) => handedOut.push([pid, api, out]), decodes },
+        { clock: (tsc) => this.clock.toNs(tsc), decodes },
       );
       ends.push(...sources.map((source) => source.result.next));
     }
@@ -189,7 +186,6 @@ export class RingDrain {
     // Read before the slots are given back to the stubs.
     if (withRecords.length > 0) chunks.write({ ringChunk: 1, seq: position.seq, count: events, lastTimeNs: position.lastTimeNs, knownNow: position.knownNow, clock: this.clock.pairs(), processes: withRecords });
     rings.forEach((r, i) => r.reader.commit(ends[i]));
-    for (const [pid, api, out] of handedOut) this.onReturn?.(pid, api, out);
     return events;
   }
 

@@ -19,9 +19,6 @@ import type { DrainResult, RawRow } from './ring';
  */
 export type RecordEvent = (event: TraceEvent | undefined, timeNs?: number) => number;
 
-/** Told of each return drained with its out-parameters (WSAIoctl's extension function pointer). */
-export type OnReturn = (pid: number, api: string, out: Record<string, unknown>) => void;
-
 /** What a call's caller is looked up in: the process's modules as the tracer knows them at the drain. */
 export interface ProcessView {
   readonly pid: number;
@@ -43,10 +40,9 @@ export interface RingSource {
   readonly stackOf?: (returnAddresses: readonly bigint[]) => StackFrame[] | undefined;
 }
 
-/** What a drain does besides recording: the time of a TSC, what a return handed out, which APIs it decodes. */
+/** What a drain does besides recording: the time of a TSC, which APIs it decodes. */
 export interface DrainHooks {
   readonly clock?: (tsc: number) => number | undefined;
-  readonly onReturn?: OnReturn;
   /** Whether a call of `api` is decoded into its event (default: every one); the others are only counted. */
   readonly decodes?: (api: string) => boolean;
 }
@@ -147,11 +143,10 @@ function capturedStack(isStubCode: RingSource['isStubCode'], plan: Plan, data: B
 }
 
 /** A return event, shaped as the breakpoint path's (tracer/win32/engine.ts onReturn). */
-function returnEvent(pid: number, plan: Plan, tid: number, callSeq: number, raw: readonly bigint[], rax: bigint, lastError: number, data: Buffer | undefined, internal: boolean, onReturn?: OnReturn): TraceEvent {
+function returnEvent(pid: number, plan: Plan, tid: number, callSeq: number, raw: readonly bigint[], rax: bigint, lastError: number, data: Buffer | undefined, internal: boolean): TraceEvent {
   const { spec } = plan;
   const { result, error } = outcome(spec, rax, () => lastError);
   const out = error === undefined && spec.exit ? spec.exit({ raw, read: copiedMemory(raw, plan.exit, 0, data) }, result) : undefined;
-  if (out && onReturn) onReturn(pid, spec.api, out);
   return { seq: 0, timeNs: 0, kind: 'api', phase: 'return', pid, tid, api: spec.api, callSeq, result, ...(error !== undefined ? { error } : {}), ...(out ? { out } : {}), ...(internal ? { internal: true } : {}) };
 }
 
@@ -166,7 +161,7 @@ interface Cursor {
 
 /** Emits one row's event (or, for an API the drain does not decode, counts it). */
 function emitRow(cursor: Cursor, row: RawRow, record: RecordEvent, timeNs: number | undefined, hooks: DrainHooks): void {
-  const { onReturn, decodes } = hooks;
+  const { decodes } = hooks;
   const { source } = cursor;
   const pid = source.process.pid;
   if (row.kind === 'return') {
@@ -179,7 +174,7 @@ function emitRow(cursor: Cursor, row: RawRow, record: RecordEvent, timeNs: numbe
       source.pendingCalls.delete(row.link);
       // A call only counted (its API decoded since) has no registers: its return is counted too.
       const counted = (decodes && !decodes(pending.api)) || pending.raw.length === 0;
-      record(counted ? undefined : returnEvent(pid, plan, pending.tid, pending.seq, pending.raw, row.rax, row.lastError, row.data, pending.internal, onReturn), timeNs);
+      record(counted ? undefined : returnEvent(pid, plan, pending.tid, pending.seq, pending.raw, row.rax, row.lastError, row.data, pending.internal), timeNs);
       return;
     }
     const emitted = cursor.callSeqs.get(call.seq);
@@ -187,7 +182,7 @@ function emitRow(cursor: Cursor, row: RawRow, record: RecordEvent, timeNs: numbe
     const plan = planOf(api);
     if (emitted === undefined || !plan) return;
     cursor.callSeqs.delete(call.seq);
-    record(decodes && !decodes(api) ? undefined : returnEvent(pid, plan, call.tid, emitted.seq, call.raw, row.rax, row.lastError, row.data, emitted.internal, onReturn), timeNs);
+    record(decodes && !decodes(api) ? undefined : returnEvent(pid, plan, call.tid, emitted.seq, call.raw, row.rax, row.lastError, row.data, emitted.internal), timeNs);
     return;
   }
   const api = source.apis[row.api];

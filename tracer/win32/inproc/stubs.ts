@@ -25,6 +25,8 @@ import type { StubPlan } from './copy-plan';
 import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KIND_CALL, KIND_RETURN, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, MAX_APIS, ORIGINALS_OFFSET } from './ring';
 import { FRAME_SIZE, Frame, captureStack, loadFrame, recordPhase, storeFrame } from './stub-parts';
 import { SIO_GET_EXTENSION_FUNCTION_POINTER } from './copy-plan';
+import { Context } from '../layouts';
+import type { TracedProcess } from '../traced-process';
 
 export type { FailureTest } from './copy-plan';
 
@@ -157,6 +159,16 @@ export function callReturnStub(api: number, header: bigint, plan: StubPlan | Stu
   a.op(0xc3); // ret
   const faults = a.faults.map((f) => ({ at: f.at, resume: a.offsetOf(f.resumeLabel), zero: f.zero }));
   return { code: a.done(), failBreakOffset, ...(extensionBreakOffset !== undefined ? { extensionBreakOffset } : {}), faults };
+}
+
+/**
+ * At WSAIoctl's extension-pointer int3 (`context`: the stopped thread's): the pointer handed out, which the stub left in
+ * RCX, and the GUID lpvInBuffer points to (the stub saved lpvInBuffer, R8, in the caller's home space).
+ */
+export function extensionHandedOut(process: TracedProcess, context: Buffer): { pointer: bigint; guid: Buffer } | undefined {
+  const inBuffer = process.readU64(context.readBigUInt64LE(Context.rsp) + BigInt(Frame.home + 8 * 2));
+  const guid = inBuffer === undefined ? undefined : process.read(inBuffer, 16);
+  return guid && { pointer: context.readBigUInt64LE(Context.rcx), guid };
 }
 
 /**
