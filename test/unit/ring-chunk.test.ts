@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { TraceEvent } from '../../tracer/trace/schema';
 import { type ProcessView, type RingSource, drainRings } from '../../tracer/win32/inproc/events';
 import type { RingCall } from '../../tracer/win32/inproc/process-state';
-import { drain, ringRecords } from '../../tracer/win32/inproc/ring';
+import { RECORD_SIZE, RING_HEADER_SIZE, drain, ringRecords } from '../../tracer/win32/inproc/ring';
 import { countRing } from '../../tracer/win32/inproc/ring-count';
 import { type ChunkClock, RING_CHUNK_PREFIX, type RingChunk, RingChunkDecoder, chunkTimeNs, ringChunkLine, tscToNs } from '../../tracer/win32/inproc/ring-chunk';
 import type { LoadedModule } from '../../tracer/win32/traced-process';
@@ -176,5 +176,21 @@ describe('ring chunks: the records written undecoded, expanded by the reader int
   test("a chunk's line is its JSON, the records' base64 put in as is, whatever the modules are called", () => {
     const chunk: RingChunk = { ringChunk: 1, seq: 7, count: 0, lastTimeNs: 1, knownNow: 2, processes: [{ pid: 1, start: 0, next: 0, data: 'AAEC+/==', modules: [['a"data":"".dll', '0x10', 16]] }] };
     assert.deepEqual(JSON.parse(ringChunkLine(chunk)), chunk);
+  });
+});
+
+describe("a chunk's records, in ring order", () => {
+  const slots = 8;
+  // Each slot's bytes are its slot number, so ring order is readable in the output.
+  const snapshot = Buffer.alloc(RING_HEADER_SIZE + slots * RECORD_SIZE);
+  for (let slot = 0; slot < slots; slot++) snapshot.fill(slot, RING_HEADER_SIZE + slot * RECORD_SIZE, RING_HEADER_SIZE + (slot + 1) * RECORD_SIZE);
+  const slotsOf = (records: Buffer) => Array.from({ length: records.length / RECORD_SIZE }, (_, i) => records[i * RECORD_SIZE]);
+
+  test('records that do not wrap are the snapshot bytes themselves, records that wrap are laid out from the oldest', () => {
+    const inPlace = ringRecords(snapshot, slots, 10, 14);
+    assert.deepEqual(slotsOf(inPlace), [2, 3, 4, 5]);
+    assert.equal(inPlace.buffer, snapshot.buffer, 'no copy');
+    assert.deepEqual(slotsOf(ringRecords(snapshot, slots, 13, 19)), [5, 6, 7, 0, 1, 2]);
+    assert.deepEqual(slotsOf(ringRecords(snapshot, slots, 8, 16)), [0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });

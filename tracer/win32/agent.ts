@@ -12,7 +12,7 @@ import { HOOKED_APIS, type ApiEvent, type TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
 import { CaptureEngine } from './engine';
 import type { ChunkSink, StopPlace, StopReason, UnstampedEvent } from './sink';
-import { chunkTimeNs, ringChunkLine } from './inproc/ring-chunk';
+import { chunkTimeNs, ringChunkParts } from './inproc/ring-chunk';
 import { attachToProcess } from './attach';
 import { type OutputPipe, launchUnderDebugger } from './launch';
 
@@ -57,7 +57,7 @@ class Agent {
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
     const chunks: ChunkSink | undefined = config.ringChunks
-      ? { position: () => ({ seq: this.seq + 1, lastTimeNs: this.lastTimeNs, knownNow: this.knownNow }), reserve: (timeNs) => this.reserve(timeNs), write: (chunk) => this.writer.queueLine(ringChunkLine(chunk), this.seq) }
+      ? { position: () => ({ seq: this.seq + 1, lastTimeNs: this.lastTimeNs, knownNow: this.knownNow }), reserve: (timeNs, count) => this.reserve(timeNs, count), write: (chunk) => this.writer.queueLine(ringChunkParts(chunk), this.seq) }
       : undefined;
     this.engine = new CaptureEngine({ record: (e, timeNs) => this.record(e, timeNs), stamp: (e, timeNs) => this.stamp(e, timeNs), now: () => this.now(), flush: () => this.flushTrace(), chunks }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
       capture: config.capture,
@@ -119,10 +119,11 @@ class Agent {
     return event.seq;
   }
 
-  /** Gives a ring chunk's event its seq and time (chunkTimeNs): the chunk's reader decodes it, nothing is written. */
-  private reserve(timeNs?: number): number {
+  /** Gives ring chunk events their seqs and time (chunkTimeNs): the chunk's reader decodes them, nothing is written. */
+  private reserve(timeNs?: number, count = 1): number {
     this.lastTimeNs = chunkTimeNs(this.lastTimeNs, this.knownNow, timeNs);
-    return ++this.seq;
+    this.seq += count;
+    return this.seq;
   }
 
   /** Stops at entries: stop on entry, a pause, a step, a stop API; at returns: a step, a stop-on-return API. */

@@ -30,8 +30,8 @@ export interface EngineSink {
 export interface ChunkSink {
   /** Where the next chunk's events start: the next seq, the last event's time, the clock's latest reading. */
   position(): { seq: number; lastTimeNs: number; knownNow: number };
-  /** Gives the next seq to one of the chunk's events, at the time chunkTimeNs gives it. */
-  reserve(timeNs?: number): number;
+  /** Gives the next `count` seqs (default one) to the chunk's events, at the time chunkTimeNs gives them; the last. */
+  reserve(timeNs?: number, count?: number): number;
   /** Queues the chunk's line: the events reserved since position() were its. */
   write(chunk: RingChunk): void;
 }

@@ -54,13 +54,29 @@ export interface RingChunk {
   processes: RingChunkProcess[];
 }
 
-/** A chunk's line. Its base64 needs no escaping and goes in as is (JSON.stringify would scan every character of it). */
-export function ringChunkLine(chunk: RingChunk): string {
-  const data = chunk.processes.map((p) => p.data);
+/** Where a process's base64 records go in a chunk's JSON (a key: inside a string value its quotes would be escaped). */
+const DATA_KEY = '"data":""';
+const DATA_OPEN = Buffer.from('"data":"');
+const DATA_CLOSE = Buffer.from('"');
+
+/**
+ * A chunk's line, as the pieces of bytes the spool holds, in order. The base64 needs no escaping and goes in as is, in
+ * Latin-1 (its characters are ASCII): JSON.stringify would scan every character of it, and UTF-8 encoding copies it
+ * char by char.
+ */
+export function ringChunkParts(chunk: RingChunk): Buffer[] {
   const json = JSON.stringify({ ...chunk, processes: chunk.processes.map((p) => ({ ...p, data: '' })) });
-  let i = 0;
-  // Only a key can read `"data":""`: inside a string value its quotes would be escaped.
-  return json.replace(/"data":""/g, () => `"data":"${data[i++]}"`);
+  const parts: Buffer[] = [];
+  json.split(DATA_KEY).forEach((piece, i) => {
+    parts.push(Buffer.from(piece));
+    if (i < chunk.processes.length) parts.push(DATA_OPEN, Buffer.from(chunk.processes[i].data, 'latin1'), DATA_CLOSE);
+  });
+  return parts;
+}
+
+/** A chunk's line as text. */
+export function ringChunkLine(chunk: RingChunk): string {
+  return Buffer.concat(ringChunkParts(chunk)).toString('utf8');
 }
 
 /** A record's TSC in trace time; undefined until two pairs some time apart give the rate. */

@@ -23,14 +23,19 @@ export interface RingCount {
   readonly returned: readonly number[];
 }
 
+/** Per API id: its calls make events (an API the tracer knows), and must be decoded. */
+const KNOWN = 1;
+const DECODED = 2;
+
 /** Counts the records of `snapshot` (wait mode) from ring seq `from`; undefined when one must be decoded. */
 export function countRing(snapshot: Buffer, slots: number, from: number, apis: readonly string[], pendingCalls: ReadonlyMap<number, RingCall>, decodes: (api: string) => boolean): RingCount | undefined {
+  const flags = apis.map((api) => (hasPlan(api) ? KNOWN : 0) | (decodes(api) ? DECODED : 0));
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
   const u64 = (o: number): number => view.getUint32(o, true) + view.getUint32(o + 4, true) * 2 ** 32;
   const head = Math.min(u64(HEAD_OFFSET), from + slots);
   const mask = slots - 1;
-  /** This drain's calls by ring seq (low 32 bits) → their API, or null for one no event is made of. */
-  const calls = new Map<number, string | null>();
+  /** This drain's calls by ring seq (low 32 bits) → their API id, or -1 for one no event is made of. */
+  const calls = new Map<number, number>();
   const returned: number[] = [];
   let events = 0;
   let maxTsc = -1;
@@ -47,14 +52,14 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
       return undefined;
     }
     if (stampLow + stampHigh * 2 ** 32 !== seq + 1) break; // not committed yet: read next time
-    const api: string | undefined = apis[view.getUint16(o + 8, true)];
-    const tsc = u64(o + 16);
+    const id = view.getUint16(o + 8, true);
+    const flag = id < flags.length ? flags[id] : 0;
     if ((view.getUint8(o + 10) & ~STACK_FLAG) === KIND_CALL) {
-      if (api !== undefined && decodes(api)) return undefined;
-      const known = api !== undefined && hasPlan(api);
-      calls.set(seq >>> 0, known ? api : null);
-      if (known) {
+      if (flag & DECODED) return undefined;
+      calls.set(seq >>> 0, flag & KNOWN ? id : -1);
+      if (flag & KNOWN) {
         events++;
+        const tsc = u64(o + 16);
         if (tsc > maxTsc) maxTsc = tsc;
       }
     } else {
@@ -62,8 +67,9 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
       const call = calls.get(link);
       if (call !== undefined) {
         calls.delete(link);
-        if (call !== null) {
+        if (call >= 0) {
           events++;
+          const tsc = u64(o + 16);
           if (tsc > maxTsc) maxTsc = tsc;
         }
       } else {
@@ -74,6 +80,7 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
           if (pending.raw.length > 0 && decodes(pending.api)) return undefined;
           returned.push(link);
           events++;
+          const tsc = u64(o + 16);
           if (tsc > maxTsc) maxTsc = tsc;
         }
       }
@@ -81,6 +88,6 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
     seq += 1 + view.getUint8(o + 11);
   }
   const opened = new Map<number, string>();
-  for (const [link, api] of calls) if (api !== null) opened.set(link, api);
+  for (const [link, id] of calls) if (id >= 0) opened.set(link, apis[id]);
   return { next: seq, events: events + (unmatched > 0 ? 1 : 0), maxTsc, lost: unmatched > 0, opened, returned };
 }

@@ -38,7 +38,7 @@ export class RingReader {
     return this.next;
   }
 
-  /** The records [start, next) the last drain read, byte for byte (a ring chunk's data). */
+  /** The records [start, next) the last drain read, byte for byte (a ring chunk's data; valid until the next read). */
   recordBytes(start: number, next: number): Buffer {
     return ringRecords(this.snapshot, this.slots, start, next);
   }

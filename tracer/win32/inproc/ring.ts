@@ -262,8 +262,13 @@ function gather(snapshot: Uint8Array, view: DataView, seq: number, continuations
   return data;
 }
 
-/** The records [start, next) of a ring snapshot (header + slots), in ring order: at most two copies. */
+/**
+ * The records [start, next) of a ring snapshot (header + slots), in ring order: a view of the snapshot when they do
+ * not wrap around its end (valid until the snapshot is read into again), else a copy.
+ */
 export function ringRecords(snapshot: Buffer, slots: number, start: number, next: number): Buffer {
+  const first = RING_HEADER_SIZE + (start % slots) * RECORD_SIZE;
+  if ((start % slots) + (next - start) <= slots) return snapshot.subarray(first, first + (next - start) * RECORD_SIZE);
   const out = Buffer.allocUnsafe((next - start) * RECORD_SIZE);
   for (let seq = start; seq < next; ) {
     const slot = seq % slots;
