@@ -46,7 +46,7 @@ type RecordOptions = Partial<LiveOptions> & { onStop?: (stop: StopInfo, capture:
  * What Wine now and then answers a debugged sample's CreateProcess of its target (ERROR_INTERNAL_ERROR), in either
  * capture mode and before any hooked call: Wine's process creation, not the tracer.
  */
-const WINE_CREATE_PROCESS_FLAKE = /CreateProcess failed: 1359\b/;
+export const WINE_CREATE_PROCESS_FLAKE = /CreateProcess failed: 1359\b/;
 
 /**
  * Records a program to a trace; `onStop` answers stops (default: continue). A plain recording whose sample says Wine
