@@ -134,6 +134,13 @@ export const CREATE_UNICODE_ENVIRONMENT = 0x400;
 export const STARTF_USESTDHANDLES = 0x100;
 export const HANDLE_FLAG_INHERIT = 0x1;
 export const INVALID_HANDLE_VALUE = 0xffffffffffffffffn;
+/** CreateFileW: access, disposition, attributes and flags. */
+export const GENERIC_READ = 0x80000000;
+export const GENERIC_WRITE = 0x40000000;
+export const CREATE_ALWAYS = 2;
+export const OPEN_EXISTING = 3;
+export const FILE_ATTRIBUTE_TEMPORARY = 0x100;
+export const FILE_FLAG_DELETE_ON_CLOSE = 0x04000000;
 
 export function toHandle(value: unknown): Handle {
   return typeof value === 'bigint' ? value : BigInt(value as number);

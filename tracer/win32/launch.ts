@@ -1,7 +1,7 @@
 /** Starting a program under the debugger, with its stdout and stderr on pipes the engine reads. */
 
 import koffi from 'koffi';
-import { CREATE_UNICODE_ENVIRONMENT, DEBUG_PROCESS, type Handle, HANDLE_FLAG_INHERIT, STARTF_USESTDHANDLES, lastErrorText, toHandle, win } from './api';
+import { CREATE_UNICODE_ENVIRONMENT, DEBUG_PROCESS, GENERIC_READ, type Handle, HANDLE_FLAG_INHERIT, OPEN_EXISTING, STARTF_USESTDHANDLES, lastErrorText, toHandle, win } from './api';
 
 export interface LaunchSpec {
   /** Windows path of the executable. */
@@ -71,8 +71,6 @@ function inheritablePipe(): { read: Handle; write: Handle } {
 }
 
 function nulInput(): Handle {
-  const GENERIC_READ = 0x80000000;
-  const OPEN_EXISTING = 3;
   const sa = { nLength: 24, lpSecurityDescriptor: 0n, bInheritHandle: 1 };
   return toHandle(win.CreateFileW('NUL', GENERIC_READ, 3, sa, OPEN_EXISTING, 0, 0n));
 }

@@ -15,7 +15,7 @@
 
 import { readdirSync, unlinkSync } from 'node:fs';
 import koffi from 'koffi';
-import { INVALID_HANDLE_VALUE, toHandle, win } from '../api';
+import { CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_DELETE_ON_CLOSE, GENERIC_READ, GENERIC_WRITE, INVALID_HANDLE_VALUE, toHandle, win } from '../api';
 import type { TracedProcess } from '../traced-process';
 import { FILE_MAP_ALL_ACCESS, MEM_COMMIT, MEM_RESERVE, PAGE_READWRITE, VIEW_UNMAP, winExtra } from './api-extra';
 
@@ -63,11 +63,6 @@ function sharedRing(process: TracedProcess, bytes: number): RingMemory | undefin
   }
 }
 
-const GENERIC_READ_WRITE = 0xc0000000;
-const CREATE_ALWAYS = 2;
-const FILE_ATTRIBUTE_TEMPORARY = 0x100;
-const FILE_FLAG_DELETE_ON_CLOSE = 0x04000000;
-
 const MEMORY_DIR = 'Z:\\dev\\shm';
 const RING_FILE_PREFIX = 'sockshare-ring-';
 /** Whether the agent runs under Wine (ntdll exports wine_get_version); asked once, at the first ring. */
@@ -83,7 +78,7 @@ function memoryFile(pid: number): { handle: bigint } | undefined {
   }
   if (!underWine) return undefined;
   const name = `${MEMORY_DIR}\\${RING_FILE_PREFIX}${globalThis.process.pid}-${pid}-${Date.now()}`;
-  const file = BigInt(win.CreateFileW(name, GENERIC_READ_WRITE, 0, null, CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, 0n));
+  const file = BigInt(win.CreateFileW(name, (GENERIC_READ | GENERIC_WRITE) >>> 0, 0, null, CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, 0n));
   return file === INVALID_HANDLE_VALUE || file === 0n ? undefined : { handle: file };
 }
 
