@@ -39,6 +39,12 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
   const returned: number[] = [];
   let events = 0;
   let maxTsc = -1;
+  /** The record at `o` makes an event: counted, its TSC kept if the latest. */
+  const counted = (o: number): void => {
+    events++;
+    const tsc = u64(o + 16);
+    if (tsc > maxTsc) maxTsc = tsc;
+  };
   let unmatched = 0;
   let seq = from;
   while (seq < head) {
@@ -57,21 +63,13 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
     if ((view.getUint8(o + 10) & ~STACK_FLAG) === KIND_CALL) {
       if (flag & DECODED) return undefined;
       calls.set(seq >>> 0, flag & KNOWN ? id : -1);
-      if (flag & KNOWN) {
-        events++;
-        const tsc = u64(o + 16);
-        if (tsc > maxTsc) maxTsc = tsc;
-      }
+      if (flag & KNOWN) counted(o);
     } else {
       const link = view.getUint32(o + 36, true);
       const call = calls.get(link);
       if (call !== undefined) {
         calls.delete(link);
-        if (call >= 0) {
-          events++;
-          const tsc = u64(o + 16);
-          if (tsc > maxTsc) maxTsc = tsc;
-        }
+        if (call >= 0) counted(o);
       } else {
         const pending = pendingCalls.get(link);
         if (!pending) unmatched++;
@@ -79,9 +77,7 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
           // A call decoded when it was drained: its return is decoded too.
           if (pending.raw.length > 0 && decodes(pending.api)) return undefined;
           returned.push(link);
-          events++;
-          const tsc = u64(o + 16);
-          if (tsc > maxTsc) maxTsc = tsc;
+          counted(o);
         }
       }
     }
