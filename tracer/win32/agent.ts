@@ -15,13 +15,22 @@ import type { ChunkSink, StopPlace, StopReason, UnstampedEvent } from './sink';
 import { chunkTimeNs, ringChunkParts } from './inproc/ring-chunk';
 import { attachToProcess } from './attach';
 import { type OutputPipe, launchUnderDebugger } from './launch';
+import { DEFAULT_RING_SLOTS } from './inproc/recorder';
 
 /** How long a pause waits for a hooked call before breaking into the program. */
 const BREAK_IN_DELAY_MS = 300;
 /** How long a launched program may take to show up (its CREATE_PROCESS_DEBUG_EVENT); a cold Wine start takes ~0.5 s. */
 const LAUNCH_EVENT_TIMEOUT_MS = 30_000;
-/** How often the in-process rings are drained while events flow, or while a stop holds one process. */
-const DRAIN_INTERVAL_MS = 20;
+/**
+ * How often the in-process rings are drained and the programs' output read: every 20 ms while records or output flow
+ * (and while a stop holds one process), backing off to every 100 ms while they trickle. Each poll is a few round trips
+ * to the Wine server, which the programs' own calls queue behind: a node cluster server lost about 3% of its rate to
+ * a tracer polling every 10 ms with nothing to record.
+ */
+const PUMP_BUSY_MS = 20;
+const PUMP_IDLE_MS = 100;
+/** A drain that emptied more than this share of one ring keeps the busy pace: the stubs must not wait on a full ring. */
+const BUSY_RING_SHARE = 1 / 32;
 /** After a kill, how long the loop waits for the programs' exit events before it ends anyway. */
 const KILL_GRACE_MS = 3000;
 
@@ -56,6 +65,7 @@ class Agent {
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
+    this.busyDrain = (config.ringSlots ?? DEFAULT_RING_SLOTS) * BUSY_RING_SHARE;
     const chunks: ChunkSink | undefined = config.ringChunks
       ? { position: () => ({ seq: this.seq + 1, lastTimeNs: this.lastTimeNs, knownNow: this.knownNow }), reserve: (timeNs, count) => this.reserve(timeNs, count), write: (chunk) => this.writer.queueLine(ringChunkParts(chunk), this.seq) }
       : undefined;
@@ -150,7 +160,7 @@ class Agent {
     this.send({ t: 'stopped', reason, seq: place.event?.seq ?? 0, pid: place.pid, tid: place.tid, api: place.event?.api ?? '' });
     // The other processes run on while one is held: their rings are still drained, or their stubs would wait on a
     // full ring until the user lets this one go.
-    const drainWhileHeld = this.config.capture === 'inprocess' ? setInterval(() => this.pumpOutput(true), DRAIN_INTERVAL_MS) : undefined;
+    const drainWhileHeld = this.config.capture === 'inprocess' ? setInterval(() => this.pumpOutput(true), PUMP_BUSY_MS) : undefined;
     return new Promise<void>((resolve) => (this.release = resolve)).finally(() => clearInterval(drainWhileHeld));
   }
 
@@ -208,24 +218,31 @@ class Agent {
   }
 
   private lastPump = 0;
+  private pumpInterval = PUMP_BUSY_MS;
+  private readonly busyDrain: number;
 
-  /** Forwards what the programs wrote; at most every 20 ms while events flow (each peek is a round trip under Wine). */
+  /** Drains the rings and forwards what the programs wrote, when the pace says so (or `force`). */
   private pumpOutput(force = false): void {
     const now = Date.now();
-    if (!force && now - this.lastPump < DRAIN_INTERVAL_MS) return;
+    if (!force && now - this.lastPump < this.pumpInterval) return;
     this.lastPump = now;
-    this.engine.drain();
+    const drained = this.engine.drain();
+    let output = false;
     for (const pipe of this.pipes) {
       const text = pipe.drain();
-      if (text) this.record({ kind: 'output', pid: 0, stream: pipe.stream, text });
+      if (!text) continue;
+      output = true;
+      this.record({ kind: 'output', pid: 0, stream: pipe.stream, text });
     }
     this.flushTrace();
+    this.pumpInterval = drained > this.busyDrain || output ? PUMP_BUSY_MS : Math.min(PUMP_IDLE_MS, this.pumpInterval * 2);
   }
 
-  /**
-   * The debug loop. Node gets a turn (the client's commands, timers) at least every 5 ms and whenever no debug event
-   * is waiting; not after every event, since each turn of the event loop is itself a round trip under Wine.
-   */
+  /** How long the debug loop may wait for a debug event: until the next pump is due. */
+  private untilPump(): number {
+    return Math.max(1, this.lastPump + this.pumpInterval - Date.now());
+  }
+
   get isDetached(): boolean {
     return this.detached;
   }
@@ -252,12 +269,16 @@ class Agent {
     return false;
   }
 
+  /**
+   * The debug loop. Node gets a turn (the client's commands, timers) at least every 5 ms and whenever no debug event
+   * is waiting; not after every event, since each turn of the event loop is itself a round trip under Wine.
+   */
   async run(): Promise<void> {
     let lastTurn = Date.now();
     const launchedAt = lastTurn;
     let handled = false;
     while (this.engine.live && !this.detached && !this.giveUp(launchedAt)) {
-      handled = await this.engine.step(handled ? 0 : 10);
+      handled = await this.engine.step(handled ? 0 : this.untilPump());
       this.pumpOutput();
       if (!handled || Date.now() - lastTurn >= 5) {
         await new Promise((resolve) => setImmediate(resolve));

@@ -68,9 +68,9 @@ export class CaptureEngine {
     return this.sink.record(event);
   }
 
-  /** Drains every process's in-process ring into the trace (the agent calls this now and then, too). */
-  drain(): void {
-    if (this.rings && this.inproc) this.rings.drain(this.inproc.values(), this.failureApis);
+  /** Drains every process's in-process ring into the trace (the agent calls this now and then, too): the events made. */
+  drain(): number {
+    return this.rings && this.inproc ? this.rings.drain(this.inproc.values(), this.failureApis) : 0;
   }
 
   /**

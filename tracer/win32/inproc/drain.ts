@@ -67,8 +67,11 @@ export class RingDrain {
     private readonly stackOf?: StackOf,
   ) {}
 
-  /** Drains every process's ring into the sink, in TSC order across processes. `failureApis`: fail-armed APIs. */
-  drain(processes: Iterable<InprocProcess>, failureApis: ReadonlySet<string>): void {
+  /**
+   * Drains every process's ring into the sink, in TSC order across processes. `failureApis`: fail-armed APIs.
+   * Returns how many events the records made.
+   */
+  drain(processes: Iterable<InprocProcess>, failureApis: ReadonlySet<string>): number {
     const started = process.hrtime.bigint();
     // CPU time is asked of the system only while a burst is being drained (it is a round trip under Wine).
     const cpu = this.busy ? process.cpuUsage() : undefined;
@@ -98,6 +101,7 @@ export class RingDrain {
       } else this.stats.drainCpuNs += spent;
     } else this.stats.idleDrainNs += spent;
     this.busy = events > BUSY_DRAIN_EVENTS;
+    return events;
   }
 
   /** Reads and decodes each process's ring. */
