@@ -5,7 +5,8 @@
  *    untraced; with WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record
  *    --capture inprocess` printing every call, with --quiet, with --quiet and the rings read by ReadProcessMemory
  *    (what the shared ring saves), and with --quiet and only WSAStartup hooked (what being traced costs before any call
- *    is recorded); each traced figure's ratio to its round's untraced
+ *    is recorded); under a debugger that does nothing (idle-debugger.c: what being debugged under Wine costs, the
+ *    floor of any debugger's figure); each traced figure's ratio to its round's untraced
  *    run; then `sockshare record` with breakpoints (at most 300 requests) against an untraced run of as many;
  *  - a burst: cheap-calls (closesocket(INVALID_SOCKET) in a loop) making BURST_CALLS calls on 4 threads under
  *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
@@ -24,7 +25,7 @@ import { readTrace } from '../../tracer/trace/reader';
 import { buildSamples } from '../build-samples.mjs';
 import { root } from '../lib/setup.mjs';
 import { ensureWindowsRuntime } from '../lib/win-runtime.mjs';
-import { runUnderWine, winePrefix, winPath } from '../lib/wine.mjs';
+import { mingwGcc, runUnderWine, winePrefix, winPath } from '../lib/wine.mjs';
 
 const SERVER_SCRIPT = join(root, 'samples', 'node-http-cluster', 'main.js');
 const CHEAP_CALLS = join(root, 'samples', 'cheap-calls', 'cheap-calls.exe');
@@ -33,7 +34,7 @@ const CONCURRENCY = 4;
 /** The breakpoint path serves a few requests a second: this many are enough for its rate. */
 const BREAKPOINT_REQUESTS = 300;
 
-type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'private' | 'attached';
+type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'private' | 'attached' | 'debugged';
 const BURST_THREADS = 4;
 /** A traced run that takes longer than this is killed and reported as such. */
 const RUN_TIMEOUT_MS = 240_000;
@@ -93,10 +94,23 @@ function recordSays(stderrFile: string): string[] {
   return text.split('\n').filter((line) => line.startsWith('sockshare:') || line.startsWith('    at ') || /^(Range|Type)?Error/.test(line));
 }
 
-async function untraced(requests: number, env: Record<string, string> = {}) {
-  const run = await runUnderWineWith(ensureWindowsRuntime(), [winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)], { timeoutMs: RUN_TIMEOUT_MS, env });
+/** `debugger`: the server started by this debugger (idle-debugger.exe) instead of by Wine. */
+async function untraced(requests: number, env: Record<string, string> = {}, debuggerExe?: string) {
+  const server = [winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)];
+  const [exe, args] = debuggerExe ? [debuggerExe, [winPath(ensureWindowsRuntime()), ...server]] : [ensureWindowsRuntime(), server];
+  const run = await runUnderWineWith(exe, args, { timeoutMs: RUN_TIMEOUT_MS, env });
   if (run.code !== 0) throw new Error(`node-http-cluster exited with ${run.code ?? run.signal}: ${run.stdout.slice(-1000)}${run.stderr.slice(-1000)}`);
   return { requestsPerSec: requestsPerSec(run.stdout), stderrMb: Buffer.byteLength(run.stderr) / 1048576 };
+}
+
+/** Builds idle-debugger.exe into the scratch folder. */
+function buildIdleDebugger(): string {
+  const exe = join(scratch, 'idle-debugger.exe');
+  const gcc = mingwGcc();
+  if (!gcc) throw new Error('x86_64-w64-mingw32-gcc is missing: it builds scripts/bench/idle-debugger.c');
+  const built = spawnSync(gcc, ['-O2', '-municode', '-o', exe, join(root, 'scripts', 'bench', 'idle-debugger.c')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`idle-debugger.c did not build:\n${built.stderr}`);
+  return exe;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -185,7 +199,8 @@ async function main(): Promise<void> {
   try {
     // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
     // traced figure's ratio is also given per round, to that round's untraced run.
-    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], private: [], attached: [] };
+    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], private: [], attached: [], debugged: [] };
+    const idleDebugger = buildIdleDebugger();
     let winsockMb = 0;
     let inprocessEvents = 0;
     // Each run is measured on its own: what the previous one wrote (a trace, a spool, Wine's log) is flushed to disk
@@ -208,6 +223,8 @@ async function main(): Promise<void> {
       private: async () => (await recorded(requests, 'inprocess', ['--quiet'], { SOCKSHARE_RING_MEMORY: 'private' })).requestsPerSec,
       // The cost of being traced at all: the same agent and stubs, with one API hooked (WSAStartup: once a process).
       attached: async () => (await recorded(requests, 'inprocess', ['--quiet', '--apis', 'WSAStartup'])).requestsPerSec,
+      // Debugged by a debugger that only continues each event: what being debugged costs before any tracer work.
+      debugged: async () => (await untraced(requests, {}, idleDebugger)).requestsPerSec,
     };
     const variants = Object.keys(runs) as Variant[];
     for (let round = 1; round <= rounds; round++) {
@@ -217,7 +234,7 @@ async function main(): Promise<void> {
         rates[variant].push(await runs[variant]());
       }
       const at = (variant: Variant) => rates[variant][round - 1];
-      log(`server round ${round} (from ${variants[(round - 1) % variants.length]}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, rings read by ReadProcessMemory ${at('private')}, traced with only WSAStartup hooked ${at('attached')} requests/s (${requests} requests, ${inprocessEvents} events)`);
+      log(`server round ${round} (from ${variants[(round - 1) % variants.length]}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, rings read by ReadProcessMemory ${at('private')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')} requests/s (${requests} requests, ${inprocessEvents} events)`);
     }
     const ratios = (variant: Variant) => rates[variant].map((rate, i) => ratio(rate, rates.untraced[i]));
     // A single run can be the outlier (an untraced run 30% faster than the rest spoils its whole round's ratios): each
@@ -262,6 +279,11 @@ async function main(): Promise<void> {
         serverAttachedOnlyRatio: median(ratios('attached')),
         serverAttachedOnlyRateRatio: rateRatio('attached'),
         serverAttachedOnlyRatios: ratios('attached'),
+        serverIdleDebuggerReqPerSec: median(rates.debugged),
+        serverIdleDebuggerRuns: rates.debugged,
+        serverIdleDebuggerRatio: median(ratios('debugged')),
+        serverIdleDebuggerRateRatio: rateRatio('debugged'),
+        serverIdleDebuggerRatios: ratios('debugged'),
         serverInprocessEvents: inprocessEvents,
         serverBreakpointRequests: breakpointRequests,
         serverBreakpointsReqPerSec: breakpoints.requestsPerSec,
