@@ -85,8 +85,13 @@ const STOP_GRACE_MS = 5000;
 /** How long an agent whose connection closed before its end may take to exit before it is killed. */
 const LOST_CONNECTION_GRACE_MS = 3000;
 
-/** How often the trace file is read for the events the agent has written since (it writes each drain at once). */
-const FOLLOW_INTERVAL_MS = 10;
+/**
+ * How often the agent's spool is read for what it has written since (it writes each drain at once): every 10 ms while
+ * it grows, backing off to every 100 ms while it does not (the agent polls at that pace then, too); a follower waking
+ * a hundred times a second costs a busy server about 2% of its CPU.
+ */
+const FOLLOW_BUSY_MS = 10;
+const FOLLOW_IDLE_MS = 100;
 
 
 /** The prefix of the agent's scratch folder in the temp dir (removed when the capture ends). */
@@ -191,7 +196,7 @@ export class LiveCapture extends EventEmitter {
     const port = await this.waitForPort(portFile);
     // The agent wrote the spool's header before its port: the file followed from here is this run's.
     this.spool = new SpoolFollower(spoolFileOf(this.options.traceFile), resolve(this.options.traceFile), { kinds: this.options.follow, traceAtStops: this.options.traceAtStops });
-    this.followTimer = setInterval(() => this.followTrace(), FOLLOW_INTERVAL_MS);
+    this.followAgain(FOLLOW_BUSY_MS);
     this.socket = await this.connectWithToken(port, token);
   }
 
@@ -257,8 +262,18 @@ export class LiveCapture extends EventEmitter {
     for (const event of events) this.emit('event', event);
   }
 
+  /** Follows the spool after `delay` ms, then again at the pace its growth sets. */
+  private followAgain(delay: number): void {
+    this.followTimer = setTimeout(() => {
+      const before = this.spool?.bytesFollowed;
+      this.followTrace();
+      const spool = this.spool;
+      if (spool) this.followAgain(spool.bytesFollowed !== before ? FOLLOW_BUSY_MS : Math.min(FOLLOW_IDLE_MS, delay * 2));
+    }, delay);
+  }
+
   private stopFollowing(): void {
-    clearInterval(this.followTimer);
+    clearTimeout(this.followTimer);
     this.spool?.close(!this.spoolBroken);
     this.spool = undefined;
   }
