@@ -86,9 +86,9 @@ const STOP_GRACE_MS = 5000;
 const LOST_CONNECTION_GRACE_MS = 3000;
 
 /**
- * How often the agent's spool is read for what it has written since (it writes each drain at once): every 10 ms while
- * it grows, backing off to every 100 ms while it does not (the agent polls at that pace then, too); a follower waking
- * a hundred times a second costs a busy server about 2% of its CPU.
+ * The agent's spool is read when the agent says it wrote to it, and besides that every 10 ms while it grows, backing
+ * off to every 100 ms while it does not: a follower waking a hundred times a second costs a busy server about 2% of
+ * its CPU.
  */
 const FOLLOW_BUSY_MS = 10;
 const FOLLOW_IDLE_MS = 100;
@@ -287,6 +287,9 @@ export class LiveCapture extends EventEmitter {
         return;
       case 'error':
         this.lastError = message.message;
+        return;
+      case 'written':
+        this.followTrace();
         return;
       case 'end':
         this.endReceived = true;

@@ -82,6 +82,8 @@ export type AgentMessage =
   /** seq 0 and api '' when the stop is not at a hooked call (a pause between calls). */
   | { t: 'stopped'; reason: StopReasonName; seq: number; pid: number; tid: number; api: string }
   | { t: 'error'; message: string }
+  /** The agent has written to its spool: the client reads it now rather than at its next look. */
+  | { t: 'written' }
   | { t: 'end'; events: number; stats?: CaptureStats };
 
 export type ClientCommand =

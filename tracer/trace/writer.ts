@@ -101,13 +101,15 @@ export class TraceWriter {
     if (this.queuedBytes > 1 << 20) this.flush();
   }
 
-  /** Writes the queued lines with one write. */
-  flush(): void {
-    if (this.fd === undefined || this.queued.length === 0) return;
+  /** Writes the queued lines with one write; returns how many lines it wrote. */
+  flush(): number {
+    const lines = this.queued.length;
+    if (this.fd === undefined || lines === 0) return 0;
     writeAll(this.fd, linesAsBytes(this.queued));
-    this.linesWritten += this.queued.length;
+    this.linesWritten += lines;
     this.queued = [];
     this.queuedBytes = 0;
+    return lines;
   }
 
   close(): void {

@@ -22,8 +22,9 @@ const BREAK_IN_DELAY_MS = 300;
 /** How long a launched program may take to show up (its CREATE_PROCESS_DEBUG_EVENT); a cold Wine start takes ~0.5 s. */
 const LAUNCH_EVENT_TIMEOUT_MS = 30_000;
 /**
- * How often the in-process rings are drained and the programs' output read: every 20 ms while records or output flow
- * (and while a stop holds one process), backing off to every 100 ms while they trickle. Each poll is a few round trips
+ * How often the in-process rings are drained, the programs' output read and the trace flushed: every 20 ms while
+ * records, debug-loop events or output flow (and while a stop holds one process), backing off to every 100 ms while
+ * they trickle. Each poll is a few round trips
  * to the Wine server, which the programs' own calls queue behind: a node cluster server lost about 3% of its rate to
  * a tracer polling every 10 ms with nothing to record.
  */
@@ -104,8 +105,9 @@ class Agent {
 
   private flushTrace(): void {
     const started = process.hrtime.bigint();
-    this.writer.flush();
+    const written = this.writer.flush();
     this.writeNs += Number(process.hrtime.bigint() - started);
+    if (written > 0) this.send({ t: 'written' });
   }
 
   /**
@@ -219,6 +221,7 @@ class Agent {
 
   private lastPump = 0;
   private pumpInterval = PUMP_BUSY_MS;
+  private seqAtPump = 0;
   private readonly busyDrain: number;
 
   /** Drains the rings and forwards what the programs wrote, when the pace says so (or `force`). */
@@ -226,6 +229,9 @@ class Agent {
     const now = Date.now();
     if (!force && now - this.lastPump < this.pumpInterval) return;
     this.lastPump = now;
+    // Events the debug loop recorded since the last pump (stops, starts, a call on the breakpoint path): the client
+    // should see them soon, and sees them once the trace is flushed below.
+    const recordedByLoop = this.seq - this.seqAtPump;
     const drained = this.engine.drain();
     let output = false;
     for (const pipe of this.pipes) {
@@ -235,7 +241,8 @@ class Agent {
       this.record({ kind: 'output', pid: 0, stream: pipe.stream, text });
     }
     this.flushTrace();
-    this.pumpInterval = drained > this.busyDrain || output ? PUMP_BUSY_MS : Math.min(PUMP_IDLE_MS, this.pumpInterval * 2);
+    this.seqAtPump = this.seq;
+    this.pumpInterval = drained > this.busyDrain || recordedByLoop > 0 || output ? PUMP_BUSY_MS : Math.min(PUMP_IDLE_MS, this.pumpInterval * 2);
   }
 
   /** How long the debug loop may wait for a debug event: until the next pump is due. */
