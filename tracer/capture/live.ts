@@ -86,12 +86,10 @@ const STOP_GRACE_MS = 5000;
 const LOST_CONNECTION_GRACE_MS = 3000;
 
 /**
- * The agent's spool is read when the agent says it wrote to it, and besides that every 10 ms while it grows, backing
- * off to every 100 ms while it does not: a follower waking a hundred times a second costs a busy server about 2% of
- * its CPU.
+ * The agent's spool is read when the agent says it wrote to it (a `written` message), and besides that this often,
+ * should a message ever come late: a follower polling every 10 ms cost a busy server about 2% of its CPU.
  */
-const FOLLOW_BUSY_MS = 10;
-const FOLLOW_IDLE_MS = 100;
+const FOLLOW_FALLBACK_MS = 100;
 
 
 /** The prefix of the agent's scratch folder in the temp dir (removed when the capture ends). */
@@ -196,7 +194,7 @@ export class LiveCapture extends EventEmitter {
     const port = await this.waitForPort(portFile);
     // The agent wrote the spool's header before its port: the file followed from here is this run's.
     this.spool = new SpoolFollower(spoolFileOf(this.options.traceFile), resolve(this.options.traceFile), { kinds: this.options.follow, traceAtStops: this.options.traceAtStops });
-    this.followAgain(FOLLOW_BUSY_MS);
+    this.followTimer = setInterval(() => this.followTrace(), FOLLOW_FALLBACK_MS);
     this.socket = await this.connectWithToken(port, token);
   }
 
@@ -262,18 +260,8 @@ export class LiveCapture extends EventEmitter {
     for (const event of events) this.emit('event', event);
   }
 
-  /** Follows the spool after `delay` ms, then again at the pace its growth sets. */
-  private followAgain(delay: number): void {
-    this.followTimer = setTimeout(() => {
-      const before = this.spool?.bytesFollowed;
-      this.followTrace();
-      const spool = this.spool;
-      if (spool) this.followAgain(spool.bytesFollowed !== before ? FOLLOW_BUSY_MS : Math.min(FOLLOW_IDLE_MS, delay * 2));
-    }, delay);
-  }
-
   private stopFollowing(): void {
-    clearTimeout(this.followTimer);
+    clearInterval(this.followTimer);
     this.spool?.close(!this.spoolBroken);
     this.spool = undefined;
   }

@@ -32,8 +32,7 @@ const READ_CHUNK_BYTES = 1 << 20;
 /** The whole lines appended to a file since the last read (none while it does not exist). */
 class AppendedLines {
   private fd: number | undefined;
-  /** The bytes read so far. */
-  offset = 0;
+  private offset = 0;
   private partialLine = '';
   private readonly decoder = new StringDecoder('utf8');
   private readonly chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
@@ -84,11 +83,6 @@ export class SpoolFollower {
   private writer?: TraceWriter;
   /** Events written to the trace, handed on or not. */
   eventCount = 0;
-
-  /** The bytes of the spool followed so far (those handed on, with `traceAtStops`): a growing spool is a busy one. */
-  get bytesFollowed(): number {
-    return (this.ahead?.lines ?? this.writing).offset;
-  }
 
   constructor(
     readonly spoolFile: string,

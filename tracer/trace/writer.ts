@@ -101,15 +101,13 @@ export class TraceWriter {
     if (this.queuedBytes > 1 << 20) this.flush();
   }
 
-  /** Writes the queued lines with one write; returns how many lines it wrote. */
-  flush(): number {
-    const lines = this.queued.length;
-    if (this.fd === undefined || lines === 0) return 0;
+  /** Writes the queued lines with one write. */
+  flush(): void {
+    if (this.fd === undefined || this.queued.length === 0) return;
     writeAll(this.fd, linesAsBytes(this.queued));
-    this.linesWritten += lines;
+    this.linesWritten += this.queued.length;
     this.queued = [];
     this.queuedBytes = 0;
-    return lines;
   }
 
   close(): void {

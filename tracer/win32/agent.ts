@@ -24,9 +24,8 @@ const LAUNCH_EVENT_TIMEOUT_MS = 30_000;
 /**
  * How often the in-process rings are drained, the programs' output read and the trace flushed: every 20 ms while
  * records, debug-loop events or output flow (and while a stop holds one process), backing off to every 100 ms while
- * they trickle. Each poll is a few round trips
- * to the Wine server, which the programs' own calls queue behind: a node cluster server lost about 3% of its rate to
- * a tracer polling every 10 ms with nothing to record.
+ * they trickle. Each poll is a few round trips to the Wine server, which the programs' own calls queue behind: a node
+ * cluster server lost about 3% of its rate to a tracer polling every 10 ms with nothing to record.
  */
 const PUMP_BUSY_MS = 20;
 const PUMP_IDLE_MS = 100;
@@ -103,11 +102,17 @@ class Agent {
   /** Time spent writing: the trace file's batches and the client's messages (nanoseconds). */
   private writeNs = 0;
 
+  /** The last seq the client was told is in the spool. */
+  private seqAnnounced = 0;
+
+  /** Flushes the trace and tells the client of what it holds that the client was not told of (auto-flushed lines too). */
   private flushTrace(): void {
     const started = process.hrtime.bigint();
-    const written = this.writer.flush();
+    this.writer.flush();
     this.writeNs += Number(process.hrtime.bigint() - started);
-    if (written > 0) this.send({ t: 'written' });
+    if (this.seq === this.seqAnnounced) return;
+    this.seqAnnounced = this.seq;
+    this.send({ t: 'written' });
   }
 
   /**
