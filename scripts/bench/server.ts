@@ -94,7 +94,7 @@ function recordSays(stderrFile: string): string[] {
   return text.split('\n').filter((line) => line.startsWith('sockshare:') || line.startsWith('    at ') || /^(Range|Type)?Error/.test(line));
 }
 
-/** `debugger`: the server started by this debugger (idle-debugger.exe) instead of by Wine. */
+/** `debuggerExe`: the server started by this debugger (idle-debugger.exe) instead of by Wine. */
 async function untraced(requests: number, env: Record<string, string> = {}, debuggerExe?: string) {
   const server = [winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)];
   const [exe, args] = debuggerExe ? [debuggerExe, [winPath(ensureWindowsRuntime()), ...server]] : [ensureWindowsRuntime(), server];
