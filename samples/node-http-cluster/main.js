@@ -2,7 +2,8 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script for whichever node.exe runs it */
 // node-http-cluster - a Node cluster HTTP server that drives itself: the primary forks two workers with node:cluster,
 // both serve HTTP on one listening socket, and the primary is also the client: it makes REQUESTS requests, a new
-// connection for each (no keep-alive), checks every answer, prints the requests per second and exits.
+// connection for each (no keep-alive), checks every answer, prints the requests per second (over the whole run, and
+// after its first second when it lasted over two) and exits.
 // On Windows the cluster's default scheduling is "none": the primary creates the listening socket and shares it with
 // each worker (libuv: WSADuplicateSocketW in the primary for the worker's pid, the WSAPROTOCOL_INFOW over the IPC
 // pipe, WSASocketW(FROM_PROTOCOL_INFO) in the worker), and the workers accept from it themselves.
@@ -57,10 +58,14 @@ function get(port, path) {
   });
 }
 
-/** Makes `total` requests, `concurrency` at a time; returns how many each worker answered and what went wrong. */
-async function drive(port, total, concurrency) {
+/**
+ * Makes `total` requests, `concurrency` at a time; returns how many each worker answered, what went wrong and when each
+ * answer came (ns since `started`).
+ */
+async function drive(port, total, concurrency, started) {
   const answeredBy = new Map();
   const failures = [];
+  const answeredAt = [];
   let next = 0;
   async function lane() {
     while (next < total) {
@@ -69,14 +74,24 @@ async function drive(port, total, concurrency) {
         const { status, body } = await get(port, path);
         const worker = /^(\S+) answered by worker (\d+)$/.exec(body);
         if (status !== 200 || !worker || worker[1] !== path) failures.push(`${path}: ${status} ${JSON.stringify(body)}`);
-        else answeredBy.set(worker[2], (answeredBy.get(worker[2]) ?? 0) + 1);
+        else {
+          answeredBy.set(worker[2], (answeredBy.get(worker[2]) ?? 0) + 1);
+          answeredAt.push(process.hrtime.bigint() - started);
+        }
       } catch (error) {
         failures.push(`${path}: ${error.message}`);
       }
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
-  return { answeredBy, failures };
+  return { answeredBy, failures, answeredAt };
+}
+
+/** The rate after the first second (a start's transient left out), when the run lasted over two. */
+function steadyRate(answeredAt, seconds) {
+  if (seconds <= 2) return undefined;
+  const after = answeredAt.filter((at) => at > 1_000_000_000n).length;
+  return after / (seconds - 1);
 }
 
 function runPrimary() {
@@ -98,7 +113,7 @@ function runPrimary() {
     }
     say('primary', `both workers listen on one port; making ${total} requests, ${concurrency} at a time, a connection each`);
     const started = process.hrtime.bigint();
-    const { answeredBy, failures } = await drive(ports[0], total, concurrency);
+    const { answeredBy, failures, answeredAt } = await drive(ports[0], total, concurrency, started);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const answered = [...answeredBy.values()].reduce((a, b) => a + b, 0);
     const perWorker = [...answeredBy.keys()].sort().map((id) => `worker ${id}: ${answeredBy.get(id)}`).join(', ');
@@ -109,6 +124,8 @@ function runPrimary() {
       failed = true;
     }
     say('primary', `${(total / seconds).toFixed(1)} requests/s (${total} requests in ${(seconds * 1000).toFixed(0)} ms)`);
+    const steady = steadyRate(answeredAt, seconds);
+    if (steady !== undefined) say('primary', `${steady.toFixed(1)} requests/s after the first second`);
     cluster.disconnect();
   });
   cluster.on('exit', (worker, code, signal) => {
