@@ -168,11 +168,10 @@ async function main() {
     console.log(`server +winsock:  ${vs(server.serverWinsockLogReqPerSec, server.serverWinsockLogRateRatio, server.serverWinsockLogRatio, server.serverWinsockLogRatios)} with WINEDEBUG=+winsock (${fmt(server.serverWinsockLogMb, 1)} MB of log to a file)`);
     console.log(`server inprocess: ${vs(server.serverInprocessReqPerSec, server.serverInprocessRateRatio, server.serverInprocessRatio, server.serverInprocessRatios)} under record --capture inprocess printing every call (${fmt(server.serverInprocessEvents)} events) — ${meets(server.serverInprocessRateRatio >= 0.9)} the 90% goal`);
     console.log(`                  ${vs(server.serverInprocessQuietReqPerSec, server.serverInprocessQuietRateRatio, server.serverInprocessQuietRatio, server.serverInprocessQuietRatios)} with --quiet — ${meets(server.serverInprocessQuietRateRatio >= 0.9)} the 90% goal`);
-    console.log(`                  ${vs(server.serverPrivateRingReqPerSec, server.serverPrivateRingRateRatio, server.serverPrivateRingRatio, server.serverPrivateRingRatios)} with --quiet, the rings read by ReadProcessMemory (SOCKSHARE_RING_MEMORY=private) instead of the tracer's mapping`);
     console.log(`                  ${vs(server.serverAttachedOnlyReqPerSec, server.serverAttachedOnlyRateRatio, server.serverAttachedOnlyRatio, server.serverAttachedOnlyRatios)} with --quiet and only WSAStartup hooked (being traced, no call recorded)`);
     if (server.serverIdleDebuggerReqPerSec !== undefined) console.log(`                  ${vs(server.serverIdleDebuggerReqPerSec, server.serverIdleDebuggerRateRatio, server.serverIdleDebuggerRatio, server.serverIdleDebuggerRatios)} under a debugger that does nothing (scripts/bench/idle-debugger.c: being debugged, no tracer)`);
     if (server.serverSteadyRateRatios) {
-      const names = { winsock: '+winsock', inprocess: 'printing every call', quiet: '--quiet', private: 'ReadProcessMemory rings', attached: 'only WSAStartup hooked', debugged: 'the do-nothing debugger' };
+      const names = { winsock: '+winsock', inprocess: 'printing every call', quiet: '--quiet', attached: 'only WSAStartup hooked', debugged: 'the do-nothing debugger' };
       const steady = Object.entries(server.serverSteadyRateRatios).map(([variant, r]) => `${names[variant] ?? variant} ${fmt(r * 100, 1)}%`);
       console.log(`                  after each run's first second: untraced ${fmt(server.serverUntracedSteadyReqPerSec, 1)} requests/s; ${steady.join(', ')} of it`);
     }

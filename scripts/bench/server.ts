@@ -3,24 +3,23 @@
  *  - requests/s of the node-http-cluster sample (a Node cluster HTTP server whose primary shares its listening socket
  *    with two workers and drives REQUESTS requests itself, a connection each), in ROUNDS rounds of runs side by side:
  *    untraced; with WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record
- *    --capture inprocess` printing every call, with --quiet, with --quiet and the rings read by ReadProcessMemory
- *    (what the shared ring saves), and with --quiet and only WSAStartup hooked (what being traced costs before any call
- *    is recorded); under a debugger that does nothing (idle-debugger.c: what being debugged under Wine costs, the
- *    floor of any debugger's figure); each traced figure's ratio to its round's untraced run, and each variant's rate
- *    after its runs' first second against untraced's (the start's transient left out); then `sockshare record` with
+ *    --capture inprocess` printing every call, with --quiet, and with --quiet and only WSAStartup hooked (what being
+ *    traced costs before any call is recorded); under a debugger that does nothing (idle-debugger.c: what being
+ *    debugged under Wine costs, the floor of any debugger's figure); each traced figure's ratio to its round's untraced
+ *    run, and each variant's rate after its runs' first second against untraced's; then `sockshare record` with
  *    breakpoints (at most 300 requests) against an untraced run of as many;
  *  - a burst: cheap-calls (closesocket(INVALID_SOCKET) in a loop) making BURST_CALLS calls on 4 threads under
  *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
  *    (the ring-stalls event: wait mode loses nothing), the agent's end, record's exit code and the wall time.
  * Runs the real command line (dist/cli.js), as a user would. Progress on stderr; one JSON line on stdout.
- * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 3,000, 1,000,000, 5;
- * each figure is the median of its rounds; 3,000 requests run about five seconds, so the first, slower one weighs a fifth)
+ * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 3,000, 1,000,000, 9;
+ * each figure is the median of its rounds: single runs scatter by ±10-15% on this shared machine)
  */
 
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readTrace } from '../../tracer/trace/reader';
 import { buildSamples } from '../build-samples.mjs';
@@ -35,7 +34,7 @@ const CONCURRENCY = 4;
 /** The breakpoint path serves a few requests a second: this many are enough for its rate. */
 const BREAKPOINT_REQUESTS = 300;
 
-type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'private' | 'attached' | 'debugged';
+type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'attached' | 'debugged';
 const BURST_THREADS = 4;
 /** A traced run that takes longer than this is killed and reported as such. */
 const RUN_TIMEOUT_MS = 240_000;
@@ -129,7 +128,12 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function recorded(requests: number, capture: 'inprocess' | 'breakpoints', extra: string[] = [], env: Record<string, string> = {}) {
   const trace = join(scratch, `server-${capture}.sockshare.jsonl`);
   const run = await runCli(`server-${capture}`, ['record', '--capture', capture, ...extra, '--out', trace, '--', ensureWindowsRuntime(), winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)], env);
-  if (run.code !== 0) throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}:\n${recordSays(run.stderrFile).join('\n')}`);
+  if (run.code !== 0) {
+    // The run's trace and record's lines are kept (the scratch folder is not) for a look at what went wrong.
+    const kept = mkdtempSync(join(tmpdir(), 'sockshare-bench-failed-'));
+    for (const file of [trace, run.stderrFile]) if (existsSync(file)) renameSync(file, join(kept, basename(file)));
+    throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''} (its trace and lines kept in ${kept}):\n${recordSays(join(kept, basename(run.stderrFile))).join('\n')}\nrecord's output (the programs', then the check's):\n${run.stdout.slice(-3000)}`);
+  }
   const events = Number(/recorded (\d+) events/.exec(recordSays(run.stderrFile).join('\n'))?.[1] ?? Number.NaN);
   rmSync(trace, { force: true });
   return { ...requestsPerSec(run.stdout), seconds: run.seconds, events };
@@ -202,15 +206,15 @@ const ratio = (traced: number, base: number) => Number((traced / base).toFixed(3
 async function main(): Promise<void> {
   const requests = Number(process.argv[2] ?? 3000);
   const burstCalls = Number(process.argv[3] ?? 1_000_000);
-  const rounds = Number(process.argv[4] ?? 5);
+  const rounds = Number(process.argv[4] ?? 9);
   process.env.SOCKSHARE_WINE_NODE = ensureWindowsRuntime();
   process.env.SOCKSHARE_WINEPREFIX = winePrefix();
   await buildSamples(['cheap-calls'], () => true);
   try {
     // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
     // traced figure's ratio is also given per round, to that round's untraced run.
-    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], private: [], attached: [], debugged: [] };
-    const steadyRates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], private: [], attached: [], debugged: [] };
+    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [], debugged: [] };
+    const steadyRates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [], debugged: [] };
     const idleDebugger = buildIdleDebugger();
     let winsockMb = 0;
     let inprocessEvents = 0;
@@ -230,8 +234,6 @@ async function main(): Promise<void> {
         return inprocess;
       },
       quiet: () => recorded(requests, 'inprocess', ['--quiet']),
-      // The same, with the rings read by ReadProcessMemory instead of through the tracer's mapping (ring-memory.ts).
-      private: () => recorded(requests, 'inprocess', ['--quiet'], { SOCKSHARE_RING_MEMORY: 'private' }),
       // The cost of being traced at all: the same agent and stubs, with one API hooked (WSAStartup: once a process).
       attached: () => recorded(requests, 'inprocess', ['--quiet', '--apis', 'WSAStartup']),
       // Debugged by a debugger that only continues each event: what being debugged costs before any tracer work.
@@ -247,15 +249,15 @@ async function main(): Promise<void> {
         steadyRates[variant].push(steady);
       }
       const at = (variant: Variant) => rates[variant][round - 1];
-      log(`server round ${round} (from ${variants[(round - 1) % variants.length]}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, rings read by ReadProcessMemory ${at('private')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')} requests/s (${requests} requests, ${inprocessEvents} events)`);
+      log(`server round ${round} (from ${variants[(round - 1) % variants.length]}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')} requests/s (${requests} requests, ${inprocessEvents} events)`);
     }
     const ratios = (variant: Variant) => rates[variant].map((rate, i) => ratio(rate, rates.untraced[i]));
     // A single run can be the outlier (an untraced run 30% faster than the rest spoils its whole round's ratios): each
     // variant's median rate over the runs, against untraced's, is the figure the goal is judged on; the rounds' own
     // ratios are reported beside it.
     const rateRatio = (variant: Variant) => ratio(median(rates[variant]), median(rates.untraced));
-    // The same after each run's first second: what tracing costs a server once it runs, the start's transient (the
-    // agent's and the record client's first drains, their code not yet optimized) left out.
+    // The same after each run's first second: what tracing costs a server once it runs, its start left out (traced
+    // runs start slower: their first 750 ms serve about three quarters of their later rate).
     const steadyRatios = Object.fromEntries(variants.filter((v) => v !== 'untraced').map((v) => [v, ratio(median(steadyRates[v]), median(steadyRates.untraced))]));
     const breakpointRequests = Math.min(requests, BREAKPOINT_REQUESTS);
     const breakpointsPlain = await untraced(breakpointRequests);
@@ -285,11 +287,6 @@ async function main(): Promise<void> {
         serverInprocessQuietRatio: median(ratios('quiet')),
         serverInprocessQuietRateRatio: rateRatio('quiet'),
         serverInprocessQuietRatios: ratios('quiet'),
-        serverPrivateRingReqPerSec: median(rates.private),
-        serverPrivateRingRuns: rates.private,
-        serverPrivateRingRatio: median(ratios('private')),
-        serverPrivateRingRateRatio: rateRatio('private'),
-        serverPrivateRingRatios: ratios('private'),
         serverAttachedOnlyReqPerSec: median(rates.attached),
         serverAttachedOnlyRuns: rates.attached,
         serverAttachedOnlyRatio: median(ratios('attached')),
