@@ -73,6 +73,9 @@ export interface CaptureStats {
   idleDrainNs?: number;
   /** Writing the trace file and the client's messages. */
   writeNs?: number;
+  /** Stacks walked on the breakpoint path and the time spent walking and symbolizing them. */
+  stacks?: number;
+  stackNs?: number;
 }
 
 export type StopReasonName = 'entry' | 'breakpoint' | 'step' | 'pause';

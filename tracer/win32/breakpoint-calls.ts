@@ -24,7 +24,7 @@ export interface CallAtEntry {
 }
 
 /** The call a thread stopped at `address` (a hooked entry point, `context` its registers) is making. */
-export function callAtEntry(process: TracedProcess, thread: TracedThread, context: Buffer, address: bigint, spec: HookSpec, stacks: CallStacks): CallAtEntry {
+export function callAtEntry(process: TracedProcess, thread: TracedThread, context: Buffer, address: bigint, spec: HookSpec, stacks: CallStacks | undefined): CallAtEntry {
   const rsp = context.readBigUInt64LE(Context.rsp);
   const stack = process.read(rsp, 0x48);
   const returnAddress = stack?.readBigUInt64LE(0) ?? 0n;
@@ -32,7 +32,7 @@ export function callAtEntry(process: TracedProcess, thread: TracedThread, contex
   const caller = process.moduleAt(returnAddress);
   // socket() calls WSASocketW inside ws2_32 under Wine: a call whose return address is in ws2_32 is Winsock's own.
   const internal = caller !== undefined && caller === process.ws2;
-  const callStack = internal ? undefined : stacks.at(process, thread, context, address);
+  const callStack = internal ? undefined : stacks?.at(process, thread, context, address);
   const event = {
     kind: 'api' as const,
     phase: 'call' as const,

@@ -305,19 +305,27 @@ export class CaptureEngine {
     return DBG_CONTINUE;
   }
 
-  /** A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. */
-  private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
+  /**
+   * A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. `installing`:
+   * the call whose stop installed the process's stubs (its thread was borrowed to register them).
+   */
+  private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint, installing = false): Promise<number> {
     const inproc = this.inproc?.get(process.pid);
     if (inproc && inproc.recorder === undefined) {
       installRecorder(inproc, thread, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options);
-      if (borrowThread(inproc, thread, address, () => this.onEntry(process, thread, address, spec, original))) return DBG_CONTINUE;
+      if (borrowThread(inproc, thread, address, () => this.onEntry(process, thread, address, spec, original, true))) return DBG_CONTINUE;
       this.record(captureSetup(inproc, this.hookedNames));
+      installing = true;
     }
+    // In-process, calls have stacks only with --stacks, the one installing the stubs too (a user's stop keeps its
+    // stack): dbghelp's symbol handler is not started, whose module reads (thousands of wineserver round trips under
+    // Wine) held up node-http-cluster's start, three processes, by about a second.
+    const stacks = installing && !this.options.stacks ? undefined : this.callStacks;
     // This call's own entry may just have been hooked: its original code now runs from the trampoline.
     original ??= inproc?.recorder?.trampolineAt(address);
     const context = process.getContext(thread);
     if (!context) return DBG_CONTINUE;
-    const { event, returnAddress, pending } = callAtEntry(process, thread, context, address, spec, this.callStacks);
+    const { event, returnAddress, pending } = callAtEntry(process, thread, context, address, spec, stacks);
     const call: ApiCallEvent = { ...event, seq: this.record(event), timeNs: 0 };
     const waiting = process.returns.get(returnAddress) ?? [];
     waiting.push(pending(call.seq));
