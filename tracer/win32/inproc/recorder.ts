@@ -108,9 +108,10 @@ export class InprocRecorder {
   readonly reader: RingReader;
 
   /**
-   * Writes the ring (touched once, so the stubs take no page faults), then, within ±2 GB of ws2_32, the stubs, the
-   * trampolines, the unwind data and the registration thunk; then patches the entry points. Returns undefined when
-   * nothing could be installed.
+   * Writes the ring (touched once, so the stubs allocate no page: a shared ring is written through the tracer's view,
+   * and the program still takes a minor fault mapping each page on the ring's first pass), then, within ±2 GB of
+   * ws2_32, the stubs, the trampolines, the unwind data and the registration thunk; then patches the entry points.
+   * Returns undefined when nothing could be installed.
    */
   static install(process: TracedProcess, ws2: LoadedModule, exports: ReadonlyMap<string, bigint>, apis: readonly string[], options: InstallOptions = {}): InprocRecorder | undefined {
     const slots = options.slots ?? DEFAULT_RING_SLOTS;
