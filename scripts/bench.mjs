@@ -169,12 +169,10 @@ async function main() {
     console.log(`server inprocess: ${vs(server.serverInprocessReqPerSec, server.serverInprocessRateRatio, server.serverInprocessRatio, server.serverInprocessRatios)} under record --capture inprocess printing every call (${fmt(server.serverInprocessEvents)} events) — ${meets(server.serverInprocessRateRatio >= 0.9)} the 90% goal`);
     console.log(`                  ${vs(server.serverInprocessQuietReqPerSec, server.serverInprocessQuietRateRatio, server.serverInprocessQuietRatio, server.serverInprocessQuietRatios)} with --quiet — ${meets(server.serverInprocessQuietRateRatio >= 0.9)} the 90% goal`);
     console.log(`                  ${vs(server.serverAttachedOnlyReqPerSec, server.serverAttachedOnlyRateRatio, server.serverAttachedOnlyRatio, server.serverAttachedOnlyRatios)} with --quiet and only WSAStartup hooked (being traced, no call recorded)`);
-    if (server.serverIdleDebuggerReqPerSec !== undefined) console.log(`                  ${vs(server.serverIdleDebuggerReqPerSec, server.serverIdleDebuggerRateRatio, server.serverIdleDebuggerRatio, server.serverIdleDebuggerRatios)} under a debugger that does nothing (scripts/bench/idle-debugger.c: being debugged, no tracer)`);
-    if (server.serverSteadyRateRatios) {
-      const names = { winsock: '+winsock', inprocess: 'printing every call', quiet: '--quiet', attached: 'only WSAStartup hooked', debugged: 'the do-nothing debugger' };
-      const steady = Object.entries(server.serverSteadyRateRatios).map(([variant, r]) => `${names[variant] ?? variant} ${fmt(r * 100, 1)}%`);
-      console.log(`                  after each run's first second: untraced ${fmt(server.serverUntracedSteadyReqPerSec, 1)} requests/s; ${steady.join(', ')} of it`);
-    }
+    console.log(`                  ${vs(server.serverIdleDebuggerReqPerSec, server.serverIdleDebuggerRateRatio, server.serverIdleDebuggerRatio, server.serverIdleDebuggerRatios)} under a debugger that does nothing (scripts/bench/idle-debugger.c: being debugged, no tracer)`);
+    const names = { winsock: '+winsock', inprocess: 'printing every call', quiet: '--quiet', attached: 'only WSAStartup hooked', debugged: 'the do-nothing debugger' };
+    const steady = Object.entries(server.serverSteadyRateRatios).map(([variant, r]) => `${names[variant] ?? variant} ${fmt(r * 100, 1)}%`);
+    console.log(`                  after each run's first second: untraced ${fmt(server.serverUntracedSteadyReqPerSec, 1)} requests/s; ${steady.join(', ')} of it`);
     console.log(`server int3:      ${vs(server.serverBreakpointsReqPerSec, server.serverBreakpointsRatio)} under record with breakpoints (${fmt(server.serverBreakpointRequests)} requests, ${fmt(server.serverBreakpointsEvents)} events)`);
     console.log(`burst:            ${fmt(server.burstCalls)} calls on ${server.burstThreads} threads under record --capture inprocess: ${fmt(server.burstCallsRecorded)} calls recorded, ${fmt(server.burstRecordsLost)} records lost, ${fmt(server.burstWallSeconds, 1)} s, record exit ${server.burstRecordExitCode}; the agent: ${server.burstAgentEnd}`);
   } catch (error) {

@@ -213,8 +213,7 @@ async function main(): Promise<void> {
   try {
     // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
     // traced figure's ratio is also given per round, to that round's untraced run.
-    const rates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [], debugged: [] };
-    const steadyRates: Record<Variant, number[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [], debugged: [] };
+    const measured: Record<Variant, ServerRate[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [], debugged: [] };
     const idleDebugger = buildIdleDebugger();
     let winsockMb = 0;
     let inprocessEvents = 0;
@@ -244,13 +243,13 @@ async function main(): Promise<void> {
       for (let i = 0; i < variants.length; i++) {
         const variant = variants[(i + round - 1) % variants.length];
         spawnSync('sync');
-        const { rate, steady } = await runs[variant]();
-        rates[variant].push(rate);
-        steadyRates[variant].push(steady);
+        measured[variant].push(await runs[variant]());
       }
-      const at = (variant: Variant) => rates[variant][round - 1];
+      const at = (variant: Variant) => measured[variant][round - 1].rate;
       log(`server round ${round} (from ${variants[(round - 1) % variants.length]}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')} requests/s (${requests} requests, ${inprocessEvents} events)`);
     }
+    const rates = Object.fromEntries(variants.map((v) => [v, measured[v].map((m) => m.rate)])) as Record<Variant, number[]>;
+    const steadyRates = Object.fromEntries(variants.map((v) => [v, measured[v].map((m) => m.steady)])) as Record<Variant, number[]>;
     const ratios = (variant: Variant) => rates[variant].map((rate, i) => ratio(rate, rates.untraced[i]));
     // A single run can be the outlier (an untraced run 30% faster than the rest spoils its whole round's ratios): each
     // variant's median rate over the runs, against untraced's, is the figure the goal is judged on; the rounds' own
