@@ -91,22 +91,22 @@ describe("following the agent's spool into the trace", () => {
     assert.deepEqual(events[1].kind === 'api' && events[1].phase === 'call' ? [events[1].args, events[1].caller] : undefined, [{ s: 0x1a4 }, { module: 'server.exe', offset: 0x1234 }]);
   });
 
-  test('traceAtStops: the events wanted are handed on as the spool grows, its chunks passed over; the trace is written at catchUp', async () => {
+  test('events the client got from the agent are not handed on again when the spool is read at a stop; the rest are', async () => {
     const { spool, trace } = freshPair();
     const ring = new FakeRing(16);
     ring.ret(ring.call(0, 44, [0x1a4n]), 0n, 0);
     const chunk = ringChunkLine({ ringChunk: 1, seq: 2, count: 2, lastTimeNs: 0, knownNow: 15, processes: [{ pid: 40, start: 0, next: 2, data: ringRecords(ring.bytes, 16, 0, 2).toString('base64'), fresh: true, apis: ['closesocket'], modules: [['server.exe', '0x140000000', 0x10000]] }] });
-    fs.writeFileSync(spool, line(header) + line(start) + `${chunk}\n`);
-    const follower = new SpoolFollower(spool, trace, { kinds: ['output', 'process-start'], traceAtStops: true });
-    assert.deepEqual(follower.readNew(), [start]);
-    assert.equal(fs.existsSync(trace), false, 'nothing written while the programs run');
-    fs.appendFileSync(spool, line(output));
-    assert.deepEqual(follower.readNew(), [output]);
-    follower.catchUp();
-    assert.equal(follower.eventCount, 4);
+    const later = { ...output, seq: 5, text: 'later\n' };
+    fs.writeFileSync(spool, line(header) + line(start) + `${chunk}\n` + line(output) + line(later));
+    const follower = new SpoolFollower(spool, trace, { kinds: ['output', 'process-start'] });
+    assert.deepEqual(follower.notHandedOn([start, output]), [start, output]);
+    assert.equal(fs.existsSync(trace), false, 'nothing read from the spool yet');
+    assert.deepEqual(follower.readNew(), [later], 'only the event the agent did not send');
+    assert.deepEqual(follower.notHandedOn([later]), [], 'sent after the spool handed it on: not again');
+    assert.equal(follower.eventCount, 5);
     assert.deepEqual(
       (await traceEvents(trace)).map((e) => `${e.seq} ${e.kind === 'api' ? `${e.api} ${e.phase}` : e.kind}`),
-      ['1 process-start', '2 closesocket call', '3 closesocket return', '4 output'],
+      ['1 process-start', '2 closesocket call', '3 closesocket return', '4 output', '5 output'],
     );
     follower.close(true);
   });

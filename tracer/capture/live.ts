@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TraceEvent, TraceHeader } from '../trace/schema';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/schema';
+import { validateEvent } from '../trace/validate';
 import { SpoolFollower, spoolFileOf } from './spool';
 import { PreflightError, checkProgram, checkTraceOutput } from './preflight';
 import { type AgentFailure, agentErrorText, agentFailureOf } from './agent-failure';
@@ -48,8 +49,9 @@ export interface LiveOptions {
   /** The kinds of event handed on ('event'), or all: the trace's other lines are not even parsed. */
   follow?: readonly TraceEvent['kind'][];
   /**
-   * The trace is written from the agent's spool at stops and at the end only, not as the programs run (their events
-   * wanted are still handed on as they come): the client keeps out of a busy program's way; the spool holds everything.
+   * The trace is written from the agent's spool at stops and at the end only, not as the programs run: the events of
+   * the kinds in `follow` come in the agent's messages as they happen, and the client does not read a busy spool as it
+   * grows (that cost a busy server some 3-6% of its rate). The spool holds everything meanwhile.
    */
   traceAtStops?: boolean;
 }
@@ -174,6 +176,7 @@ export class LiveCapture extends EventEmitter {
       overflow: this.options.overflow,
       stacks: this.options.stacks,
       ringChunks: true,
+      announce: this.announcedKinds(),
       stopOn: this.options.stopOn,
       stopOnReturn: this.options.stopOnReturn,
       stopOnEntry: this.options.stopOnEntry,
@@ -193,8 +196,8 @@ export class LiveCapture extends EventEmitter {
     });
     const port = await this.waitForPort(portFile);
     // The agent wrote the spool's header before its port: the file followed from here is this run's.
-    this.spool = new SpoolFollower(spoolFileOf(this.options.traceFile), resolve(this.options.traceFile), { kinds: this.options.follow, traceAtStops: this.options.traceAtStops });
-    this.followTimer = setInterval(() => this.followTrace(), FOLLOW_FALLBACK_MS);
+    this.spool = new SpoolFollower(spoolFileOf(this.options.traceFile), resolve(this.options.traceFile), { kinds: this.options.follow });
+    if (!this.announcedKinds()) this.followTimer = setInterval(() => this.followTrace(), FOLLOW_FALLBACK_MS);
     this.socket = await this.connectWithToken(port, token);
   }
 
@@ -239,17 +242,21 @@ export class LiveCapture extends EventEmitter {
     });
   }
 
+  /** The kinds of event the agent sends as they happen (traceAtStops), rather than the client reading them in the spool. */
+  private announcedKinds(): TraceEvent['kind'][] | undefined {
+    return this.options.traceAtStops ? [...(this.options.follow ?? [])] : undefined;
+  }
+
   /**
-   * Writes to the trace what the agent has spooled since the last look and hands on its events. A spool that cannot
-   * be followed ends the capture, and is kept.
+   * Writes to the trace what the agent has spooled since the last look and hands on its events (those not handed on
+   * from the agent's messages already). A spool that cannot be followed ends the capture, and is kept.
    */
-  private followTrace(catchUp = false): void {
+  private followTrace(): void {
     const spool = this.spool;
     if (!spool) return;
     const events: TraceEvent[] = [];
     try {
       spool.readNew(events);
-      if (catchUp) spool.catchUp();
     } catch (error) {
       this.lastError ??= `the agent's spool cannot be followed (it is kept): ${error instanceof Error ? error.message : String(error)}`;
       this.spoolBroken = true;
@@ -270,7 +277,7 @@ export class LiveCapture extends EventEmitter {
     switch (message.t) {
       case 'stopped':
         // The agent flushed the spool before it stopped: every event up to the stop is read (and written) first.
-        this.followTrace(true);
+        this.followTrace();
         this.emit('stopped', { reason: message.reason, seq: message.seq, pid: message.pid, tid: message.tid, api: message.api } satisfies StopInfo);
         return;
       case 'error':
@@ -279,6 +286,9 @@ export class LiveCapture extends EventEmitter {
       case 'written':
         this.followTrace();
         return;
+      case 'events':
+        this.handOnAnnounced(message.events);
+        return;
       case 'end':
         this.endReceived = true;
         this.stats = message.stats;
@@ -286,6 +296,20 @@ export class LiveCapture extends EventEmitter {
       default:
         return;
     }
+  }
+
+  /** Events the agent sent (announce), checked as a reader checks them; the spool will not hand them on again. */
+  private handOnAnnounced(sent: unknown[]): void {
+    const spool = this.spool;
+    if (!spool) return;
+    let events: TraceEvent[];
+    try {
+      events = sent.map((event) => validateEvent(event));
+    } catch (error) {
+      this.lastError ??= `the agent sent an event no reader would accept: ${error instanceof Error ? error.message : String(error)}`;
+      return this.stop();
+    }
+    for (const event of spool.notHandedOn(events)) this.emit('event', event);
   }
 
   private agentLog(): string {
@@ -342,7 +366,7 @@ export class LiveCapture extends EventEmitter {
 
   private finishCapture(code: number | null, signal: NodeJS.Signals | null): void {
     // What the agent wrote to its end (or its death) is read, and in the trace, before the end is told.
-    this.followTrace(true);
+    this.followTrace();
     this.stopFollowing();
     const failed = this.failureOf(code, signal);
     this.socket?.destroy();

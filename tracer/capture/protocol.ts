@@ -2,9 +2,10 @@
  * The tracer agent's wire protocol: JSON lines over one loopback TCP connection. The client's first line must be
  * the one-time token from the agent's configuration; anything else closes the connection. The events themselves
  * are not sent: the client follows the trace file, which the agent has flushed before it says `stopped` or `end`.
+ * A client that wants only a few kinds of event as the programs run has them sent instead (`announce`).
  */
 
-import type { TraceHeader } from '../trace/schema';
+import type { TraceEvent, TraceHeader } from '../trace/schema';
 
 export interface AgentLaunch {
   /** Windows path of the program. */
@@ -39,6 +40,11 @@ export interface AgentConfig {
   ringChunks?: boolean;
   /** In-process capture: each call record carries the call's stack, symbolized at the drain. */
   stacks?: boolean;
+  /**
+   * The client reads the spool only at stops and at the end: events of these kinds are sent to it in `events`
+   * messages once they are in the spool, and no `written` message is sent (no read of a busy spool as it grows).
+   */
+  announce?: TraceEvent['kind'][];
   /** APIs whose entry holds the program. */
   stopOn?: string[];
   /** APIs whose return holds the program (the debugger's finding filters stop right after the call). */
@@ -87,6 +93,8 @@ export type AgentMessage =
   | { t: 'error'; message: string }
   /** The agent has written to its spool: the client reads it now rather than at its next look. */
   | { t: 'written' }
+  /** With `announce`: the events of those kinds just flushed to the spool, in order. */
+  | { t: 'events'; events: TraceEvent[] }
   | { t: 'end'; events: number; stats?: CaptureStats };
 
 export type ClientCommand =

@@ -4,10 +4,9 @@
  * events' lines as they are and each chunk expanded into its events, flushed at each write. A line still being written
  * waits for the next read. Each event line handed on is checked as any reader checks it.
  *
- * A follower that wants only some kinds of event names them; the other lines are not parsed. With `traceAtStops` it
- * also leaves the trace to catchUp() (called at stops and at the end): it hands on the events it wants as the spool
- * grows, passing over the chunks, and the work of expanding them waits until the programs are held or done. The
- * spool holds everything meanwhile.
+ * A follower that wants only some kinds of event names them; the other lines are not parsed. Events its client got
+ * another way (the agent's messages: see notHandedOn) are not handed on again, so a client may read the spool only at
+ * stops and at the end and still miss none of the events it wants.
  */
 import * as fs from 'node:fs';
 import { resolve } from 'node:path';
@@ -68,71 +67,60 @@ class AppendedLines {
 export interface SpoolOptions {
   /** Only these kinds of event are handed on (the others are still written to the trace). */
   readonly kinds?: readonly TraceEvent['kind'][];
-  /** The trace is written at catchUp() only (stops and the end), not at each read. */
-  readonly traceAtStops?: boolean;
 }
 
 export class SpoolFollower {
-  /** Writes the trace (and, unless `traceAtStops`, hands on the events as it goes). */
-  private readonly writing: AppendedLines;
+  private readonly lines: AppendedLines;
   private readonly parser: TraceLineParser;
-  /** With `traceAtStops`: hands on the events wanted, ahead of the trace. */
-  private readonly ahead?: { readonly lines: AppendedLines; readonly parser: TraceLineParser };
   private readonly chunks = new RingChunkDecoder();
   private readonly kinds?: ReadonlySet<string>;
   private writer?: TraceWriter;
   /** Events written to the trace, handed on or not. */
   eventCount = 0;
+  /** The last seq handed on, from the spool or (notHandedOn) otherwise: what is not after it was handed on already. */
+  private lastHandedOn = 0;
 
   constructor(
     readonly spoolFile: string,
     readonly traceFile: string,
     options: SpoolOptions = {},
   ) {
-    this.writing = new AppendedLines(spoolFile);
+    this.lines = new AppendedLines(spoolFile);
     this.kinds = options.kinds && new Set(options.kinds);
-    if (options.traceAtStops) {
-      this.ahead = { lines: new AppendedLines(spoolFile), parser: new TraceLineParser(spoolFile, undefined, options.kinds) };
-      // The lines are checked where they are handed on; the trace's writer passes over every event line.
-      this.parser = new TraceLineParser(spoolFile, undefined, []);
-    } else this.parser = new TraceLineParser(spoolFile, undefined, options.kinds);
+    this.parser = new TraceLineParser(spoolFile, undefined, options.kinds);
   }
 
   /**
-   * Adds to `events` the events wanted among the lines the spool gained since the last call, in order, and (unless
-   * `traceAtStops`) writes them to the trace. Throws TraceFormatError (spool, line) on a line no reader would accept;
-   * what came before it is handed on and written then.
+   * Writes to the trace the lines the spool gained since the last call, and adds to `events` the events wanted among
+   * them, in order, but for those handed on already. Throws TraceFormatError (spool, line) on a line no reader would
+   * accept; what came before it is handed on and written then.
    */
   readNew(events: TraceEvent[] = []): TraceEvent[] {
-    const ahead = this.ahead;
-    if (!ahead) {
-      this.writeTrace(events);
-      return events;
-    }
-    ahead.lines.read((line) => {
-      if (line.startsWith(RING_CHUNK_PREFIX)) ahead.parser.countLine();
-      else {
-        const event = ahead.parser.parseLine(line, false);
-        if (event) events.push(event);
-      }
-    });
-    return events;
-  }
-
-  /** Writes the trace up to what the spool holds now (with `traceAtStops`: at a stop, and at the end). */
-  catchUp(): void {
-    if (this.ahead) this.writeTrace(undefined);
-  }
-
-  private writeTrace(events: TraceEvent[] | undefined): void {
     try {
-      this.writing.read((line) => this.follow(line, events));
+      this.lines.read((line) => this.follow(line, events));
     } finally {
       this.writer?.flush();
     }
+    return events;
   }
 
-  private follow(line: string, events: TraceEvent[] | undefined): void {
+  /**
+   * Of events the client got another way (in order), those not handed on yet: the spool will not hand them on again.
+   */
+  notHandedOn(events: readonly TraceEvent[]): TraceEvent[] {
+    const fresh = events.filter((event) => event.seq > this.lastHandedOn);
+    this.lastHandedOn = Math.max(this.lastHandedOn, fresh.at(-1)?.seq ?? 0);
+    return fresh;
+  }
+
+  /** True if the event with this seq is wanted and was not handed on yet (then it counts as handed on now). */
+  private handOn(event: TraceEvent): boolean {
+    if (event.seq <= this.lastHandedOn || (this.kinds && !this.kinds.has(event.kind))) return false;
+    this.lastHandedOn = event.seq;
+    return true;
+  }
+
+  private follow(line: string, events: TraceEvent[]): void {
     if (line.startsWith(RING_CHUNK_PREFIX)) {
       const lineNumber = this.parser.countLine();
       let expanded: TraceEvent[];
@@ -144,7 +132,7 @@ export class SpoolFollower {
       const writer = this.written();
       for (const event of expanded) {
         writer.queue(event);
-        if (events && (!this.kinds || this.kinds.has(event.kind))) events.push(event);
+        if (this.handOn(event)) events.push(event);
       }
       this.eventCount += expanded.length;
       return;
@@ -154,7 +142,7 @@ export class SpoolFollower {
     if (!hadHeader || line.trim() === '') return;
     this.written().queueLine(line, event?.seq);
     this.eventCount++;
-    if (event && events) events.push(event);
+    if (event && this.handOn(event)) events.push(event);
   }
 
   /** The trace, created at its first event (a run that recorded nothing leaves none, as the agent leaves no spool). */
@@ -167,8 +155,7 @@ export class SpoolFollower {
 
   /** Closes the files; `removeSpool`: everything in it is in the trace now. */
   close(removeSpool = false): void {
-    this.writing.close();
-    this.ahead?.lines.close();
+    this.lines.close();
     this.writer?.close();
     if (removeSpool) fs.rmSync(this.spoolFile, { force: true });
   }

@@ -65,6 +65,7 @@ class Agent {
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
+    this.announceKinds = config.announce && new Set(config.announce);
     this.busyDrain = (config.ringSlots ?? DEFAULT_RING_SLOTS) * BUSY_RING_SHARE;
     const chunks: ChunkSink | undefined = config.ringChunks
       ? { position: () => ({ seq: this.seq + 1, lastTimeNs: this.lastTimeNs, knownNow: this.knownNow }), reserve: (timeNs, count) => this.reserve(timeNs, count), write: (chunk) => this.writer.queueLine(ringChunkParts(chunk), this.seq) }
@@ -105,11 +106,24 @@ class Agent {
   /** The last seq the client was told is in the spool. */
   private seqAnnounced = 0;
 
-  /** Flushes the trace and tells the client of what it holds that the client was not told of (auto-flushed lines too). */
+  /** The kinds of event the client wants sent (config.announce), and those recorded but not sent yet. */
+  private readonly announceKinds?: ReadonlySet<string>;
+  private unannounced: TraceEvent[] = [];
+
+  /**
+   * Flushes the trace and tells the client of what it holds that the client was not told of (auto-flushed lines too):
+   * that there is more to read, or (announce) the events it wants.
+   */
   private flushTrace(): void {
     const started = process.hrtime.bigint();
     this.writer.flush();
     this.writeNs += Number(process.hrtime.bigint() - started);
+    if (this.announceKinds) {
+      if (this.unannounced.length === 0) return;
+      const events = this.unannounced;
+      this.unannounced = [];
+      return this.send({ t: 'events', events });
+    }
     if (this.seq === this.seqAnnounced) return;
     this.seqAnnounced = this.seq;
     this.send({ t: 'written' });
@@ -133,6 +147,7 @@ class Agent {
     event.timeNs = at;
     if (event.kind === 'process-start') this.processesStarted++;
     this.writer.queue(event);
+    if (this.announceKinds?.has(event.kind)) this.unannounced.push(event);
     return event.seq;
   }
 
@@ -163,7 +178,7 @@ class Agent {
   private hold(reason: StopReason, place: StopPlace): Promise<void> {
     this.stepping = undefined;
     this.pausing = false;
-    this.writer.flush();
+    this.flushTrace();
     this.send({ t: 'stopped', reason, seq: place.event?.seq ?? 0, pid: place.pid, tid: place.tid, api: place.event?.api ?? '' });
     // The other processes run on while one is held: their rings are still drained, or their stubs would wait on a
     // full ring until the user lets this one go.
