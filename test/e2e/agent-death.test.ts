@@ -61,6 +61,40 @@ describe('a tracer agent that dies mid-run is a failed run, and the trace keeps 
     });
   }
 
+  it(`inprocess --quiet: the agent killed mid-run makes record exit ${EXIT_AGENT_FAILED}; the trace is written from the spool at the end, and every output in it was printed`, async () => {
+    const tmp = scratchDir('agent-death-quiet');
+    scratch.push(tmp);
+    const trace = join(tmp, 'killed-quiet.sockshare.jsonl');
+    const requests = 1_000_000 + Math.floor(Math.random() * 900_000);
+    const server = nodeHttpCluster(requests);
+    const run = startCli(['record', '--quiet', '--capture', 'inprocess', '--out', trace, '--', server.program, ...server.args], tmp);
+    // --quiet prints no call: the primary's own line, sent by the agent as it happens, says the requests began.
+    const making = await waitUntil(() => /making \d+ requests/.test(run.stdout()) || run.child.exitCode !== null, 90_000);
+    assert.ok(making && run.child.exitCode === null, `the server was serving under the tracer:\n${run.stdout().slice(-2000)}${run.stderr().slice(-2000)}`);
+    assert.equal(existsSync(trace), false, 'no trace written while the programs run: record does not read the spool');
+    await new Promise((r) => setTimeout(r, 1500));
+    const agents = agentProcesses(tmp);
+    assert.equal(agents.length, 1, `one agent process for the run: ${agents.join(', ')}`);
+    process.kill(agents[0], 'SIGKILL');
+
+    const code = await run.exited;
+    assert.equal(code, EXIT_AGENT_FAILED, `record exits ${EXIT_AGENT_FAILED} when its agent dies:\n${run.stderr().slice(-3000)}`);
+    assert.match(run.stderr(), /sockshare: the tracer agent died: it was killed \(SIGKILL\)/);
+    const onDisk = await readTraceFile(trace);
+    assert.ok(onDisk.warnings.length <= 1, `at most the last line is cut: ${JSON.stringify(onDisk.warnings)}`);
+    assert.deepEqual(
+      onDisk.events.map((e) => e.seq),
+      onDisk.events.map((_, i) => i + 1),
+    );
+    assert.ok(onDisk.events.filter((e) => e.kind === 'api' && e.api === 'WSASend').length >= 20, 'the answers sent before the kill are in the trace');
+    const printed = run.stdout() + run.stderr();
+    const outputs = onDisk.events.flatMap((e) => (e.kind === 'output' ? [e.text] : []));
+    assert.ok(outputs.some((text) => text.includes('making')), 'the primary\'s line is in the trace');
+    for (const text of outputs) assert.ok(printed.includes(text.trimEnd()), `printed: ${JSON.stringify(text)}`);
+    const ours = `main.js ${requests}`;
+    assert.ok(await waitUntil(() => processesMentioning(ours).length === 0, 15_000), `the server's processes are gone: ${processesMentioning(ours).join(', ')}`);
+  });
+
   it(`attached: the agent killed (SIGKILL) makes record exit ${EXIT_AGENT_FAILED}, and the server dies with it rather than run on with the tracer's int3s in it`, async () => {
     const server = await startServingPrefork();
     const tmp = scratchDir('agent-death-attached');
