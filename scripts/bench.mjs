@@ -171,8 +171,10 @@ async function main() {
     console.log(`                  ${vs(server.serverAttachedOnlyReqPerSec, server.serverAttachedOnlyRateRatio, server.serverAttachedOnlyRatio, server.serverAttachedOnlyRatios)} with --quiet and only WSAStartup hooked (being traced, no call recorded)`);
     console.log(`                  ${vs(server.serverIdleDebuggerReqPerSec, server.serverIdleDebuggerRateRatio, server.serverIdleDebuggerRatio, server.serverIdleDebuggerRatios)} under a debugger that does nothing (scripts/bench/idle-debugger.c: being debugged, no tracer)`);
     const names = { winsock: '+winsock', inprocess: 'printing every call', quiet: '--quiet', attached: 'only WSAStartup hooked', debugged: 'the do-nothing debugger' };
-    const steady = Object.entries(server.serverSteadyRateRatios).map(([variant, r]) => `${names[variant] ?? variant} ${fmt(r * 100, 1)}%`);
-    console.log(`                  after each run's first second: untraced ${fmt(server.serverUntracedSteadyReqPerSec, 1)} requests/s; ${steady.join(', ')} of it`);
+    // node-http-cluster gives no after-first-second rate for runs of 2 s or less (null here).
+    const steady = Object.entries(server.serverSteadyRateRatios).map(([variant, r]) => `${names[variant] ?? variant} ${r === null ? 'n/a' : `${fmt(r * 100, 1)}%`}`);
+    if (server.serverUntracedSteadyReqPerSec === null) console.log(`                  after each run's first second: not measured (untraced runs of 2 s or less)`);
+    else console.log(`                  after each run's first second: untraced ${fmt(server.serverUntracedSteadyReqPerSec, 1)} requests/s; ${steady.join(', ')} of it`);
     console.log(`server int3:      ${vs(server.serverBreakpointsReqPerSec, server.serverBreakpointsRatio)} under record with breakpoints (${fmt(server.serverBreakpointRequests)} requests, ${fmt(server.serverBreakpointsEvents)} events)`);
     console.log(`burst:            ${fmt(server.burstCalls)} calls on ${server.burstThreads} threads under record --capture inprocess: ${fmt(server.burstCallsRecorded)} calls recorded, ${fmt(server.burstRecordsLost)} records lost, ${fmt(server.burstWallSeconds, 1)} s, record exit ${server.burstRecordExitCode}; the agent: ${server.burstAgentEnd}`);
   } catch (error) {
