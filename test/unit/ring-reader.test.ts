@@ -45,6 +45,20 @@ describe('reading a ring back: each drain reads what the stubs committed since t
     assert.equal(reader.drain()?.calls.length, 0, 'nothing new: nothing read twice');
   });
 
+  it('wait mode: records stamped after the drain began are left for the next drain, a record\'s continuations with it', () => {
+    const ring = new FakeRing(64);
+    const reader = new RingReader(mapped(ring), 64, true, APIS);
+    // TSCs: each record's seq × 10.
+    ring.call(CLOSESOCKET, 7, [1n]);
+    ring.callWithData(CLOSESOCKET, 7, [2n], Buffer.alloc(100, 1)); // seq 1, two continuations
+    ring.call(CLOSESOCKET, 7, [3n]); // seq 4, TSC 40
+    ring.call(CLOSESOCKET, 7, [4n]); // seq 5, TSC 50
+    const first = reader.drain(undefined, 40);
+    assert.deepEqual(first?.calls.map((c) => c.raw[0]), [1n, 2n, 3n], 'up to the records stamped at the cut');
+    assert.equal(first?.next, 5);
+    assert.deepEqual(reader.drain(undefined, 1000)?.calls.map((c) => c.raw[0]), [4n]);
+  });
+
   it('wait mode: a record whose stamp is not written yet ends the read; it is read by the next drain', () => {
     const ring = new FakeRing(64);
     const reader = new RingReader(mapped(ring), 64, true, APIS);

@@ -68,9 +68,12 @@ export class CaptureEngine {
     return this.sink.record(event);
   }
 
-  /** Drains every process's in-process ring into the trace (the agent calls this now and then, too): the events made. */
-  drain(): number {
-    return this.rings && this.inproc ? this.rings.drain(this.inproc.values(), this.failureApis) : 0;
+  /**
+   * Drains every process's in-process ring into the trace (the agent calls this now and then, too): the events made.
+   * `everything`: the records made during the drain too (a process's last chance: it is exiting, or being let go).
+   */
+  drain(everything = false): number {
+    return this.rings && this.inproc ? this.rings.drain(this.inproc.values(), this.failureApis, everything) : 0;
   }
 
   /**
@@ -295,7 +298,7 @@ export class CaptureEngine {
 
   /** ExitProcess: the last moment this process's ring can be read. */
   private onExitProcessCall(inproc: InprocProcess, thread: TracedThread, address: bigint): number {
-    this.drain();
+    this.drain(true);
     this.rings?.recordStalls(inproc);
     const process = inproc.process;
     const context = process.getContext(thread);
@@ -399,7 +402,7 @@ export class CaptureEngine {
   /** Removes every breakpoint and inline hook and lets the programs run on without the debugger. */
   detach(): void {
     this.stopping = true;
-    this.drain();
+    this.drain(true);
     for (const state of this.inproc?.values() ?? []) this.rings?.recordStalls(state);
     this.inproc?.uninstallAll();
     for (const process of this.processes.values()) process.disarmAll();

@@ -15,7 +15,7 @@ import type { InprocRecorder } from './recorder';
 import type { DrainResult } from './ring';
 import { countRing } from './ring-count';
 import type { RingChunkProcess } from './ring-chunk';
-import { TscClock, ticksToNs } from './tsc';
+import { TscClock, readTsc, ticksToNs } from './tsc';
 
 /** Symbolizes a call's captured return addresses (innermost first) in its process: the trace's `stack`. */
 export type StackOf = (process: TracedProcess, returnAddresses: readonly bigint[]) => StackFrame[] | undefined;
@@ -69,9 +69,11 @@ export class RingDrain {
 
   /**
    * Drains every process's ring into the sink, in TSC order across processes. `failureApis`: fail-armed APIs.
-   * Returns how many events the records made.
+   * Records made while the rings are read are left for the next drain (RingReader.cutAt), unless `everything` (a
+   * process's last drain). Returns how many events the records made.
    */
-  drain(processes: Iterable<InprocProcess>, failureApis: ReadonlySet<string>): number {
+  drain(processes: Iterable<InprocProcess>, failureApis: ReadonlySet<string>, everything = false): number {
+    const cutTsc = everything ? undefined : readTsc();
     const started = process.hrtime.bigint();
     // CPU time is asked of the system only while a burst is being drained (it is a round trip under Wine).
     const cpu = this.busy ? process.cpuUsage() : undefined;
@@ -83,9 +85,9 @@ export class RingDrain {
     // Ring chunks when the sink takes them and every ring can go into one (the merge spans all processes).
     const chunked = this.sink.chunks !== undefined && states.every((state) => !state.recorder || (state.recorder.reader.waitWhenFull && !state.recorder.recordsStacks));
     let events: number;
-    if (chunked) events = this.drainAsChunk(states, (api) => failureApis.has(api), keep);
+    if (chunked) events = this.drainAsChunk(states, (api) => failureApis.has(api), keep, cutTsc);
     else {
-      const reads = this.readRings(states);
+      const reads = this.readRings(states, cutTsc);
       // After the reads: every record is older than this reading, so its time is never after the clock's.
       this.clock.sample(this.sink.now?.() ?? 0);
       events = this.record(reads, keep);
@@ -105,13 +107,13 @@ export class RingDrain {
   }
 
   /** Reads and decodes each process's ring. */
-  private readRings(processes: readonly InprocProcess[]): ReadRing[] {
+  private readRings(processes: readonly InprocProcess[], cutTsc: number | undefined): ReadRing[] {
     const reads: ReadRing[] = [];
     for (const state of processes) {
       const recorder = state.recorder;
       if (!recorder) continue;
       const start = recorder.reader.readFrom;
-      const result = recorder.reader.drain();
+      const result = recorder.reader.drain(undefined, cutTsc);
       if (result) reads.push({ state, start, source: this.sourceOf(state, result) });
     }
     return reads;
@@ -152,9 +154,9 @@ export class RingDrain {
    * and times reserved. When one must be decoded (a fail-armed call), the drain is decoded whole in ring
    * order, the others counted. Returns the count.
    */
-  private drainAsChunk(states: readonly InprocProcess[], decodes: (api: string) => boolean, keep: (e: TraceEvent, seq: number) => void): number {
+  private drainAsChunk(states: readonly InprocProcess[], decodes: (api: string) => boolean, keep: (e: TraceEvent, seq: number) => void, cutTsc: number | undefined): number {
     const chunks = this.sink.chunks as ChunkSink;
-    const rings = states.flatMap((state) => (state.recorder?.reader.readNew() ? [{ state, recorder: state.recorder, reader: state.recorder.reader, start: state.recorder.reader.readFrom }] : []));
+    const rings = states.flatMap((state) => (state.recorder?.reader.readNew(cutTsc) ? [{ state, recorder: state.recorder, reader: state.recorder.reader, start: state.recorder.reader.readFrom }] : []));
     // After the reads: every record is older than this reading, so its time is never after the clock's.
     this.clock.sample(this.sink.now?.() ?? 0);
     const position = chunks.position();

@@ -7,7 +7,7 @@
 
 import { apiEntry } from '../../apis';
 import type { RingMemory } from './ring-memory';
-import { HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, TAIL_OFFSET, type DrainResult, drain, ringBytes, ringRecords } from './ring';
+import { CONTINUATIONS_OFFSET, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, TAIL_OFFSET, TSC_OFFSET, type DrainResult, drain, ringBytes, ringRecords } from './ring';
 
 /** Wait mode's reads: the first chunk of records, doubled while they are all written, up to the last size. */
 const FIRST_CHUNK_RECORDS = 1024;
@@ -15,7 +15,7 @@ const LAST_CHUNK_RECORDS = 65536;
 
 export class RingReader {
   private next = 0;
-  /** Where readNew's records end. */
+  /** Where the records readNew found end (before a cut). */
   private readEnd = 0;
   /** The tail last written to the ring header (what the stubs know has been read). */
   private tailWritten = 0;
@@ -48,9 +48,9 @@ export class RingReader {
    * head again. Wait mode: readNew, parse, commit.
    * `countedOnly` (wait mode): per API id, records only counted, not decoded (ring.ts DrainOptions).
    */
-  drain(countedOnly?: readonly boolean[]): DrainResult | undefined {
+  drain(countedOnly?: readonly boolean[], cutTsc?: number): DrainResult | undefined {
     if (!this.waitWhenFull) return this.drainDropped();
-    if (!this.readNew()) return undefined;
+    if (!this.readNew(cutTsc)) return undefined;
     const result = this.parse(countedOnly);
     this.commit(result.next);
     return result;
@@ -60,8 +60,9 @@ export class RingReader {
    * Wait mode: reads the records written since the last commit into the snapshot. Nothing is overwritten, so the
    * head is not needed: records are read from `next` in chunks (growing from 64 KB) until one ends in a record not
    * yet written; a quiet ring costs one read. False when the process's memory could not be read.
+   * `cutTsc`: the records from the first one stamped after it are left for the next drain (see cutAt).
    */
-  readNew(): boolean {
+  readNew(cutTsc?: number): boolean {
     let end = this.next;
     const limit = this.next + this.slots;
     for (let chunk = FIRST_CHUNK_RECORDS; end < limit; chunk = Math.min(chunk * 2, LAST_CHUNK_RECORDS)) {
@@ -74,10 +75,30 @@ export class RingReader {
       const last = offset + (count - 1) * RECORD_SIZE;
       if (this.snapshot.readUInt32LE(last) + (this.snapshot.readUInt32LE(last + 4) & 0x7fffffff) * 2 ** 32 !== end) break;
     }
+    // Where the written records end (a full ring: every slot), before the cut.
+    this.readEnd = end;
+    if (cutTsc !== undefined) end = this.cutAt(end, cutTsc);
     // The snapshot's readers read up to `end` and stop at the first record not written yet.
     this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
-    this.readEnd = end;
     return true;
+  }
+
+  /**
+   * Where a drain that began at `cutTsc` ends this ring: at the first record (in ring order) stamped after it. The
+   * rings are read one after another, so without the cut a ring read later would give records made while an earlier
+   * one was read, and the trace could show a target importing a WSAPROTOCOL_INFO before its source's
+   * WSADuplicateSocket returned. With it, a record made after a record of another ring is never drained before it:
+   * that one was complete before the cut, so it was read.
+   */
+  private cutAt(end: number, cutTsc: number): number {
+    for (let seq = this.next; seq < end; ) {
+      const offset = RING_HEADER_SIZE + (seq % this.slots) * RECORD_SIZE;
+      // Not written yet (its stamp is not seq + 1): the readers stop here anyway.
+      if (this.snapshot.readUInt32LE(offset) + this.snapshot.readUInt32LE(offset + 4) * 2 ** 32 !== seq + 1) return seq;
+      if (this.snapshot.readUInt32LE(offset + TSC_OFFSET) + this.snapshot.readUInt32LE(offset + TSC_OFFSET + 4) * 2 ** 32 > cutTsc) return seq;
+      seq += 1 + this.snapshot[offset + CONTINUATIONS_OFFSET];
+    }
+    return end;
   }
 
   /** Wait mode: the rows readNew read. */

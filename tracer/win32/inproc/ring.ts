@@ -70,6 +70,10 @@ export const RING_HEADER_SIZE = Math.ceil((CAPTURE_STACK_OFFSET + 8) / 64) * 64;
 /** Bit 63 of a continuation record's stamp (bit 31 of its high dword). */
 export const CONTINUATION_STAMP_BIT = 2 ** 31;
 
+/** In a record: its count of continuations (u8 n) and its rdtsc (u64). */
+export const CONTINUATIONS_OFFSET = 0x0b;
+export const TSC_OFFSET = 0x10;
+
 export const KIND_CALL = 0;
 export const KIND_RETURN = 1;
 /** Set in a call record's kind byte when its data ends with the call's stack. */
