@@ -373,7 +373,8 @@ export class CaptureEngine {
    * drain puts them in the trace, and the stop is at that return. The thread goes on after the stub's int3.
    */
   private async onFailedCall(process: TracedProcess, thread: TracedThread, address: bigint): Promise<number> {
-    this.drain();
+    // Everything: the failed return must be drained even if this core's TSC lags the one the stub read.
+    this.drain(true);
     const returned = this.rings?.takeFailedReturn(process.pid, thread.tid);
     const context = process.getContext(thread);
     if (context) resumeAt(process, thread, address + 1n, false, context);
