@@ -12,8 +12,9 @@
  *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
  *    (the ring-stalls event: wait mode loses nothing), the agent's end, record's exit code and the wall time.
  * Runs the real command line (dist/cli.js), as a user would. Progress on stderr; one JSON line on stdout.
- * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 3,000, 1,000,000, 9;
- * each figure is the median of its rounds: single runs scatter by ±10-15% on this shared machine)
+ * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 3,000, 1,000,000, 15;
+ * each figure is the median of its rounds: single runs scatter by ±10-15% on this shared machine, and a 9-round
+ * median still by about ±7%)
  */
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -219,7 +220,7 @@ function pairedInterval(ratios: number[]): { mean: number; low: number; high: nu
 async function main(): Promise<void> {
   const requests = Number(process.argv[2] ?? 3000);
   const burstCalls = Number(process.argv[3] ?? 1_000_000);
-  const rounds = Number(process.argv[4] ?? 9);
+  const rounds = Number(process.argv[4] ?? 15);
   process.env.SOCKSHARE_WINE_NODE = ensureWindowsRuntime();
   process.env.SOCKSHARE_WINEPREFIX = winePrefix();
   await buildSamples(['cheap-calls'], () => true);
