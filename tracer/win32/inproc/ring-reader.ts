@@ -57,30 +57,52 @@ export class RingReader {
   }
 
   /**
-   * Wait mode: reads the records written since the last commit into the snapshot. Nothing is overwritten, so the
-   * head is not needed: records are read from `next` in chunks (growing from 64 KB) until one ends in a record not
-   * yet written; a quiet ring costs one read. False when the process's memory could not be read.
+   * Wait mode: reads the records written since the last commit into the snapshot. A shared ring is read up to its
+   * head (reading it is a memory read); a private one, whose every read is a round trip to the Wine server, from
+   * `next` in chunks (growing from 64 KB) until one ends in a record not yet written: nothing is overwritten, so its
+   * head is not needed, and a quiet ring costs one read. False when the process's memory could not be read.
    * `cutTsc`: the records from the first one stamped after it are left for the next drain (see cutAt).
    */
   readNew(cutTsc?: number): boolean {
-    let end = this.next;
-    const limit = this.next + this.slots;
-    for (let chunk = FIRST_CHUNK_RECORDS; end < limit; chunk = Math.min(chunk * 2, LAST_CHUNK_RECORDS)) {
-      const slot = end % this.slots;
-      const count = Math.min(chunk, this.slots - slot, limit - end);
-      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
-      end += count;
-      // The chunk's last record (or continuation) is not written yet: nothing after it is either.
-      const last = offset + (count - 1) * RECORD_SIZE;
-      if (this.snapshot.readUInt32LE(last) + (this.snapshot.readUInt32LE(last + 4) & 0x7fffffff) * 2 ** 32 !== end) break;
-    }
+    let end = this.ring.shared ? this.readToHead() : this.readInChunks();
+    if (end === undefined) return false;
     // Where the written records end (a full ring: every slot), before the cut.
     this.readEnd = end;
     if (cutTsc !== undefined) end = this.cutAt(end, cutTsc);
     // The snapshot's readers read up to `end` and stop at the first record not written yet.
     this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
     return true;
+  }
+
+  /** Copies the slots [next, head) into the snapshot: no more than the stubs took (nor pages they have not touched). */
+  private readToHead(): number | undefined {
+    const head = this.snapshot.subarray(HEAD_OFFSET, HEAD_OFFSET + 8);
+    if (!this.ring.readInto(HEAD_OFFSET, head)) return undefined;
+    const end = Math.min(Number(head.readBigUInt64LE(0)), this.next + this.slots);
+    for (let seq = this.next; seq < end; ) {
+      const slot = seq % this.slots;
+      const count = Math.min(end - seq, this.slots - slot);
+      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
+      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return undefined;
+      seq += count;
+    }
+    return end;
+  }
+
+  private readInChunks(): number | undefined {
+    let end = this.next;
+    const limit = this.next + this.slots;
+    for (let chunk = FIRST_CHUNK_RECORDS; end < limit; chunk = Math.min(chunk * 2, LAST_CHUNK_RECORDS)) {
+      const slot = end % this.slots;
+      const count = Math.min(chunk, this.slots - slot, limit - end);
+      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
+      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return undefined;
+      end += count;
+      // The chunk's last record (or continuation) is not written yet: nothing after it is either.
+      const last = offset + (count - 1) * RECORD_SIZE;
+      if (this.snapshot.readUInt32LE(last) + (this.snapshot.readUInt32LE(last + 4) & 0x7fffffff) * 2 ** 32 !== end) break;
+    }
+    return end;
   }
 
   /**
