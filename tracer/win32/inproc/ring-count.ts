@@ -8,7 +8,7 @@
 
 import { hasPlan } from './events';
 import type { RingCall } from './process-state';
-import { CONTINUATION_STAMP_BIT, HEAD_OFFSET, KIND_CALL, RECORD_SIZE, RING_HEADER_SIZE, STACK_FLAG } from './ring';
+import { CONTINUATION_STAMP_BIT, CONTINUATIONS_OFFSET, HEAD_OFFSET, KIND_CALL, RECORD_SIZE, RING_HEADER_SIZE, STACK_FLAG, TSC_OFFSET } from './ring';
 
 export interface RingCount {
   /** The ring seq after the last whole record. */
@@ -42,7 +42,7 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
   /** The record at `o` makes an event: counted, its TSC kept if the latest. */
   const counted = (o: number): void => {
     events++;
-    const tsc = u64(o + 16);
+    const tsc = u64(o + TSC_OFFSET);
     if (tsc > maxTsc) maxTsc = tsc;
   };
   let unmatched = 0;
@@ -81,7 +81,7 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
         }
       }
     }
-    seq += 1 + view.getUint8(o + 11);
+    seq += 1 + view.getUint8(o + CONTINUATIONS_OFFSET);
   }
   const opened = new Map<number, string>();
   for (const [link, id] of calls) if (id >= 0) opened.set(link, apis[id]);

@@ -76,17 +76,28 @@ export class RingReader {
 
   /** Copies the slots [next, head) into the snapshot: no more than the stubs took (nor pages they have not touched). */
   private readToHead(): number | undefined {
-    const head = this.snapshot.subarray(HEAD_OFFSET, HEAD_OFFSET + 8);
-    if (!this.ring.readInto(HEAD_OFFSET, head)) return undefined;
-    const end = Math.min(Number(head.readBigUInt64LE(0)), this.next + this.slots);
-    for (let seq = this.next; seq < end; ) {
+    const head = this.readHead();
+    if (head === undefined) return undefined;
+    const end = Math.min(head, this.next + this.slots);
+    return this.copyRecords(this.next, end) ? end : undefined;
+  }
+
+  /** The ring's head: the seq the next stub will take. */
+  private readHead(): number | undefined {
+    const head = Buffer.alloc(8);
+    return this.ring.readInto(HEAD_OFFSET, head) ? Number(head.readBigUInt64LE(0)) : undefined;
+  }
+
+  /** Copies the records [from, end) into the snapshot, in one read or two where the ring wraps. */
+  private copyRecords(from: number, end: number): boolean {
+    for (let seq = from; seq < end; ) {
       const slot = seq % this.slots;
       const count = Math.min(end - seq, this.slots - slot);
       const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return undefined;
+      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
       seq += count;
     }
-    return end;
+    return true;
   }
 
   private readInChunks(): number | undefined {
@@ -150,20 +161,11 @@ export class RingReader {
 
   /** Drop mode: stubs overwrite the oldest records; the head before and after the read tells what was lost. */
   private drainDropped(): DrainResult | undefined {
-    const head = this.snapshot.subarray(HEAD_OFFSET, HEAD_OFFSET + 8);
-    if (!this.ring.readInto(HEAD_OFFSET, head)) return undefined;
-    const end = Number(head.readBigUInt64LE(0));
-    const from = Math.max(this.next, end - this.slots);
-    for (let seq = from; seq < end; ) {
-      const slot = seq % this.slots;
-      const count = Math.min(end - seq, this.slots - slot);
-      const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return undefined;
-      seq += count;
-    }
-    const after = Buffer.alloc(8);
-    const headAfter = this.ring.readInto(HEAD_OFFSET, after) ? after.readBigUInt64LE(0) : undefined;
-    const result = drain(this.snapshot, this.slots, this.next, { headAfter: headAfter === undefined ? undefined : Number(headAfter), paramCounts: this.paramCounts });
+    const end = this.readHead();
+    if (end === undefined || !this.copyRecords(Math.max(this.next, end - this.slots), end)) return undefined;
+    // The drain reads the head from the snapshot.
+    this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
+    const result = drain(this.snapshot, this.slots, this.next, { headAfter: this.readHead(), paramCounts: this.paramCounts });
     this.next = result.next;
     return result;
   }

@@ -209,7 +209,7 @@ export function drain(snapshot: Uint8Array, slots: number, from: number, options
       continue;
     }
     if (stampLow + stampHigh * 2 ** 32 !== seq + 1) break; // not committed yet: read next time
-    const continuations = view.getUint8(o + 11);
+    const continuations = view.getUint8(o + CONTINUATIONS_OFFSET);
     if (headAfter !== undefined && seq + slots < headAfter) {
       // A writer may have been overwriting it while it was read.
       lost += 1 + continuations;
@@ -230,13 +230,13 @@ export function drain(snapshot: Uint8Array, slots: number, from: number, options
     if ((kind & ~STACK_FLAG) === KIND_CALL) {
       const raw: bigint[] = counted ? NO_REGISTERS : [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
       for (let i = 0; i < params && i < 4; i++) raw[i] = view.getBigUint64(o + 24 + 8 * i, true);
-      const call: RawCall = { kind: 'call', seq, api, tid: view.getUint32(o + 12, true), tsc: u64(o + 16), raw, returnAddress: counted ? 0n : view.getBigUint64(o + 56, true), data, stack: (kind & STACK_FLAG) !== 0, ret: undefined };
+      const call: RawCall = { kind: 'call', seq, api, tid: view.getUint32(o + 12, true), tsc: u64(o + TSC_OFFSET), raw, returnAddress: counted ? 0n : view.getBigUint64(o + 56, true), data, stack: (kind & STACK_FLAG) !== 0, ret: undefined };
       calls.push(call);
       rows.push(call);
       callAt.set(seq & mask, call);
     } else {
       const link = view.getUint32(o + 36, true);
-      const ret: RawReturn = { kind: 'return', seq, tsc: u64(o + 16), rax: counted ? 0n : view.getBigUint64(o + 24, true), lastError: view.getUint32(o + 32, true), data, link, call: undefined };
+      const ret: RawReturn = { kind: 'return', seq, tsc: u64(o + TSC_OFFSET), rax: counted ? 0n : view.getBigUint64(o + 24, true), lastError: view.getUint32(o + 32, true), data, link, call: undefined };
       const call = callAt.get(link & mask);
       rows.push(ret);
       if (call === undefined || call.seq >>> 0 !== link) {
