@@ -104,7 +104,7 @@ class Agent {
   private writeNs = 0;
 
   /** The last seq the client was told is in the spool. */
-  private seqAnnounced = 0;
+  private seqToldWritten = 0;
 
   /** The kinds of event the client wants sent (config.announce), and those recorded but not sent yet. */
   private readonly announceKinds?: ReadonlySet<string>;
@@ -124,8 +124,8 @@ class Agent {
       this.unannounced = [];
       return this.send({ t: 'events', events });
     }
-    if (this.seq === this.seqAnnounced) return;
-    this.seqAnnounced = this.seq;
+    if (this.seq === this.seqToldWritten) return;
+    this.seqToldWritten = this.seq;
     this.send({ t: 'written' });
   }
 
