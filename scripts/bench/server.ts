@@ -12,7 +12,8 @@
  *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
  *    (the ring-stalls event: wait mode loses nothing), the agent's end, record's exit code and the wall time.
  * Runs the real command line (dist/cli.js), as a user would. Progress on stderr; one JSON line on stdout.
- * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 3,000, 1,000,000, 15;
+ * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 3,000, 1,000,000, 12:
+ * two full balanced orders of the six variants;
  * each figure is the median of its rounds: single runs scatter by ±10-15% on this shared machine, and a 9-round
  * median still by about ±7%)
  */
@@ -24,6 +25,7 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readTrace } from '../../tracer/trace/reader';
 import { buildSamples } from '../build-samples.mjs';
+import { balancedOrder } from './order';
 import { root } from '../lib/setup.mjs';
 import { ensureWindowsRuntime } from '../lib/win-runtime.mjs';
 import { mingwGcc, runUnderWine, winePrefix, winPath } from '../lib/wine.mjs';
@@ -220,7 +222,7 @@ function pairedInterval(ratios: number[]): { mean: number; low: number; high: nu
 async function main(): Promise<void> {
   const requests = Number(process.argv[2] ?? 3000);
   const burstCalls = Number(process.argv[3] ?? 1_000_000);
-  const rounds = Number(process.argv[4] ?? 15);
+  const rounds = Number(process.argv[4] ?? 12);
   process.env.SOCKSHARE_WINE_NODE = ensureWindowsRuntime();
   process.env.SOCKSHARE_WINEPREFIX = winePrefix();
   await buildSamples(['cheap-calls'], () => true);
@@ -232,8 +234,7 @@ async function main(): Promise<void> {
     let winsockMb = 0;
     let inprocessEvents = 0;
     // Each run is measured on its own: what the previous one wrote (a trace, a spool, Wine's log) is flushed to disk
-    // first, or its writeback would land in the next run; and each round starts one variant later, so no variant
-    // always follows the same one.
+    // first, or its writeback would land in the next run; and the rounds' orders are balanced (balancedOrder).
     const runs: Record<Variant, () => Promise<ServerRate>> = {
       untraced: () => untraced(requests),
       winsock: async () => {
@@ -254,13 +255,13 @@ async function main(): Promise<void> {
     };
     const variants = Object.keys(runs) as Variant[];
     for (let round = 1; round <= rounds; round++) {
-      for (let i = 0; i < variants.length; i++) {
-        const variant = variants[(i + round - 1) % variants.length];
+      const order = balancedOrder(variants.length, round - 1).map((i) => variants[i]);
+      for (const variant of order) {
         spawnSync('sync');
         measured[variant].push(await runs[variant]());
       }
       const at = (variant: Variant) => measured[variant][round - 1].rate;
-      log(`server round ${round} (from ${variants[(round - 1) % variants.length]}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')} requests/s (${requests} requests, ${inprocessEvents} events)`);
+      log(`server round ${round} (${order.join(', ')}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')} requests/s (${requests} requests, ${inprocessEvents} events)`);
     }
     const rates = Object.fromEntries(variants.map((v) => [v, measured[v].map((m) => m.rate)])) as Record<Variant, number[]>;
     const steadyRates = Object.fromEntries(variants.map((v) => [v, measured[v].map((m) => m.steady)])) as Record<Variant, number[]>;
