@@ -25,7 +25,7 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readTrace } from '../../tracer/trace/reader';
 import { buildSamples } from '../build-samples.mjs';
-import { balancedOrder } from './order';
+import { WINE_START_FAILURE, balancedOrder, type RetriedRun, withWineStartRetry } from './rounds';
 import { root } from '../lib/setup.mjs';
 import { ensureWindowsRuntime } from '../lib/win-runtime.mjs';
 import { mingwGcc, runUnderWine, winePrefix, winPath } from '../lib/wine.mjs';
@@ -111,7 +111,10 @@ async function untraced(requests: number, env: Record<string, string> = {}, debu
   const server = [winPath(SERVER_SCRIPT), String(requests), String(CONCURRENCY)];
   const [exe, args] = debuggerExe ? [debuggerExe, [winPath(ensureWindowsRuntime()), ...server]] : [ensureWindowsRuntime(), server];
   const run = await runUnderWineWith(exe, args, { timeoutMs: RUN_TIMEOUT_MS, env });
-  if (run.code !== 0) throw new Error(`node-http-cluster exited with ${run.code ?? run.signal}: ${run.stdout.slice(-1000)}${run.stderr.slice(-1000)}`);
+  if (run.code !== 0) {
+    const wineSaid = WINE_START_FAILURE.exec(run.stdout + run.stderr)?.[0];
+    throw new Error(`node-http-cluster exited with ${run.code ?? run.signal}${wineSaid ? ` (${wineSaid})` : ''}: ${run.stdout.slice(-1000)}${run.stderr.slice(-1000)}`);
+  }
   return { ...requestsPerSec(run.stdout), stderrMb: Buffer.byteLength(run.stderr) / 1048576 };
 }
 
@@ -135,7 +138,8 @@ async function recorded(requests: number, capture: 'inprocess' | 'breakpoints', 
     // The run's trace and record's lines are kept (the scratch folder is not) for a look at what went wrong.
     const kept = mkdtempSync(join(tmpdir(), 'sockshare-bench-failed-'));
     for (const file of [trace, run.stderrFile]) if (existsSync(file)) renameSync(file, join(kept, basename(file)));
-    throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''} (its trace and lines kept in ${kept}):\n${recordSays(join(kept, basename(run.stderrFile))).join('\n')}\nrecord's output (the programs', then the check's):\n${run.stdout.slice(-3000)}`);
+    const wineSaid = WINE_START_FAILURE.exec(run.stdout)?.[0];
+    throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}${wineSaid ? ` (${wineSaid})` : ''} (its trace and lines kept in ${kept}):\n${recordSays(join(kept, basename(run.stderrFile))).join('\n')}\nrecord's output (the programs', then the check's):\n${run.stdout.slice(-3000)}`);
   }
   const events = Number(/recorded (\d+) events/.exec(recordSays(run.stderrFile).join('\n'))?.[1] ?? Number.NaN);
   rmSync(trace, { force: true });
@@ -230,6 +234,7 @@ async function main(): Promise<void> {
     // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
     // traced figure's ratio is also given per round, to that round's untraced run.
     const measured: Record<Variant, ServerRate[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [], debugged: [] };
+    const retried: RetriedRun[] = [];
     const idleDebugger = buildIdleDebugger();
     let winsockMb = 0;
     let inprocessEvents = 0;
@@ -258,7 +263,7 @@ async function main(): Promise<void> {
       const order = balancedOrder(variants.length, round - 1).map((i) => variants[i]);
       for (const variant of order) {
         spawnSync('sync');
-        measured[variant].push(await runs[variant]());
+        measured[variant].push(await withWineStartRetry(runs[variant], retried, round, variant, log));
       }
       const at = (variant: Variant) => measured[variant][round - 1].rate;
       log(`server round ${round} (${order.join(', ')}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')} requests/s (${requests} requests, ${inprocessEvents} events)`);
@@ -283,6 +288,7 @@ async function main(): Promise<void> {
         serverRequests: requests,
         serverConcurrency: CONCURRENCY,
         serverRounds: rounds,
+        serverRunsRetried: retried,
         serverUntracedReqPerSec: median(rates.untraced),
         serverUntracedRuns: rates.untraced,
         serverWinsockLogReqPerSec: median(rates.winsock),
