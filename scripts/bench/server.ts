@@ -25,7 +25,7 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readTrace } from '../../tracer/trace/reader';
 import { buildSamples } from '../build-samples.mjs';
-import { WINE_START_FAILURE, balancedOrder, type RetriedRun, withWineStartRetry } from './rounds';
+import { balancedOrder, type RetriedRun, wineStartFailure, withWineStartRetry } from './rounds';
 import { root } from '../lib/setup.mjs';
 import { ensureWindowsRuntime } from '../lib/win-runtime.mjs';
 import { mingwGcc, runUnderWine, winePrefix, winPath } from '../lib/wine.mjs';
@@ -112,7 +112,7 @@ async function untraced(requests: number, env: Record<string, string> = {}, debu
   const [exe, args] = debuggerExe ? [debuggerExe, [winPath(ensureWindowsRuntime()), ...server]] : [ensureWindowsRuntime(), server];
   const run = await runUnderWineWith(exe, args, { timeoutMs: RUN_TIMEOUT_MS, env });
   if (run.code !== 0) {
-    const wineSaid = WINE_START_FAILURE.exec(run.stdout + run.stderr)?.[0];
+    const wineSaid = wineStartFailure(run.stdout, run.stderr);
     throw new Error(`node-http-cluster exited with ${run.code ?? run.signal}${wineSaid ? ` (${wineSaid})` : ''}: ${run.stdout.slice(-1000)}${run.stderr.slice(-1000)}`);
   }
   return { ...requestsPerSec(run.stdout), stderrMb: Buffer.byteLength(run.stderr) / 1048576 };
@@ -138,8 +138,10 @@ async function recorded(requests: number, capture: 'inprocess' | 'breakpoints', 
     // The run's trace and record's lines are kept (the scratch folder is not) for a look at what went wrong.
     const kept = mkdtempSync(join(tmpdir(), 'sockshare-bench-failed-'));
     for (const file of [trace, run.stderrFile]) if (existsSync(file)) renameSync(file, join(kept, basename(file)));
-    const wineSaid = WINE_START_FAILURE.exec(run.stdout)?.[0];
-    throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}${wineSaid ? ` (${wineSaid})` : ''} (its trace and lines kept in ${kept}):\n${recordSays(join(kept, basename(run.stderrFile))).join('\n')}\nrecord's output (the programs', then the check's):\n${run.stdout.slice(-3000)}`);
+    const keptStderr = join(kept, basename(run.stderrFile));
+    // record prints the programs' stderr, where Wine's loader writes, to its own stderr.
+    const wineSaid = wineStartFailure(run.stdout, existsSync(keptStderr) ? readFileSync(keptStderr, 'utf8') : '');
+    throw new Error(`record --capture ${capture} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}${wineSaid ? ` (${wineSaid})` : ''} (its trace and lines kept in ${kept}):\n${recordSays(keptStderr).join('\n')}\nrecord's output (the programs', then the check's):\n${run.stdout.slice(-3000)}`);
   }
   const events = Number(/recorded (\d+) events/.exec(recordSays(run.stderrFile).join('\n'))?.[1] ?? Number.NaN);
   rmSync(trace, { force: true });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type RetriedRun, balancedOrder, withWineStartRetry } from '../../scripts/bench/rounds';
+import { type RetriedRun, balancedOrder, wineStartFailure, withWineStartRetry } from '../../scripts/bench/rounds';
 
 describe('the benchmark runs its variants in a balanced order', () => {
   const count = 6;
@@ -48,6 +48,12 @@ describe('a benchmark run that Wine failed to start runs once more, and says so'
     assert.equal(state.calls, 2);
     assert.deepEqual(retried, [{ round: 10, variant: 'untraced', wineSaid: 'wine: failed to map the shared user data: c0000018): ...' }]);
     assert.match(logged[0], /round 10, untraced: Wine failed to start a process/);
+  });
+
+  it("Wine's line is found in whichever output holds it, up to its end", () => {
+    const stderr = 'fixme:ntdll\n0288:err:virtual:virtual_alloc_first_teb wine: failed to map the shared user data: c0000018\nnode:internal/child_process\n';
+    assert.equal(wineStartFailure('[primary] forked 2 workers\n', stderr), 'wine: failed to map the shared user data: c0000018');
+    assert.equal(wineStartFailure('exited with 1', 'Error: spawn UNKNOWN'), undefined);
   });
 
   it('any other failure is thrown at once, not retried', async () => {
