@@ -28,26 +28,23 @@ function fakeRecorder(): InprocRecorder {
 describe('what an int3 is: one answer for the breakpoint and in-process paths', () => {
   it('tells the breakpoint path’s int3s apart without in-process state', () => {
     const process = fakeProcess();
-    assert.deepEqual(int3At(process, undefined, HOOKS, 1, 0x1000n), { kind: 'entry', spec: recv });
-    assert.deepEqual(int3At(process, undefined, HOOKS, 1, 0x2000n), { kind: 'return' });
-    assert.equal(int3At(process, undefined, HOOKS, 1, 0x9999n), undefined);
+    assert.deepEqual(int3At(process, undefined, HOOKS, 0x1000n), { kind: 'entry', spec: recv });
+    assert.deepEqual(int3At(process, undefined, HOOKS, 0x2000n), { kind: 'return' });
+    assert.equal(int3At(process, undefined, HOOKS, 0x9999n), undefined);
   });
 
-  it('tells the in-process int3s apart: thunk, exit, hooked entry, armed stub, failed call', () => {
+  it('tells the in-process int3s apart: exit, hooked entry, armed stub, failed call, extension pointer', () => {
     const process = fakeProcess();
     const inproc = new InprocProcess(process);
     inproc.recorder = fakeRecorder();
     inproc.exitAddresses.add(0x5000n);
-    inproc.borrowed = { tid: 3, breakAt: 0x6000n, context: Buffer.alloc(0), entry: 0x3000n, resume: async () => 0 };
-    assert.deepEqual(int3At(process, inproc, HOOKS, 3, 0x6000n), { kind: 'thunk-returned', inproc });
-    assert.equal(int3At(process, inproc, HOOKS, 4, 0x6000n), undefined, 'the thunk’s int3 on another thread is not the borrowed one');
-    assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x5000n), { kind: 'exit-call', inproc });
-    assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x3000n), { kind: 'entry', spec: closesocket, original: 0x3100n });
-    assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x4000n), { kind: 'entry', spec: closesocket, original: 0x3100n });
-    assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x4100n), { kind: 'failed-call' });
-    assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x4200n), { kind: 'extension-pointer', inproc });
-    assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x1000n), { kind: 'entry', spec: recv });
-    assert.deepEqual(int3At(process, inproc, HOOKS, 1, 0x2000n), { kind: 'return' });
+    assert.deepEqual(int3At(process, inproc, HOOKS, 0x5000n), { kind: 'exit-call', inproc });
+    assert.deepEqual(int3At(process, inproc, HOOKS, 0x3000n), { kind: 'entry', spec: closesocket, original: 0x3100n });
+    assert.deepEqual(int3At(process, inproc, HOOKS, 0x4000n), { kind: 'entry', spec: closesocket, original: 0x3100n });
+    assert.deepEqual(int3At(process, inproc, HOOKS, 0x4100n), { kind: 'failed-call' });
+    assert.deepEqual(int3At(process, inproc, HOOKS, 0x4200n), { kind: 'extension-pointer', inproc });
+    assert.deepEqual(int3At(process, inproc, HOOKS, 0x1000n), { kind: 'entry', spec: recv });
+    assert.deepEqual(int3At(process, inproc, HOOKS, 0x2000n), { kind: 'return' });
     assert.ok(inproc.isStubInt3(0x4000n) && inproc.isStubInt3(0x4100n) && inproc.isStubInt3(0x4200n) && !inproc.isStubInt3(0x3000n));
   });
 
@@ -55,6 +52,6 @@ describe('what an int3 is: one answer for the breakpoint and in-process paths', 
     const process = fakeProcess();
     const inproc = new InprocProcess(process);
     inproc.recorder = fakeRecorder();
-    assert.equal(int3At(process, inproc, new Map(), 1, 0x4000n), undefined);
+    assert.equal(int3At(process, inproc, new Map(), 0x4000n), undefined);
   });
 });

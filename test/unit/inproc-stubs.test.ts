@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callReturnStub, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from '../../tracer/win32/inproc/stubs';
+import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callReturnStub, threadThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from '../../tracer/win32/inproc/stubs';
 import { decodeInstruction } from '../../tracer/win32/inproc/x64-decode';
 import { stubPlan } from '../../tracer/win32/inproc/copy-plan';
 import { HOOKED_APIS } from '../../tracer/apis';
@@ -93,11 +93,13 @@ describe('the in-process stubs: x64 rules a hooked call must keep', () => {
     for (let i = 0; i < 3; i++) assert.equal(table.readUInt32LE(12 * i + 8), 0x900);
   });
 
-  it('the registration thunk keeps the stack aligned and ends in the int3 the tracer waits for', () => {
-    const { code, breakOffset } = callThunk(0x7000n, [1n, 2n, 3n]);
-    assert.deepEqual([...code.subarray(0, 4)], [0x48, 0x83, 0xec, 0x20]);
-    assert.equal(code[breakOffset], 0xcc);
-    assert.equal(breakOffset, code.length - 1);
+  it('the registration thread realigns the stack for its call, returns the BOOLEAN answer as its exit code, and stops nowhere', () => {
+    const code = threadThunk(0x7000n, [1n, 2n, 3n]);
+    // A start routine is entered with RSP 8 off 16-byte alignment (the return address): 0x28 puts it back.
+    assert.deepEqual([...code.subarray(0, 4)], [0x48, 0x83, 0xec, 0x28]);
+    assert.equal(code.readBigUInt64LE(code.indexOf(Buffer.from([0x48, 0xb8])) + 2), 0x7000n);
+    assert.deepEqual([...code.subarray(code.length - 8)], [0x0f, 0xb6, 0xc0, 0x48, 0x83, 0xc4, 0x28, 0xc3]);
+    assert.ok(!code.includes(0xcc), 'no int3: no thread stops in it');
   });
 
   it('a jmp rel32 reaches ±2 GB and no further; the absolute jump reaches anywhere', () => {

@@ -75,7 +75,8 @@ class Agent {
       ringSlots: config.ringSlots,
       overflow: config.overflow,
       stacks: config.stacks,
-      breakpointApis: [...(config.stopOn ?? []), ...(config.stopOnReturn ?? [])],
+      // In process, the stubs go in before the first call: stopping on entry arms every stub until that stop.
+      breakpointApis: this.entryPending && config.capture === 'inprocess' ? HOOKED_APIS : [...(config.stopOn ?? []), ...(config.stopOnReturn ?? [])],
     });
   }
 
@@ -162,6 +163,7 @@ class Agent {
   private shouldStop(event: ApiEvent): StopReason | undefined {
     if (event.phase === 'call' && this.entryPending) {
       this.entryPending = false;
+      if (this.config.capture === 'inprocess') this.engine.setBreakpointApis([...this.stopApis, ...this.stopReturns], [...this.stopFailures]);
       return 'entry';
     }
     if (this.pausing) {

@@ -128,6 +128,17 @@ export function decodeWideString(address: bigint): string {
   return koffi.decode(address, 'char16_t', -1) as string;
 }
 
+let underWine: boolean | undefined;
+
+/** Whether the tracer runs under Wine (its ntdll exports wine_get_version); asked once. */
+export function runsUnderWine(): boolean {
+  if (underWine === undefined) {
+    const ntdll = toHandle(win.GetModuleHandleW('ntdll.dll'));
+    underWine = ntdll !== 0n && toHandle(win.GetProcAddress(ntdll, 'wine_get_version')) !== 0n;
+  }
+  return underWine;
+}
+
 export const DEBUG_PROCESS = 0x1;
 export const DEBUG_ONLY_THIS_PROCESS = 0x2;
 export const CREATE_UNICODE_ENVIRONMENT = 0x400;

@@ -5,7 +5,7 @@
  */
 
 import type { ApiCallEvent, ApiReturnEvent } from '../trace/schema';
-import { type Handle, win } from './api';
+import { type Handle, runsUnderWine, win } from './api';
 import { callAtEntry, returnEvent, returnedCall } from './breakpoint-calls';
 import { type HookSpec, HOOKS, extensionFunctionOf } from './hooks';
 import { int3At } from './int3';
@@ -15,7 +15,7 @@ import { readImageExports } from './pe';
 import { RingDrain } from './inproc/drain';
 import { extensionHandedOut } from './inproc/stubs';
 import { type InprocProcess, InprocProcesses } from './inproc/process-state';
-import { borrowThread, captureSetup, inprocessFunctions, installRecorder, noteModule, recoverStubFault, returnBorrowedThread } from './inproc/setup';
+import { captureSetup, inprocessFunctions, installRecorder, noteModule, recoverStubFault, startUnwindRegistration, unwindRegistrationEnded } from './inproc/setup';
 import { hookExtensionFunction, resumeAt, stepOver } from './resume';
 import { settlePendingEvents } from './settle';
 import { CallStacks } from './symbols';
@@ -96,12 +96,19 @@ export class CaptureEngine {
   /** APIs whose in-process stubs stop after a failed call. */
   private failureApis: ReadonlySet<string> = new Set();
 
-  /** The thunk that registered the stubs' unwind data has returned: the borrowed thread goes on with its call. */
-  private async onThunkReturned(state: InprocProcess, thread: TracedThread): Promise<number> {
-    const borrowed = returnBorrowedThread(state, thread);
-    if (!borrowed) return DBG_CONTINUE;
-    this.record(captureSetup(state, this.hookedNames));
-    return borrowed.resume();
+  /**
+   * Ring, stubs and inline hooks in this process; its capture-setup event once the unwind data's registration thread
+   * ends (at once when there is none). `stopped`: the thread held at this event, if any.
+   */
+  private installInProcess(inproc: InprocProcess, stopped: TracedThread | undefined): void {
+    installRecorder(inproc, stopped, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options);
+    if (startUnwindRegistration(inproc) === undefined) this.recordCaptureSetup(inproc);
+  }
+
+  private recordCaptureSetup(inproc: InprocProcess): void {
+    if (inproc.setupRecorded) return;
+    inproc.setupRecorded = true;
+    this.record(captureSetup(inproc, this.hookedNames));
   }
 
   /** Programs launched whose CREATE_PROCESS event has not come yet. */
@@ -149,11 +156,12 @@ export class CaptureEngine {
         this.onCreateProcess(pid, tid);
         break;
       case DebugEventCode.CREATE_THREAD:
-        this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createThreadHandle), e.readBigUInt64LE(DebugEvent.createThreadTeb));
+        // The unwind data's registration thread is the tracer's, not the program's.
+        if (this.inproc?.get(pid)?.registrationTid === tid) closeIfSet(e.readBigUInt64LE(DebugEvent.createThreadHandle));
+        else this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createThreadHandle), e.readBigUInt64LE(DebugEvent.createThreadTeb));
         break;
       case DebugEventCode.EXIT_THREAD:
-        this.processes.get(pid)?.threads.delete(tid);
-        this.record({ kind: 'thread-exit', pid, tid, exitCode: e.readUInt32LE(DebugEvent.exitCode) });
+        this.onExitThread(pid, tid, e.readUInt32LE(DebugEvent.exitCode));
         break;
       case DebugEventCode.EXIT_PROCESS:
         this.callStacks.processEnded(pid);
@@ -190,7 +198,7 @@ export class CaptureEngine {
     const handle = e.readBigUInt64LE(DebugEvent.createProcessHandle);
     const process = new TracedProcess(pid, handle);
     this.processes.set(pid, process);
-    this.inproc?.add(process);
+    const inproc = this.inproc?.add(process);
     if (this.awaitedLaunches > 0) this.awaitedLaunches--;
     closeIfSet(e.readBigUInt64LE(DebugEvent.createProcessFile));
     const info = describeNewProcess(process);
@@ -199,6 +207,7 @@ export class CaptureEngine {
     process.modules.push({ name: baseName(info.image).toLowerCase(), base, size: image?.sizeOfImage ?? 0 });
     // Attached to while running: the descriptors it opened before are unknown to the trace.
     const attached = this.awaitedAttaches.delete(pid);
+    if (inproc) inproc.attachedWhileRunning = attached;
     this.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine, ...(attached ? { attached } : {}) });
     this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createProcessThread), e.readBigUInt64LE(DebugEvent.createProcessTeb));
   }
@@ -208,7 +217,19 @@ export class CaptureEngine {
     this.record({ kind: 'thread-start', pid, tid });
   }
 
+  private onExitThread(pid: number, tid: number, exitCode: number): void {
+    const inproc = this.inproc?.get(pid);
+    if (inproc && inproc.registrationTid === tid) {
+      unwindRegistrationEnded(inproc, exitCode);
+      return this.recordCaptureSetup(inproc);
+    }
+    this.processes.get(pid)?.threads.delete(tid);
+    this.record({ kind: 'thread-exit', pid, tid, exitCode });
+  }
+
   private onExitProcess(pid: number, exitCode: number): void {
+    const inproc = this.inproc?.get(pid);
+    if (inproc?.recorder !== undefined) this.recordCaptureSetup(inproc);
     const process = this.processes.get(pid);
     this.processes.delete(pid);
     this.inproc?.delete(pid);
@@ -237,6 +258,9 @@ export class CaptureEngine {
       if (spec && process.arm(address)) process.entries.set(address, spec);
     }
     this.record({ kind: 'module-load', pid, module: WS2_32, base: `0x${base.toString(16)}` });
+    // Just mapped, ws2_32 runs no code yet: its entry points are hooked now, with no thread stopped or read. In a
+    // process attached to while running, threads may be inside it: that waits for its first hooked call.
+    if (inproc && !inproc.attachedWhileRunning) this.installInProcess(inproc, undefined);
   }
 
   private async onException(pid: number, tid: number): Promise<number> {
@@ -250,8 +274,7 @@ export class CaptureEngine {
       const creation = this.follower.onBreakpoint(process, thread, address);
       if (creation.child?.error) this.record({ kind: 'output', pid, stream: 'stderr', text: unfollowedChildNote(pid, creation.child) });
       if (creation.handled) return DBG_CONTINUE;
-      const int3 = int3At(process, this.inproc?.get(pid), this.hooked, tid, address);
-      if (int3?.kind === 'thunk-returned') return await this.onThunkReturned(int3.inproc, thread);
+      const int3 = int3At(process, this.inproc?.get(pid), this.hooked, address);
       if (int3?.kind === 'exit-call') return this.onExitProcessCall(int3.inproc, thread, address);
       if (int3?.kind === 'entry') return this.onEntry(process, thread, address, int3.spec, int3.original);
       if (int3?.kind === 'return') return await this.onReturn(process, thread, address);
@@ -279,18 +302,19 @@ export class CaptureEngine {
   }
 
   /**
-   * WSAIoctl's stub handed out an extension function pointer not seen before: the function is hooked where it is (read
-   * from the stopped thread: the pointer and the GUID asked for) before the program can call through the pointer, and
-   * the stub stops no more for it. The thread goes on past the int3.
+   * WSAIoctl's stub handed out an extension function pointer not seen before: the function is hooked where it is (the
+   * pointer and the GUID asked for, from the stub's mailbox) before the program can call through the pointer, and the
+   * stub stops no more for it. The thread goes on past the int3: under Wine it is already there, and its registers
+   * are left alone (setting them would make the wineserver write its debug registers).
    */
   private onExtensionPointer(inproc: InprocProcess, thread: TracedThread, address: bigint): number {
-    const atStop = inproc.process.getContext(thread);
-    const handedOut = atStop && extensionHandedOut(inproc.process, atStop);
+    const mailbox = inproc.recorder?.extensionMailbox();
+    const handedOut = mailbox && extensionHandedOut(inproc.process, mailbox);
     if (handedOut) {
       inproc.recorder?.noteExtension(handedOut.pointer);
-      this.hookExtensionFunction(inproc.process, extensionFunctionOf(handedOut.guid), `0x${handedOut.pointer.toString(16)}`);
+      this.hookExtensionFunction(inproc.process, thread, extensionFunctionOf(handedOut.guid), `0x${handedOut.pointer.toString(16)}`);
     }
-    // Read again: hooking reads other threads' contexts into the process's one context buffer.
+    if (runsUnderWine()) return DBG_CONTINUE;
     const context = inproc.process.getContext(thread);
     if (context) resumeAt(inproc.process, thread, address + 1n, false, context);
     return DBG_CONTINUE;
@@ -309,17 +333,13 @@ export class CaptureEngine {
   }
 
   /**
-   * A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. `installing`:
-   * the call whose stop installed the process's stubs (its thread was borrowed to register them).
+   * A hooked call's entry. `original`: stopped in an armed stub, which is left for the API's own code. In a process
+   * attached to while running, the first one installs the stubs (`installing`).
    */
-  private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint, installing = false): Promise<number> {
+  private async onEntry(process: TracedProcess, thread: TracedThread, address: bigint, spec: HookSpec, original?: bigint): Promise<number> {
     const inproc = this.inproc?.get(process.pid);
-    if (inproc && inproc.recorder === undefined) {
-      installRecorder(inproc, thread, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options);
-      if (borrowThread(inproc, thread, address, () => this.onEntry(process, thread, address, spec, original, true))) return DBG_CONTINUE;
-      this.record(captureSetup(inproc, this.hookedNames));
-      installing = true;
-    }
+    const installing = inproc !== undefined && inproc.recorder === undefined;
+    if (installing) this.installInProcess(inproc, thread);
     // In-process, calls have stacks only with --stacks, the one installing the stubs too (a user's stop keeps its
     // stack): dbghelp's symbol handler is not started, whose module reads (thousands of wineserver round trips under
     // Wine) held up node-http-cluster's start, three processes, by about a second.
@@ -353,7 +373,7 @@ export class CaptureEngine {
     let returned: ApiReturnEvent | undefined;
     if (call) {
       const event = returnEvent(process, thread, context, call);
-      if (event.out?.extensionFunction !== undefined) this.hookExtensionFunction(process, String(event.out.extensionFunction), event.out.functionPointer);
+      if (event.out?.extensionFunction !== undefined) this.hookExtensionFunction(process, thread, String(event.out.extensionFunction), event.out.functionPointer);
       const seq = this.record(event);
       returned = call.internal ? undefined : { ...event, seq, timeNs: 0 };
     }
@@ -384,10 +404,10 @@ export class CaptureEngine {
   }
 
   /** A Winsock extension function handed out by WSAIoctl (AcceptEx is not exported by name): hooked where it is. */
-  private hookExtensionFunction(process: TracedProcess, name: string, pointer: unknown): void {
+  private hookExtensionFunction(process: TracedProcess, stopped: TracedThread, name: string, pointer: unknown): void {
     const spec = this.hooked.get(name);
     if (!spec) return;
-    hookExtensionFunction(process, this.stopping ? undefined : this.inproc?.get(process.pid), spec, pointer, { entries: this.breakpointApis, failures: this.failureApis });
+    hookExtensionFunction(process, this.stopping ? undefined : this.inproc?.get(process.pid), spec, pointer, { entries: this.breakpointApis, failures: this.failureApis }, stopped);
   }
 
   private breakRequested = false;

@@ -1,6 +1,6 @@
 /**
  * What an int3 the debug loop stopped at is: the one place that tells apart the breakpoint path's int3s (hooked entry
- * points, return addresses) and the in-process path's (stubs, the exit functions, the unwind-data thunk).
+ * points, return addresses) and the in-process path's (stubs, the exit functions).
  */
 
 import type { HookSpec } from './hooks';
@@ -8,8 +8,6 @@ import type { InprocProcess } from './inproc/process-state';
 import type { TracedProcess } from './traced-process';
 
 export type Int3 =
-  /** The unwind-data registration thunk has returned on the thread the tracer borrowed. */
-  | { readonly kind: 'thunk-returned'; readonly inproc: InprocProcess }
   /** ExitProcess / RtlExitUserProcess in a process recording in process: drain its ring while it can be read. */
   | { readonly kind: 'exit-call'; readonly inproc: InprocProcess }
   /**
@@ -25,13 +23,13 @@ export type Int3 =
   | { readonly kind: 'extension-pointer'; readonly inproc: InprocProcess };
 
 /**
- * The int3 `tid` stopped at in `process`, or undefined when it is not the tracer's (the loader's initial breakpoint,
- * a DebugBreak, a pause's break-in thread). The address sets do not overlap: stubs, trampolines and the thunk are
+ * The int3 a thread stopped at in `process`, or undefined when it is not the tracer's (the loader's initial breakpoint,
+ * a DebugBreak, a pause's break-in thread). The address sets do not overlap: stubs and trampolines are
  * the tracer's own memory, exit functions are in kernel32/ntdll, entry points in ws2_32 or mswsock, returns in callers.
  */
-export function int3At(process: TracedProcess, inproc: InprocProcess | undefined, hooked: ReadonlyMap<string, HookSpec>, tid: number, address: bigint): Int3 | undefined {
-  const own = inproc?.int3At(tid, address);
-  if (inproc && (own?.kind === 'thunk-returned' || own?.kind === 'exit-call')) return { kind: own.kind, inproc };
+export function int3At(process: TracedProcess, inproc: InprocProcess | undefined, hooked: ReadonlyMap<string, HookSpec>, address: bigint): Int3 | undefined {
+  const own = inproc?.int3At(address);
+  if (inproc && own?.kind === 'exit-call') return { kind: own.kind, inproc };
   if (own?.kind === 'failed-call') return own;
   if (inproc && own?.kind === 'extension-pointer') return { kind: own.kind, inproc };
   const spec = process.entries.get(address);

@@ -4,6 +4,7 @@
  * Winsock extension function where WSAIoctl says it is.
  */
 
+import { runsUnderWine } from './api';
 import type { HookSpec } from './hooks';
 import { threadInside } from './inproc/setup';
 import type { InprocProcess } from './inproc/process-state';
@@ -30,14 +31,19 @@ export function stepOver(process: TracedProcess, thread: TracedThread, address: 
 /**
  * A Winsock extension function handed out by WSAIoctl (AcceptEx is not exported by name), at `pointer` ("0x…"):
  * in process, an inline hook there to the stub built for it (armed as its API is); otherwise, or when it cannot be
- * patched, a breakpoint there. `inproc`: undefined on the breakpoint path (or once detaching).
+ * patched, a breakpoint there. `inproc`: undefined on the breakpoint path (or once detaching). `stopped`: the thread
+ * held at this event (in WSAIoctl, not in the function: its registers are not read).
  */
-export function hookExtensionFunction(process: TracedProcess, inproc: InprocProcess | undefined, spec: HookSpec, pointer: unknown, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }): void {
+export function hookExtensionFunction(process: TracedProcess, inproc: InprocProcess | undefined, spec: HookSpec, pointer: unknown, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, stopped: TracedThread): void {
   if (typeof pointer !== 'string' || !/^0x[0-9a-f]+$/.test(pointer)) return;
   const address = BigInt(pointer);
   if (address === 0n || process.entries.has(address) || inproc?.recorder?.apiAt(address)) return;
   const recorder = inproc?.recorder;
-  if (inproc && recorder && recorder.hookExtension(spec.api, address, threadInside(inproc, undefined)) === undefined) {
+  // Under Wine, WSAIoctl hands out functions of ws2_32's own that are called only through the pointer, and in a process
+  // traced from its start every first handout stops here: no thread can be inside one yet. Reading the other threads'
+  // registers to make sure would make the wineserver set their debug registers.
+  const inside = inproc && (inproc.attachedWhileRunning || !runsUnderWine()) ? threadInside(inproc, stopped) : undefined;
+  if (inproc && recorder && recorder.hookExtension(spec.api, address, inside) === undefined) {
     recorder.setArmed(spec.api, armed.entries.has(spec.api));
     recorder.setFailArmed(spec.api, armed.failures.has(spec.api));
     return;

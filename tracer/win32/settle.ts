@@ -26,14 +26,13 @@ export function settlePendingEvents(processes: Map<number, TracedProcess>, e: Bu
       const exception = e.readUInt32LE(DebugEvent.exceptionCode);
       const address = e.readBigUInt64LE(DebugEvent.exceptionAddress);
       const inproc = inprocOf(pid);
-      const borrowed = inproc?.borrowedAt(tid, address);
       // An int3 that is part of a stub (armed, or after a failed call) stays in the code: the thread goes on past it.
       const inStub = inproc?.isStubInt3(address) === true;
       const ours = exception === EXCEPTION_BREAKPOINT && (inStub || process.placedBreakpoint(address));
-      const context = borrowed ? borrowed.context : ours ? process.getContext(thread) : undefined;
+      const context = ours ? process.getContext(thread) : undefined;
       if (context) {
-        // Wine reports RIP past the int3, Windows at it. A borrowed thread goes back to its hooked call's entry.
-        context.writeBigUInt64LE(borrowed ? borrowed.entry : inStub ? address + 1n : address, Context.rip);
+        // Wine reports RIP past the int3, Windows at it.
+        context.writeBigUInt64LE(inStub ? address + 1n : address, Context.rip);
         process.setContext(thread, context);
       } else if (exception !== EXCEPTION_BREAKPOINT && !(exception === EXCEPTION_SINGLE_STEP && thread.rearm !== undefined)) {
         status = DBG_EXCEPTION_NOT_HANDLED;

@@ -26,6 +26,8 @@ export const winExtra = {
   UnmapViewOfFile: kernel32.func('int32_t __stdcall UnmapViewOfFile(uintptr_t address)'),
   /** `base` and `viewSize`: 8-byte buffers, in and out. */
   NtMapViewOfSection: ntdll.func('int32_t __stdcall NtMapViewOfSection(uintptr_t section, uintptr_t process, _Inout_ uint8_t *base, uintptr_t zeroBits, uintptr_t commitSize, uintptr_t offset, _Inout_ uint8_t *viewSize, uint32_t inherit, uint32_t type, uint32_t protect)'),
+  /** `tid`: a 4-byte buffer, out. */
+  CreateRemoteThread: kernel32.func('uintptr_t __stdcall CreateRemoteThread(uintptr_t process, uintptr_t attributes, uintptr_t stackSize, uintptr_t start, uintptr_t parameter, uint32_t flags, _Out_ uint8_t *tid)'),
   QueryPerformanceCounter: kernel32.func('int32_t __stdcall QueryPerformanceCounter(_Out_ int64_t *count)'),
   QueryPerformanceFrequency: kernel32.func('int32_t __stdcall QueryPerformanceFrequency(_Out_ int64_t *freq)'),
 };

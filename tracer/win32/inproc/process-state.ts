@@ -1,21 +1,11 @@
 /**
  * The in-process path's record of each debuggee (the breakpoint path's is TracedProcess): its recorder, where it
- * exits, the thread borrowed to register the stubs' unwind data, the ring calls still waiting for their return.
+ * exits, the thread started to register the stubs' unwind data, the ring calls still waiting for their return.
  * One record per process, held here rather than on TracedProcess, so the debuggee knows nothing of the stubs.
  */
 
 import type { TracedProcess } from '../traced-process';
 import type { InprocRecorder } from './recorder';
-
-/** A thread the tracer borrowed to run a call in the program (its context is put back at `breakAt`). */
-export interface BorrowedThread {
-  readonly tid: number;
-  readonly breakAt: bigint;
-  readonly context: Buffer;
-  /** The hooked call's entry the thread was stopped at. */
-  readonly entry: bigint;
-  resume(): Promise<number>;
-}
 
 /** A call drained from the ring whose return has not been drained yet. */
 export interface RingCall {
@@ -30,8 +20,6 @@ export interface RingCall {
 
 /** What an int3 of the in-process path is. */
 export type InprocInt3 =
-  /** The unwind-data registration thunk has returned on the borrowed thread. */
-  | { readonly kind: 'thunk-returned' }
   /** ExitProcess / RtlExitUserProcess: the last moment the ring can be read. */
   | { readonly kind: 'exit-call' }
   /** A hooked entry point's int3 hit just before the inline hook went in: the call goes on through the trampoline. */
@@ -52,7 +40,12 @@ export class InprocProcess {
   readonly exitAddresses = new Set<bigint>();
   /** ntdll!RtlAddFunctionTable, which registers the stubs' unwind data. */
   rtlAddFunctionTable?: bigint;
-  borrowed?: BorrowedThread;
+  /** The thread the tracer started to register the stubs' unwind data, until it ends (not the program's). */
+  registrationTid?: number;
+  /** Attached to while running: ws2_32 may be in use already, so the stubs go in at its first hooked call. */
+  attachedWhileRunning = false;
+  /** The capture-setup event is in the trace. */
+  setupRecorded = false;
   /** Its `ring-stalls` event is in the trace (at most one per process). */
   stallsRecorded = false;
   /** ntdll!NtDelayExecution: where a stub waiting for room sleeps. */
@@ -64,19 +57,13 @@ export class InprocProcess {
 
   constructor(readonly process: TracedProcess) {}
 
-  /** The borrowed thread's break, when `tid` stopped there. */
-  borrowedAt(tid: number, address: bigint): BorrowedThread | undefined {
-    return this.borrowed?.tid === tid && this.borrowed.breakAt === address ? this.borrowed : undefined;
-  }
-
   /** An int3 that is part of a stub (armed, or after a failed call): it stays in the code, the thread goes past it. */
   isStubInt3(address: bigint): boolean {
     return this.recorder?.breaks.has(address) === true || this.recorder?.failBreaks.has(address) === true || this.recorder?.extensionBreaks.has(address) === true;
   }
 
-  /** Which of the in-process path's int3s `tid` stopped at, in the order they are told apart; undefined: none. */
-  int3At(tid: number, address: bigint): InprocInt3 | undefined {
-    if (this.borrowedAt(tid, address)) return { kind: 'thunk-returned' };
+  /** Which of the in-process path's int3s a thread stopped at, in the order they are told apart; undefined: none. */
+  int3At(address: bigint): InprocInt3 | undefined {
     if (this.exitAddresses.has(address)) return { kind: 'exit-call' };
     const recorder = this.recorder;
     if (!recorder) return undefined;

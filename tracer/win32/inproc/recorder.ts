@@ -16,10 +16,10 @@ import { win } from '../api';
 import type { LoadedModule, TracedProcess } from '../traced-process';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_READWRITE, winExtra } from './api-extra';
 import { stubPlan } from './copy-plan';
-import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, WAIT_WHEN_FULL_OFFSET, ringBytes, ringHeader } from './ring';
+import { ARMED_OFFSET, EXTENSION_MAILBOX_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, WAIT_WHEN_FULL_OFFSET, ringBytes, ringHeader } from './ring';
 import { type RingMemory, allocateRing } from './ring-memory';
 import { RingReader } from './ring-reader';
-import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from './stubs';
+import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, relativeJump, threadThunk, runtimeFunctions, stubUnwindInfo } from './stubs';
 import { relocate } from './x64-decode';
 
 /** The `jmp rel32` written over an entry point. */
@@ -42,11 +42,9 @@ interface InlineHook {
   readonly trampoline: bigint;
 }
 
-/** A call the tracer makes on a thread it holds: RtlAddFunctionTable for the stubs' unwind data. */
+/** RtlAddFunctionTable for the stubs' unwind data: a thread start routine the tracer runs in a thread of its own. */
 export interface Registration {
   readonly thunk: bigint;
-  /** The thunk's final int3: the call has returned. */
-  readonly breakAt: bigint;
 }
 
 export interface InstallOptions {
@@ -160,9 +158,8 @@ export class InprocRecorder {
     const functions = stubs.offsets.map((offset, id) => ({ begin: offset + STUB_PROLOGUE_OFFSET, end: offset + stubs.lengths[id] }));
     runtimeFunctions(functions, layout.unwindInfo).copy(image, layout.functionTable);
     if (options.rtlAddFunctionTable) {
-      const thunk = callThunk(options.rtlAddFunctionTable, [code + BigInt(layout.functionTable), BigInt(functions.length), code]);
-      thunk.code.copy(image, layout.thunk);
-      recorder.registration = { thunk: code + BigInt(layout.thunk), breakAt: code + BigInt(layout.thunk + thunk.breakOffset) };
+      threadThunk(options.rtlAddFunctionTable, [code + BigInt(layout.functionTable), BigInt(functions.length), code]).copy(image, layout.thunk);
+      recorder.registration = { thunk: code + BigInt(layout.thunk) };
     }
     const originals = apis.map((api) => patches.find((p) => p.hook.api === api)?.hook.trampoline ?? 0n);
     if (!ring.write(0, ringHeader(slots, originals, { waitWhenFull, delayFunction: options.delayFunction, captureStack: options.captureStack })) || !ring.write(RING_HEADER_SIZE, Buffer.alloc(slots * RECORD_SIZE))) return void ring.release();
@@ -175,6 +172,12 @@ export class InprocRecorder {
     }
     if (stubs.extensionBreaks.some((b) => b !== undefined)) ring.write(EXTENSION_STOP_OFFSET, Buffer.from([1]));
     return recorder;
+  }
+
+  /** The 24 bytes WSAIoctl's stub left at its extension-pointer stop (lock, pointer, lpvInBuffer). */
+  extensionMailbox(): Buffer | undefined {
+    const mailbox = Buffer.alloc(24);
+    return this.ring.readInto(EXTENSION_MAILBOX_OFFSET, mailbox) ? mailbox : undefined;
   }
 
   /**

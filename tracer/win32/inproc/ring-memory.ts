@@ -15,7 +15,7 @@
 
 import { readdirSync, unlinkSync } from 'node:fs';
 import koffi from 'koffi';
-import { CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_DELETE_ON_CLOSE, GENERIC_READ, GENERIC_WRITE, INVALID_HANDLE_VALUE, toHandle, win } from '../api';
+import { CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_DELETE_ON_CLOSE, GENERIC_READ, GENERIC_WRITE, INVALID_HANDLE_VALUE, runsUnderWine, win } from '../api';
 import type { TracedProcess } from '../traced-process';
 import { FILE_MAP_ALL_ACCESS, MEM_COMMIT, MEM_RESERVE, PAGE_READWRITE, VIEW_UNMAP, winExtra } from './api-extra';
 
@@ -65,18 +65,17 @@ function sharedRing(process: TracedProcess, bytes: number): RingMemory | undefin
 
 const MEMORY_DIR = 'Z:\\dev\\shm';
 const RING_FILE_PREFIX = 'sockshare-ring-';
-/** Whether the agent runs under Wine (ntdll exports wine_get_version); asked once, at the first ring. */
-let underWine: boolean | undefined;
+/** Stale ring files are looked for once, at the first ring. */
+let staleFilesRemoved = false;
 
 /** Under Wine: a new delete-on-close file in /dev/shm to back a ring's section; elsewhere (or without one) undefined. */
 function memoryFile(pid: number): { handle: bigint } | undefined {
-  if (underWine === undefined) {
-    const ntdll = toHandle(win.GetModuleHandleW('ntdll.dll'));
-    underWine = ntdll !== 0n && toHandle(win.GetProcAddress(ntdll, 'wine_get_version')) !== 0n;
+  if (!runsUnderWine()) return undefined;
+  if (!staleFilesRemoved) {
     // The first ring of this agent: what a killed wineserver left behind goes first.
-    if (underWine) removeStaleRingFiles();
+    staleFilesRemoved = true;
+    removeStaleRingFiles();
   }
-  if (!underWine) return undefined;
   const name = `${MEMORY_DIR}\\${RING_FILE_PREFIX}${globalThis.process.pid}-${pid}-${Date.now()}`;
   const file = BigInt(win.CreateFileW(name, (GENERIC_READ | GENERIC_WRITE) >>> 0, 0, null, CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, 0n));
   return file === INVALID_HANDLE_VALUE || file === 0n ? undefined : { handle: file };

@@ -65,8 +65,13 @@ export const EXTENSION_STOP_OFFSET = WAIT_WHEN_FULL_OFFSET + 1;
 export const KNOWN_EXTENSIONS_OFFSET = WAIT_WHEN_FULL_OFFSET + 8;
 export const KNOWN_EXTENSIONS = 8;
 export const CAPTURE_STACK_OFFSET = KNOWN_EXTENSIONS_OFFSET + 8 * KNOWN_EXTENSIONS;
+/**
+ * WSAIoctl's extension-pointer stop: a lock (u32, 1 while a thread is stopped), the pointer handed out and lpvInBuffer
+ * (where the GUID asked for is). The tracer reads them here rather than from the stopped thread's registers.
+ */
+export const EXTENSION_MAILBOX_OFFSET = CAPTURE_STACK_OFFSET + 8;
 /** Header size, rounded to a cache line so records do not share one with it. */
-export const RING_HEADER_SIZE = Math.ceil((CAPTURE_STACK_OFFSET + 8) / 64) * 64;
+export const RING_HEADER_SIZE = Math.ceil((EXTENSION_MAILBOX_OFFSET + 24) / 64) * 64;
 /** Bit 63 of a continuation record's stamp (bit 31 of its high dword). */
 export const CONTINUATION_STAMP_BIT = 2 ** 31;
 

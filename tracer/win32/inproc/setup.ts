@@ -1,13 +1,16 @@
 /**
- * Setting up the in-process path in one debuggee, for the engine: the recorder installed at the process's first hooked
- * call, the thread borrowed to register the stubs' unwind data, and the capture-setup event that says what was done.
+ * Setting up the in-process path in one debuggee, for the engine: the recorder installed when ws2_32 loads (or, in a
+ * process attached to, at its first hooked call), the thread started to register the stubs' unwind data, and the
+ * capture-setup event that says what was done.
  */
 
 import { HOOKED_APIS, apiEntry } from '../../apis';
 import type { CaptureSetupEvent } from '../../trace/schema';
+import { win } from '../api';
 import { Context } from '../layouts';
+import { winExtra } from './api-extra';
 import type { LoadedModule, TracedThread } from '../traced-process';
-import type { BorrowedThread, InprocProcess } from './process-state';
+import type { InprocProcess } from './process-state';
 import { InprocRecorder } from './recorder';
 
 /** Where a process ends: the in-process path drains its ring there, while the memory is still readable. */
@@ -74,13 +77,14 @@ export function threadInside(state: InprocProcess, stopped: TracedThread | undef
 
 /**
  * Ring, stubs and inline hooks for the hooked APIs. The hooked entry points lose their int3 (the stubs record those
- * calls; an armed stub stops instead). `stopped` is the thread held at this event.
+ * calls; an armed stub stops instead). `stopped`: the thread held at this event; none when ws2_32 has just been mapped,
+ * where no thread can be inside its code yet (and no thread's registers need be read).
  */
-export function installRecorder(state: InprocProcess, stopped: TracedThread, hooked: ReadonlySet<string>, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, ring: RingOptions = {}): void {
+export function installRecorder(state: InprocProcess, stopped: TracedThread | undefined, hooked: ReadonlySet<string>, armed: { entries: ReadonlySet<string>; failures: ReadonlySet<string> }, ring: RingOptions = {}): void {
   const process = state.process;
   const apis = recordedApis(state, hooked);
   const captureStack = ring.stacks ? state.captureStackFunction : undefined;
-  const options = { slots: ring.ringSlots, waitWhenFull: ring.overflow !== 'drop', delayFunction: state.delayFunction, rtlAddFunctionTable: state.rtlAddFunctionTable, captureStack, threadInside: threadInside(state, stopped) };
+  const options = { slots: ring.ringSlots, waitWhenFull: ring.overflow !== 'drop', delayFunction: state.delayFunction, rtlAddFunctionTable: state.rtlAddFunctionTable, captureStack, threadInside: stopped && threadInside(state, stopped) };
   state.recorder = process.ws2 ? (InprocRecorder.install(process, process.ws2, state.ws2Exports, apis, options) ?? null) : null;
   for (const api of state.recorder?.hooked() ?? []) {
     const address = state.ws2Exports.get(api) as bigint;
@@ -101,34 +105,27 @@ export function captureSetup(state: InprocProcess, hooked: ReadonlySet<string>):
 }
 
 /**
- * Registers the stubs' unwind data with RtlAddFunctionTable, run on the thread held at a hooked call's `entry`: its
- * context is saved and it runs the thunk; at the thunk's int3 (returnBorrowedThread) the context is put back and
- * `resume` carries the call on as if nothing happened. Returns false when there is nothing to register.
+ * Registers the stubs' unwind data with RtlAddFunctionTable, run in a thread of the tracer's own in the program
+ * (CreateRemoteThread): its exit code is RtlAddFunctionTable's answer. No thread of the program is borrowed: under Wine,
+ * setting a stopped thread's context makes the wineserver write its debug registers, which slows every context switch
+ * on the machine for as long as the thread lives. Returns the thread's id, or undefined when there is nothing to
+ * register or no thread could be started.
  */
-export function borrowThread(state: InprocProcess, thread: TracedThread, entry: bigint, resume: () => Promise<number>): boolean {
-  const process = state.process;
-  const registration = state.recorder?.registration;
-  const context = registration && process.getContext(thread);
-  if (!registration || !context) return false;
-  const saved = Buffer.from(context);
-  // Below the thread's stack top, 16-byte aligned as at a call; the thunk reserves its own shadow space.
-  const rsp = (context.readBigUInt64LE(Context.rsp) - 0x400n) & ~0xfn;
-  context.writeBigUInt64LE(rsp, Context.rsp);
-  context.writeBigUInt64LE(registration.thunk, Context.rip);
-  if (!process.setContext(thread, context)) return false;
-  state.borrowed = { tid: thread.tid, breakAt: registration.breakAt, context: saved, entry, resume };
-  return true;
+export function startUnwindRegistration(state: InprocProcess): number | undefined {
+  const thunk = state.recorder?.registration?.thunk;
+  if (thunk === undefined) return undefined;
+  const tid = Buffer.alloc(4);
+  const thread = BigInt(winExtra.CreateRemoteThread(state.process.handle, 0n, 0n, thunk, 0n, 0, tid));
+  if (thread === 0n) return undefined;
+  win.CloseHandle(thread);
+  state.registrationTid = tid.readUInt32LE(0);
+  return state.registrationTid;
 }
 
-/** The thunk has returned: notes RtlAddFunctionTable's answer and gives the thread its own context back. */
-export function returnBorrowedThread(state: InprocProcess, thread: TracedThread): BorrowedThread | undefined {
-  const borrowed = state.borrowed;
-  state.borrowed = undefined;
-  if (!borrowed) return undefined;
-  const registered = state.process.getContext(thread)?.readBigUInt64LE(Context.rax) ?? 0n;
-  if (state.recorder) state.recorder.unwindRegistered = (registered & 0xffn) !== 0n; // BOOLEAN in AL
-  state.process.setContext(thread, borrowed.context);
-  return borrowed;
+/** The registration thread ended with `exitCode`: whether the unwind data is registered. */
+export function unwindRegistrationEnded(state: InprocProcess, exitCode: number): void {
+  state.registrationTid = undefined;
+  if (state.recorder) state.recorder.unwindRegistered = exitCode !== 0;
 }
 
 /**

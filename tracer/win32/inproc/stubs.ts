@@ -22,10 +22,9 @@
 
 import { Asm } from './asm';
 import type { StubPlan } from './copy-plan';
-import { ARMED_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KIND_CALL, KIND_RETURN, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, MAX_APIS, ORIGINALS_OFFSET } from './ring';
+import { ARMED_OFFSET, EXTENSION_MAILBOX_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KIND_CALL, KIND_RETURN, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, MAX_APIS, ORIGINALS_OFFSET } from './ring';
 import { FRAME_SIZE, Frame, captureStack, loadFrame, recordPhase, storeFrame } from './stub-parts';
 import { SIO_GET_EXTENSION_FUNCTION_POINTER } from './copy-plan';
-import { Context } from '../layouts';
 import type { TracedProcess } from '../traced-process';
 
 export type { FailureTest } from './copy-plan';
@@ -144,8 +143,23 @@ export function callReturnStub(api: number, header: bigint, plan: StubPlan | Stu
       a.op(0x49, 0x3b, 0x8a, ...a.u32(KNOWN_EXTENSIONS_OFFSET + 8 * i)); // cmp rcx, [r10+known+8i]
       a.jcc(0x4, 'extension-done'); // je
     }
+    // One stopped thread at a time leaves the pointer and lpvInBuffer in the mailbox: reading the stopped thread's
+    // registers would make Wine set its debug registers (see extensionHandedOut).
+    a.op(0x4d, 0x8d, 0x9a, ...a.u32(EXTENSION_MAILBOX_OFFSET)); // lea r11, [r10+mailbox]
+    a.label('mailbox-lock');
+    a.op(0x31, 0xc0); // xor eax, eax
+    a.op(0xba, ...a.u32(1)); // mov edx, 1
+    a.op(0xf0, 0x41, 0x0f, 0xb1, 0x13); // lock cmpxchg [r11], edx
+    a.jcc(0x4, 'mailbox-locked'); // je
+    a.op(0xf3, 0x90); // pause
+    a.jmp('mailbox-lock');
+    a.label('mailbox-locked');
+    a.op(0x49, 0x89, 0x4b, 0x08); // mov [r11+8], rcx        ; the pointer handed out
+    loadFrame(a, 0, Frame.home + 8 * 2); // mov rax, [lpvInBuffer]
+    a.op(0x49, 0x89, 0x43, 0x10); // mov [r11+16], rax       ; where the GUID is
     extensionBreakOffset = a.length;
     a.op(0xcc); // int3
+    a.op(0x41, 0xc7, 0x03, ...a.u32(0)); // mov dword [r11], 0   ; unlocked
     a.label('extension-done');
   }
   loadFrame(a, 0, Frame.result); // mov rax, [rsp+result]
@@ -162,13 +176,15 @@ export function callReturnStub(api: number, header: bigint, plan: StubPlan | Stu
 }
 
 /**
- * At WSAIoctl's extension-pointer int3 (`context`: the stopped thread's): the pointer handed out, which the stub left in
- * RCX, and the GUID lpvInBuffer points to (the stub saved lpvInBuffer, R8, in the caller's home space).
+ * At WSAIoctl's extension-pointer int3: the pointer handed out and the GUID asked for, from the mailbox the stopped
+ * stub filled (`mailbox`: its 24 bytes). The thread's registers are not read: under Wine a debugger reading the
+ * context of a thread stopped at an exception makes the wineserver write that thread's debug registers (ptrace), and
+ * from then on the kernel switches perf events at every context switch on the machine.
  */
-export function extensionHandedOut(process: TracedProcess, context: Buffer): { pointer: bigint; guid: Buffer } | undefined {
-  const inBuffer = process.readU64(context.readBigUInt64LE(Context.rsp) + BigInt(Frame.home + 8 * 2));
-  const guid = inBuffer === undefined ? undefined : process.read(inBuffer, 16);
-  return guid && { pointer: context.readBigUInt64LE(Context.rcx), guid };
+export function extensionHandedOut(process: TracedProcess, mailbox: Buffer): { pointer: bigint; guid: Buffer } | undefined {
+  const inBuffer = mailbox.readBigUInt64LE(16);
+  const guid = process.read(inBuffer, 16);
+  return guid && { pointer: mailbox.readBigUInt64LE(8), guid };
 }
 
 /**
@@ -193,21 +209,21 @@ export function runtimeFunctions(functions: readonly { begin: number; end: numbe
 }
 
 /**
- * A call the tracer makes run on a thread it holds (the thread's context is saved and restored around it):
- * fn(a, b, c) with an aligned stack and shadow space, then int3 at the returned offset, where the tracer takes over.
- * The thread's RSP must be set 16-byte aligned before it runs.
+ * A thread's start routine that calls fn(a, b, c) and returns its BOOLEAN answer as the thread's exit code: the
+ * tracer runs it in a thread of its own (CreateRemoteThread), so no thread of the program is stopped or moved.
  */
-export function callThunk(fn: bigint, args: readonly [bigint, bigint, bigint]): { code: Buffer; breakOffset: number } {
+export function threadThunk(fn: bigint, args: readonly [bigint, bigint, bigint]): Buffer {
   const a = new Asm();
-  a.op(0x48, 0x83, 0xec, 0x20); // sub rsp, 0x20        ; shadow space, RSP stays aligned for the call
+  a.op(0x48, 0x83, 0xec, 0x28); // sub rsp, 0x28        ; shadow space, and RSP aligned again for the call
   a.op(0x48, 0xb9, ...a.u64(args[0])); // mov rcx, imm64
   a.op(0x48, 0xba, ...a.u64(args[1])); // mov rdx, imm64
   a.op(0x49, 0xb8, ...a.u64(args[2])); // mov r8, imm64
   a.op(0x48, 0xb8, ...a.u64(fn)); // mov rax, imm64
   a.op(0xff, 0xd0); // call rax
-  const breakOffset = a.length;
-  a.op(0xcc); // int3
-  return { code: a.done(), breakOffset };
+  a.op(0x0f, 0xb6, 0xc0); // movzx eax, al        ; BOOLEAN
+  a.op(0x48, 0x83, 0xc4, 0x28); // add rsp, 0x28
+  a.op(0xc3); // ret
+  return a.done();
 }
 
 /** `jmp qword [rip+0]` followed by the target: a jump that reaches anywhere (14 bytes). */
