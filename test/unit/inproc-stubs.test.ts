@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callReturnStub, threadThunk, relativeJump, runtimeFunctions, stubUnwindInfo } from '../../tracer/win32/inproc/stubs';
+import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, callReturnStub, extensionHandedOut, relativeJump, threadThunk, runtimeFunctions, stubUnwindInfo } from '../../tracer/win32/inproc/stubs';
 import { decodeInstruction } from '../../tracer/win32/inproc/x64-decode';
 import { stubPlan } from '../../tracer/win32/inproc/copy-plan';
 import { HOOKED_APIS } from '../../tracer/apis';
+import type { TracedProcess } from '../../tracer/win32/traced-process';
 
 /** The stub's instructions, decoded one after the other from its start. */
 function instructions(code: Uint8Array): { offset: number; bytes: number[] }[] {
@@ -44,6 +45,30 @@ describe('the in-process stubs: x64 rules a hooked call must keep', () => {
         const calls = code.filter((i) => i.bytes.length === 2 && i.bytes[0] === 0xff && i.bytes[1] === 0xd0).length;
         assert.equal(calls, stack ? 3 : 2, `${api}: ${stack ? 'one stack capture' : 'no stack capture'} besides the waits' sleeps`);
       }
+  });
+
+  it('WSAIoctl stops for a new extension pointer holding the mailbox lock: pointer and lpvInBuffer left there, the lock given back after the int3', () => {
+    const built = callReturnStub(5, 0x10000000n, stubPlan('WSAIoctl'));
+    const at = built.extensionBreakOffset ?? -1;
+    const code = instructions(built.code);
+    const int3 = code.findIndex((i) => i.offset === at);
+    assert.ok(int3 > 0 && built.code[at] === 0xcc);
+    const before = code.slice(int3 - 10, int3).map((i) => i.bytes);
+    assert.ok(before.some((b) => b.join() === [0xf0, 0x41, 0x0f, 0xb1, 0x13].join()), 'lock cmpxchg [r11], edx: one stopped thread at a time');
+    assert.ok(before.some((b) => b.join() === [0x49, 0x89, 0x4b, 0x08].join()), 'mov [r11+8], rcx: the pointer handed out');
+    assert.ok(before.some((b) => b.join() === [0x49, 0x89, 0x43, 0x10].join()), 'mov [r11+16], rax: lpvInBuffer');
+    assert.deepEqual(code[int3 + 1].bytes, [0x41, 0xc7, 0x03, 0, 0, 0, 0], 'mov dword [r11], 0 right after the int3');
+  });
+
+  it("the tracer takes the extension pointer and the GUID from the mailbox, not from the stopped thread's registers", () => {
+    const guid = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    const mailbox = Buffer.alloc(24);
+    mailbox.writeBigUInt64LE(0x7ff012345678n, 8);
+    mailbox.writeBigUInt64LE(0x5000n, 16);
+    const process = { read: (address: bigint, length: number) => (address === 0x5000n && length === 16 ? guid : undefined) } as unknown as TracedProcess;
+    assert.deepEqual(extensionHandedOut(process, mailbox), { pointer: 0x7ff012345678n, guid });
+    mailbox.writeBigUInt64LE(0x6000n, 16);
+    assert.equal(extensionHandedOut(process, mailbox), undefined, 'an unreadable GUID: nothing hooked');
   });
 
   it('the copy plans follow the catalogue: what each stub copies and when', () => {

@@ -66,6 +66,11 @@ export const AGENT_EXIT_CLIENT_LOST = 3;
 /** Where the agent's time went (nanoseconds), for the benchmark. */
 export interface CaptureStats {
   debugEvents: number;
+  /**
+   * Get/SetThreadContext calls on the programs' threads, apart from those at ExitProcess. Under Wine each one makes the
+   * wineserver set that thread's debug registers, which slows every context switch on the machine while it lives.
+   */
+  threadContextCalls: number;
   waitNs: number;
   handleNs: number;
   continueNs: number;

@@ -38,8 +38,14 @@ export class CaptureEngine {
 
   /** The debug loop's times, and the in-process drains' (events recorded from the rings, time spent on them). */
   get stats() {
-    return { ...this.eventStats, ...(this.rings?.stats ?? {}), ...this.callStacks.stats };
+    const live = [...this.processes.values()].reduce((sum, p) => sum + p.contextCalls, 0);
+    const threadContextCalls = this.endedContextCalls + live - this.exitContextCalls;
+    return { ...this.eventStats, threadContextCalls, ...(this.rings?.stats ?? {}), ...this.callStacks.stats };
   }
+
+  /** Context calls of the processes that ended, and of all processes at ExitProcess (see CaptureStats). */
+  private endedContextCalls = 0;
+  private exitContextCalls = 0;
 
   /** In-process capture: calls of register-only APIs are recorded by stubs in the process, not by breakpoints. */
   private readonly inprocess: boolean;
@@ -231,6 +237,7 @@ export class CaptureEngine {
     const inproc = this.inproc?.get(pid);
     if (inproc?.recorder !== undefined) this.recordCaptureSetup(inproc);
     const process = this.processes.get(pid);
+    this.endedContextCalls += process?.contextCalls ?? 0;
     this.processes.delete(pid);
     this.inproc?.delete(pid);
     this.follower.forget(pid);
@@ -325,10 +332,12 @@ export class CaptureEngine {
     this.drain(true);
     this.rings?.recordStalls(inproc);
     const process = inproc.process;
+    const before = process.contextCalls;
     const context = process.getContext(thread);
     inproc.exitAddresses.delete(address);
     process.disarm(address);
     if (context) resumeAt(process, thread, address, false, context);
+    this.exitContextCalls += process.contextCalls - before;
     return DBG_CONTINUE;
   }
 

@@ -124,14 +124,19 @@ export class TracedProcess {
     this.returns.clear();
   }
 
+  /** Get/SetThreadContext calls made on this process's threads. */
+  contextCalls = 0;
+
   /** Registers of a stopped thread (control + integer). The buffer is reused: copy what must outlive the next call. */
   getContext(thread: TracedThread): Buffer | undefined {
+    this.contextCalls++;
     this.context.fill(0);
     this.context.writeUInt32LE(CONTEXT_CONTROL | CONTEXT_INTEGER, Context.contextFlags);
     return win.GetThreadContext(thread.handle, this.context) ? this.context : undefined;
   }
 
   setContext(thread: TracedThread, context: Buffer): boolean {
+    this.contextCalls++;
     return win.SetThreadContext(thread.handle, context) !== 0;
   }
 
