@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import type { TraceEvent } from '../../tracer/trace/schema';
 import { type ProcessView, type RingSource, drainRings } from '../../tracer/win32/inproc/events';
 import type { RingCall } from '../../tracer/win32/inproc/process-state';
 import { RECORD_SIZE, RING_HEADER_SIZE, drain, ringRecords } from '../../tracer/win32/inproc/ring';
 import { countRing } from '../../tracer/win32/inproc/ring-count';
-import { type ChunkClock, RING_CHUNK_PREFIX, type RingChunk, RingChunkDecoder, chunkTimeNs, ringChunkLine, tscToNs } from '../../tracer/win32/inproc/ring-chunk';
+import { type ChunkClock, RING_CHUNK_PREFIX, type RingChunk, RingChunkDecoder, chunkRecordBytes, chunkTimeNs, ringChunkLine, tscToNs } from '../../tracer/win32/inproc/ring-chunk';
+import { RingRecordsReader, RingRecordsWriter } from '../../tracer/win32/inproc/ring-records';
 import type { LoadedModule } from '../../tracer/win32/traced-process';
 import { FakeRing } from '../support/fake-ring';
 
@@ -41,6 +45,14 @@ class Traced implements ProcessView {
     return this.modules.find((m) => address >= m.base && address < m.base + BigInt(m.size));
   }
 }
+
+/** The records file the chunks' records go to (the agent's), and its reader (the client's). */
+const dir = mkdtempSync(join(tmpdir(), 'sockshare-ring-chunk-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const recordsFile = join(dir, 'trace.spool.rings');
+const records = new RingRecordsWriter(recordsFile);
+const recordsReader = new RingRecordsReader(recordsFile);
+const recordsOf = (p: RingChunk['processes'][number]) => recordsReader.read(p.at, chunkRecordBytes(p));
 
 /** The trace so far: the next seq and the last event's time, as the agent keeps them. */
 const position = { seq: 1, lastTimeNs: 0 };
@@ -116,7 +128,7 @@ function drainAsChunk(processes: Traced[], whole = false): string {
         pid: p.pid,
         start: starts[i],
         next: p.chunkFrom,
-        data: ringRecords(p.ring.bytes, SLOTS, starts[i], p.chunkFrom).toString('base64'),
+        at: records.append(ringRecords(p.ring.bytes, SLOTS, starts[i], p.chunkFrom)),
         ...(fresh ? { fresh: true as const, apis: APIS, modules: p.modules.map((m): [string, string, number] => [m.name, `0x${m.base.toString(16)}`, m.size]), ws2: `0x${p.ws2.base.toString(16)}` } : {}),
       };
     }),
@@ -141,7 +153,7 @@ describe('ring chunks: the records written undecoded, expanded by the reader int
     const decoded = drainDecoded([source, target]);
     const line = drainAsChunk([source, target], whole);
     assert.ok(line.startsWith(RING_CHUNK_PREFIX));
-    assert.deepEqual(decoder.expand(JSON.parse(line) as RingChunk), decoded);
+    assert.deepEqual(decoder.expand(JSON.parse(line) as RingChunk, recordsOf), decoded);
     assert.deepEqual(
       decoded.map((e) => (e.kind === 'api' ? `${e.pid} ${e.api} ${e.phase}` : e.kind)),
       ['41 shutdown call', '40 listen call', '41 shutdown return', '40 listen return', '40 closesocket call'],
@@ -152,7 +164,7 @@ describe('ring chunks: the records written undecoded, expanded by the reader int
     source.ring.ret(close, 0n, 0);
     target.ring.ret(999, 0n, 0);
     const later = drainDecoded([source, target]);
-    assert.deepEqual(decoder.expand(JSON.parse(drainAsChunk([source, target], whole)) as RingChunk), later);
+    assert.deepEqual(decoder.expand(JSON.parse(drainAsChunk([source, target], whole)) as RingChunk, recordsOf), later);
     const closeReturn = later.find((e) => e.kind === 'api' && e.phase === 'return');
     assert.equal(closeReturn?.kind === 'api' && closeReturn.phase === 'return' ? closeReturn.callSeq : undefined, decoded[4].seq, 'the return names the call of the earlier chunk');
     assert.ok(later.some((e) => e.kind === 'records-lost' && e.pid === 41 && e.count === 1));
@@ -170,13 +182,24 @@ describe('ring chunks: the records written undecoded, expanded by the reader int
     const process = new Traced(50, 0);
     process.ring.call(CLOSESOCKET, 1, [4n]);
     const chunk = JSON.parse(drainAsChunk([process])) as RingChunk;
-    assert.throws(() => new RingChunkDecoder().expand({ ...chunk, count: chunk.count + 1 }), /decodes to 1 events; the tracer counted 2/);
+    assert.throws(() => new RingChunkDecoder().expand({ ...chunk, count: chunk.count + 1 }, recordsOf), /decodes to 1 events; the tracer counted 2/);
   });
 
-  test("a chunk's line is its JSON, the records' base64 put in as is, whatever the modules are called", () => {
-    const chunk: RingChunk = { ringChunk: 1, seq: 7, count: 0, lastTimeNs: 1, knownNow: 2, processes: [{ pid: 1, start: 0, next: 0, data: 'AAEC+/==', modules: [['a"data":"".dll', '0x10', 16]] }] };
-    assert.deepEqual(JSON.parse(ringChunkLine(chunk)), chunk);
+  test('a chunk whose records the records file does not hold whole is refused, saying where they should lie', () => {
+    const file = join(dir, 'cut.spool.rings');
+    const writer = new RingRecordsWriter(file);
+    const process = new Traced(51, 0);
+    process.ring.call(CLOSESOCKET, 1, [4n]);
+    process.ring.call(CLOSESOCKET, 1, [5n]);
+    const at = writer.append(ringRecords(process.ring.bytes, SLOTS, 0, 2));
+    writer.close();
+    truncateSync(file, RECORD_SIZE + 10);
+    const reader = new RingRecordsReader(file);
+    assert.throws(() => reader.read(at, 2 * RECORD_SIZE), new RegExp(`bytes 0–${2 * RECORD_SIZE} of .*cut\\.spool\\.rings, which ends at ${RECORD_SIZE + 10}`));
+    reader.close();
+    assert.throws(() => new RingRecordsReader(join(dir, 'none.rings')).read(0, RECORD_SIZE), /records file .*none\.rings cannot be read/);
   });
+
 });
 
 describe("a chunk's records, in ring order", () => {
@@ -186,11 +209,23 @@ describe("a chunk's records, in ring order", () => {
   for (let slot = 0; slot < slots; slot++) snapshot.fill(slot, RING_HEADER_SIZE + slot * RECORD_SIZE, RING_HEADER_SIZE + (slot + 1) * RECORD_SIZE);
   const slotsOf = (records: Buffer) => Array.from({ length: records.length / RECORD_SIZE }, (_, i) => records[i * RECORD_SIZE]);
 
-  test('records that do not wrap are the snapshot bytes themselves, records that wrap are laid out from the oldest', () => {
-    const inPlace = ringRecords(snapshot, slots, 10, 14);
-    assert.deepEqual(slotsOf(inPlace), [2, 3, 4, 5]);
+  test('records that do not wrap are one view of the snapshot, records that wrap two, the oldest first; the records file holds them in that order', () => {
+    const [inPlace, ...rest] = ringRecords(snapshot, slots, 10, 14);
+    assert.deepEqual([slotsOf(inPlace), rest.length], [[2, 3, 4, 5], 0]);
     assert.equal(inPlace.buffer, snapshot.buffer, 'no copy');
-    assert.deepEqual(slotsOf(ringRecords(snapshot, slots, 13, 19)), [5, 6, 7, 0, 1, 2]);
-    assert.deepEqual(slotsOf(ringRecords(snapshot, slots, 8, 16)), [0, 1, 2, 3, 4, 5, 6, 7]);
+    const wrapped = ringRecords(snapshot, slots, 13, 19);
+    assert.deepEqual(wrapped.map(slotsOf), [[5, 6, 7], [0, 1, 2]]);
+    assert.ok(wrapped.every((piece) => piece.buffer === snapshot.buffer), 'no copy');
+    assert.deepEqual(ringRecords(snapshot, slots, 8, 16).map(slotsOf), [[0, 1, 2, 3, 4, 5, 6, 7]]);
+    const file = join(dir, 'order.spool.rings');
+    const writer = new RingRecordsWriter(file);
+    const first = writer.append(ringRecords(snapshot, slots, 10, 14));
+    const second = writer.append(wrapped);
+    writer.close();
+    const reader = new RingRecordsReader(file);
+    assert.deepEqual([first, second], [0, 4 * RECORD_SIZE]);
+    assert.deepEqual(slotsOf(reader.read(second, 6 * RECORD_SIZE)), [5, 6, 7, 0, 1, 2]);
+    assert.deepEqual(slotsOf(reader.read(first, 4 * RECORD_SIZE)), [2, 3, 4, 5]);
+    reader.close();
   });
 });

@@ -14,6 +14,7 @@ function mapped(ring: FakeRing, state = { readable: true, reads: 0, writes: 0 })
     state,
     address: 0x7f0000n,
     shared: true,
+    inPlace: () => (state.readable ? ring.bytes : undefined),
     readInto(offset, target) {
       if (!state.readable) return false;
       state.reads++;
@@ -29,21 +30,37 @@ function mapped(ring: FakeRing, state = { readable: true, reads: 0, writes: 0 })
   };
 }
 
+/** A private ring (VirtualAllocEx in the debuggee): every read is a copy (ReadProcessMemory). */
+function copied(ring: FakeRing): RingMemory & { state: { readable: boolean; reads: number; writes: number } } {
+  const memory = mapped(ring);
+  delete memory.inPlace;
+  return { ...memory, shared: false };
+}
+
 const tailOf = (ring: FakeRing) => Number(ring.bytes.readBigUInt64LE(TAIL_OFFSET));
 
 describe('reading a ring back: each drain reads what the stubs committed since the last one', () => {
-  it('wait mode: a drain reads every record written since the last drain, and only those', () => {
-    const ring = new FakeRing(64);
-    const reader = new RingReader(mapped(ring), 64, true, APIS);
-    for (let i = 0; i < 3; i++) ring.call(CLOSESOCKET, 7, [BigInt(i)]);
-    assert.deepEqual(reader.drain()?.calls.map((c) => c.raw[0]), [0n, 1n, 2n]);
-    ring.call(CLOSESOCKET, 7, [3n]);
-    ring.call(CLOSESOCKET, 7, [4n]);
-    const second = reader.drain();
-    assert.deepEqual(second?.calls.map((c) => c.raw[0]), [3n, 4n]);
-    assert.equal(second?.next, 5);
-    assert.equal(reader.drain()?.calls.length, 0, 'nothing new: nothing read twice');
-  });
+  for (const [kind, memoryOf] of [['shared, read in place', mapped], ['private, copied', copied]] as const)
+    it(`wait mode: a drain reads every record written since the last drain, and only those (${kind})`, () => {
+      const ring = new FakeRing(64);
+      const memory = memoryOf(ring);
+      const reader = new RingReader(memory, 64, true, APIS);
+      for (let i = 0; i < 3; i++) ring.call(CLOSESOCKET, 7, [BigInt(i)]);
+      assert.deepEqual(reader.drain()?.calls.map((c) => c.raw[0]), [0n, 1n, 2n]);
+      ring.call(CLOSESOCKET, 7, [3n]);
+      ring.call(CLOSESOCKET, 7, [4n]);
+      const second = reader.drain();
+      assert.deepEqual(second?.calls.map((c) => c.raw[0]), [3n, 4n]);
+      assert.equal(second?.next, 5);
+      assert.deepEqual(
+        reader.recordBytes(3, 5).map((piece) => piece.readUInt32LE(0)),
+        [4],
+        'the records as the stubs wrote them (stamp: seq + 1)',
+      );
+      assert.equal(reader.drain()?.calls.length, 0, 'nothing new: nothing read twice');
+      if (memory.shared) assert.equal(memory.state.reads, 0, 'a shared ring is never copied');
+      else assert.ok(memory.state.reads >= 3);
+    });
 
   it('wait mode: records stamped after the drain began are left for the next drain, a record\'s continuations with it', () => {
     const ring = new FakeRing(64);

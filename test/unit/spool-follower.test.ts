@@ -7,6 +7,7 @@ import { SpoolFollower } from '../../tracer/capture/spool';
 import { TraceFormatError, readTrace, type TraceEvent, type TraceHeader } from '../../tracer/trace/index';
 import { ringRecords } from '../../tracer/win32/inproc/ring';
 import { ringChunkLine } from '../../tracer/win32/inproc/ring-chunk';
+import { RingRecordsWriter, ringRecordsFileOf } from '../../tracer/win32/inproc/ring-records';
 import { FakeRing } from '../support/fake-ring';
 
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockshare-spool-'));
@@ -24,6 +25,16 @@ const call: TraceEvent = { seq: 2, timeNs: 10, kind: 'api', phase: 'call', pid: 
 const ret: TraceEvent = { seq: 3, timeNs: 20, kind: 'api', phase: 'return', pid: 40, tid: 44, api: 'closesocket', callSeq: 2, result: 0 };
 const output: TraceEvent = { seq: 4, timeNs: 30, kind: 'output', pid: 40, stream: 'stdout', text: 'served "kind":"api"\n' };
 const line = (value: unknown) => `${JSON.stringify(value)}\n`;
+
+/** A chunk of one closesocket call and its return, as the agent writes it: its records to the spool's records file, its line returned. */
+function spooledChunk(spool: string): string {
+  const ring = new FakeRing(16);
+  ring.ret(ring.call(0, 44, [0x1a4n]), 0n, 0);
+  const records = new RingRecordsWriter(ringRecordsFileOf(spool));
+  const at = records.append(ringRecords(ring.bytes, 16, 0, 2));
+  records.close();
+  return ringChunkLine({ ringChunk: 1, seq: 2, count: 2, lastTimeNs: 0, knownNow: 15, processes: [{ pid: 40, start: 0, next: 2, at, fresh: true, apis: ['closesocket'], modules: [['server.exe', '0x140000000', 0x10000]] }] });
+}
 
 async function traceEvents(file: string): Promise<TraceEvent[]> {
   const events: TraceEvent[] = [];
@@ -76,9 +87,7 @@ describe("following the agent's spool into the trace", () => {
 
   test("a ring chunk becomes its events in the trace, between the lines around it, in seq order", async () => {
     const { spool, trace } = freshPair();
-    const ring = new FakeRing(16);
-    ring.ret(ring.call(0, 44, [0x1a4n]), 0n, 0);
-    const chunk = ringChunkLine({ ringChunk: 1, seq: 2, count: 2, lastTimeNs: 0, knownNow: 15, processes: [{ pid: 40, start: 0, next: 2, data: ringRecords(ring.bytes, 16, 0, 2).toString('base64'), fresh: true, apis: ['closesocket'], modules: [['server.exe', '0x140000000', 0x10000]] }] });
+    const chunk = spooledChunk(spool);
     fs.writeFileSync(spool, line(header) + line(start) + `${chunk}\n` + line(output));
     const follower = new SpoolFollower(spool, trace);
     const events = follower.readNew();
@@ -91,11 +100,35 @@ describe("following the agent's spool into the trace", () => {
     assert.deepEqual(events[1].kind === 'api' && events[1].phase === 'call' ? [events[1].args, events[1].caller] : undefined, [{ s: 0x1a4 }, { module: 'server.exe', offset: 0x1234 }]);
   });
 
+  test('a spool wholly in the trace is removed with its records file; a kept one keeps both', () => {
+    const kept = freshPair();
+    fs.writeFileSync(kept.spool, line(header) + line(start) + `${spooledChunk(kept.spool)}\n`);
+    const keeping = new SpoolFollower(kept.spool, kept.trace);
+    keeping.readNew();
+    keeping.close();
+    assert.deepEqual([fs.existsSync(kept.spool), fs.existsSync(ringRecordsFileOf(kept.spool))], [true, true]);
+    const removed = freshPair();
+    fs.writeFileSync(removed.spool, line(header) + line(start) + `${spooledChunk(removed.spool)}\n`);
+    const removing = new SpoolFollower(removed.spool, removed.trace);
+    removing.readNew();
+    removing.close(true);
+    assert.deepEqual([fs.existsSync(removed.spool), fs.existsSync(ringRecordsFileOf(removed.spool))], [false, false]);
+  });
+
+  test("a ring chunk whose records file is gone is an error naming the spool's line and the records file; what came before it is in the trace", async () => {
+    const { spool, trace } = freshPair();
+    const chunk = spooledChunk(spool);
+    fs.rmSync(ringRecordsFileOf(spool));
+    fs.writeFileSync(spool, line(header) + line(start) + `${chunk}\n`);
+    const follower = new SpoolFollower(spool, trace);
+    assert.throws(() => follower.readNew(), (error: unknown) => error instanceof TraceFormatError && error.message.includes(`${spool}:3`) && error.message.includes(`${ringRecordsFileOf(spool)} cannot be read`));
+    follower.close();
+    assert.deepEqual(await traceEvents(trace), [start]);
+  });
+
   test('events the client got from the agent are not handed on again when the spool is read at a stop; the rest are', async () => {
     const { spool, trace } = freshPair();
-    const ring = new FakeRing(16);
-    ring.ret(ring.call(0, 44, [0x1a4n]), 0n, 0);
-    const chunk = ringChunkLine({ ringChunk: 1, seq: 2, count: 2, lastTimeNs: 0, knownNow: 15, processes: [{ pid: 40, start: 0, next: 2, data: ringRecords(ring.bytes, 16, 0, 2).toString('base64'), fresh: true, apis: ['closesocket'], modules: [['server.exe', '0x140000000', 0x10000]] }] });
+    const chunk = spooledChunk(spool);
     const later = { ...output, seq: 5, text: 'later\n' };
     fs.writeFileSync(spool, line(header) + line(start) + `${chunk}\n` + line(output) + line(later));
     const follower = new SpoolFollower(spool, trace, { kinds: ['output', 'process-start'] });

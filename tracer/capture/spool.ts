@@ -1,6 +1,7 @@
 /**
  * Following the agent's spool as it grows, and writing the trace from it. The spool is a trace whose in-process calls
- * may come as ring chunks (the records as the stubs wrote them: tracer/win32/inproc/ring-chunk.ts); the trace gets the
+ * may come as ring chunks (the records as the stubs wrote them, in the records file beside it: ring-chunk.ts and
+ * ring-records.ts in tracer/win32/inproc); the trace gets the
  * events' lines as they are and each chunk expanded into its events, flushed at each write. A line still being written
  * waits for the next read. Each event line handed on is checked as any reader checks it.
  *
@@ -15,7 +16,8 @@ import { TraceFormatError } from '../trace/errors';
 import { TraceLineParser } from '../trace/reader';
 import type { TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
-import { RING_CHUNK_PREFIX, type RingChunk, RingChunkDecoder } from '../win32/inproc/ring-chunk';
+import { RING_CHUNK_PREFIX, type RingChunk, RingChunkDecoder, chunkRecordBytes } from '../win32/inproc/ring-chunk';
+import { RingRecordsReader, ringRecordsFileOf } from '../win32/inproc/ring-records';
 
 /** The agent's spool is its trace's file name with this added, beside it. */
 export const SPOOL_SUFFIX = '.spool';
@@ -73,6 +75,8 @@ export class SpoolFollower {
   private readonly lines: AppendedLines;
   private readonly parser: TraceLineParser;
   private readonly chunks = new RingChunkDecoder();
+  /** The chunks' records, beside the spool. */
+  private readonly records: RingRecordsReader;
   private readonly kinds?: ReadonlySet<string>;
   private writer?: TraceWriter;
   /** Events written to the trace, handed on or not. */
@@ -86,6 +90,7 @@ export class SpoolFollower {
     options: SpoolOptions = {},
   ) {
     this.lines = new AppendedLines(spoolFile);
+    this.records = new RingRecordsReader(ringRecordsFileOf(spoolFile));
     this.kinds = options.kinds && new Set(options.kinds);
     this.parser = new TraceLineParser(spoolFile, undefined, options.kinds);
   }
@@ -125,7 +130,7 @@ export class SpoolFollower {
       const lineNumber = this.parser.countLine();
       let expanded: TraceEvent[];
       try {
-        expanded = this.chunks.expand(JSON.parse(line) as RingChunk);
+        expanded = this.chunks.expand(JSON.parse(line) as RingChunk, (p) => this.records.read(p.at, chunkRecordBytes(p)));
       } catch (error) {
         throw new TraceFormatError(this.spoolFile, lineNumber, `ring chunk: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -153,10 +158,13 @@ export class SpoolFollower {
     return (this.writer = TraceWriter.create(this.traceFile, header));
   }
 
-  /** Closes the files; `removeSpool`: everything in it is in the trace now. */
+  /** Closes the files; `removeSpool`: everything in it (and in its records file) is in the trace now. */
   close(removeSpool = false): void {
     this.lines.close();
+    this.records.close();
     this.writer?.close();
-    if (removeSpool) fs.rmSync(this.spoolFile, { force: true });
+    if (!removeSpool) return;
+    fs.rmSync(this.spoolFile, { force: true });
+    fs.rmSync(this.records.file, { force: true });
   }
 }

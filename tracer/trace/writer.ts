@@ -15,7 +15,7 @@ const { O_CREAT, O_TRUNC, O_WRONLY, O_APPEND } = fs.constants;
 
 export class TraceWriter {
   private fd: number | undefined;
-  private queued: (string | readonly Buffer[])[] = [];
+  private queued: string[] = [];
   private queuedBytes = 0;
 
   private constructor(
@@ -91,12 +91,12 @@ export class TraceWriter {
 
   /**
    * Queues a line as is: an event's line already checked, or a capture's ring chunk (its events' seqs up to `lastSeq`:
-   * the next event must come after them), which comes as the pieces of bytes to write.
+   * the next event must come after them).
    */
-  queueLine(line: string | readonly Buffer[], lastSeq?: number): void {
+  queueLine(line: string, lastSeq?: number): void {
     if (this.fd === undefined) throw new Error(`${this.file}: TraceWriter is closed`);
     this.queued.push(line);
-    this.queuedBytes += typeof line === 'string' ? line.length : line.reduce((sum, part) => sum + part.length, 0);
+    this.queuedBytes += line.length;
     if (lastSeq !== undefined) this.lastSeq = lastSeq;
     if (this.queuedBytes > 1 << 20) this.flush();
   }
@@ -104,7 +104,7 @@ export class TraceWriter {
   /** Writes the queued lines with one write. */
   flush(): void {
     if (this.fd === undefined || this.queued.length === 0) return;
-    writeAll(this.fd, linesAsBytes(this.queued));
+    writeAll(this.fd, `${this.queued.join('\n')}\n`);
     this.linesWritten += this.queued.length;
     this.queued = [];
     this.queuedBytes = 0;
@@ -126,25 +126,6 @@ export class TraceWriter {
 function writeAll(fd: number, text: string | Buffer): void {
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   for (let offset = 0; offset < bytes.length; ) offset += fs.writeSync(fd, bytes, offset);
-}
-
-const NEWLINE = Buffer.from('\n');
-
-/** Lines, each followed by a newline, as one run of bytes (consecutive text lines are encoded together). */
-function linesAsBytes(lines: readonly (string | readonly Buffer[])[]): string | Buffer {
-  if (lines.every((line) => typeof line === 'string')) return `${lines.join('\n')}\n`;
-  const parts: Buffer[] = [];
-  let text: string[] = [];
-  for (const line of lines) {
-    if (typeof line === 'string') text.push(line);
-    else {
-      if (text.length > 0) parts.push(Buffer.from(`${text.join('\n')}\n`));
-      text = [];
-      parts.push(...line, NEWLINE);
-    }
-  }
-  if (text.length > 0) parts.push(Buffer.from(`${text.join('\n')}\n`));
-  return Buffer.concat(parts);
 }
 
 /**

@@ -12,7 +12,8 @@ import { HOOKED_APIS, type ApiEvent, type TraceEvent } from '../trace/schema';
 import { TraceWriter } from '../trace/writer';
 import { CaptureEngine } from './engine';
 import type { ChunkSink, StopPlace, StopReason, UnstampedEvent } from './sink';
-import { chunkTimeNs, ringChunkParts } from './inproc/ring-chunk';
+import { chunkTimeNs, ringChunkLine } from './inproc/ring-chunk';
+import { RingRecordsWriter, ringRecordsFileOf } from './inproc/ring-records';
 import { attachToProcess } from './attach';
 import { type OutputPipe, launchUnderDebugger } from './launch';
 import { DEFAULT_RING_SLOTS } from './inproc/recorder';
@@ -38,6 +39,8 @@ class Agent {
   private seq = 0;
   private readonly start = process.hrtime.bigint();
   private readonly writer: TraceWriter;
+  /** The ring chunks' records, beside the spool (config.traceFile). */
+  private readonly ringRecords: RingRecordsWriter;
   private readonly engine: CaptureEngine;
   private client?: Socket;
   private pipes: OutputPipe[] = [];
@@ -62,13 +65,19 @@ class Agent {
     } catch (error) {
       throw new Error(`cannot write the trace file ${config.traceFile}: ${error instanceof Error ? error.message : String(error)}`);
     }
+    this.ringRecords = new RingRecordsWriter(ringRecordsFileOf(config.traceFile));
     this.stopApis = new Set(config.stopOn ?? []);
     this.stopReturns = new Set(config.stopOnReturn ?? []);
     this.entryPending = config.stopOnEntry ?? false;
     this.announceKinds = config.announce && new Set(config.announce);
     this.busyDrain = (config.ringSlots ?? DEFAULT_RING_SLOTS) * BUSY_RING_SHARE;
     const chunks: ChunkSink | undefined = config.ringChunks
-      ? { position: () => ({ seq: this.seq + 1, lastTimeNs: this.lastTimeNs, knownNow: this.knownNow }), reserve: (timeNs, count) => this.reserve(timeNs, count), write: (chunk) => this.writer.queueLine(ringChunkParts(chunk), this.seq) }
+      ? {
+          position: () => ({ seq: this.seq + 1, lastTimeNs: this.lastTimeNs, knownNow: this.knownNow }),
+          reserve: (timeNs, count) => this.reserve(timeNs, count),
+          storeRecords: (pieces) => this.ringRecords.append(pieces),
+          write: (chunk) => this.writer.queueLine(ringChunkLine(chunk), this.seq),
+        }
       : undefined;
     this.engine = new CaptureEngine({ record: (e, timeNs) => this.record(e, timeNs), stamp: (e, timeNs) => this.stamp(e, timeNs), now: () => this.now(), flush: () => this.flushTrace(), chunks }, { shouldStop: (c) => this.shouldStop(c), hold: (r, p) => this.hold(r, p) }, config.apis, {
       capture: config.capture,
@@ -283,6 +292,7 @@ class Agent {
   /** Nothing launched was recorded: the trace file would hold its header alone. */
   abandonTrace(): void {
     this.writer.close();
+    this.ringRecords.close();
     if (this.seq === 0) rmSync(this.config.traceFile, { force: true });
   }
 
@@ -326,6 +336,7 @@ class Agent {
     this.pumpOutput(true);
     for (const pipe of this.pipes) pipe.close();
     this.writer.close();
+    this.ringRecords.close();
     if (this.failure) this.send({ t: 'error', message: this.failure });
     this.send({ t: 'end', events: this.seq, stats: { ...this.engine.stats, writeNs: this.writeNs } });
   }

@@ -32,6 +32,11 @@ export interface ChunkSink {
   position(): { seq: number; lastTimeNs: number; knownNow: number };
   /** Gives the next `count` seqs (default one) to the chunk's events, at the time chunkTimeNs gives them; the last. */
   reserve(timeNs?: number, count?: number): number;
+  /**
+   * Writes a process's records for the next chunk (one piece, or two where its ring wrapped) where the chunk's reader
+   * finds them, before the chunk's line; returns where they start (RingChunkProcess.at).
+   */
+  storeRecords(pieces: readonly Buffer[]): number;
   /** Queues the chunk's line: the events reserved since position() were its. */
   write(chunk: RingChunk): void;
 }

@@ -160,7 +160,10 @@ export class RingDrain {
     // After the reads: every record is older than this reading, so its time is never after the clock's.
     this.clock.sample(this.sink.now?.() ?? 0);
     const position = chunks.position();
-    const counts = rings.map((r) => countRing(r.reader.snapshotBytes, r.reader.slots, r.start, r.recorder.apis, r.state.pendingCalls, decodes));
+    const counts = rings.map(({ reader, recorder, state }) => {
+      const read = reader.lastRead;
+      return countRing(read.bytes, reader.slots, read.from, recorder.apis, state.pendingCalls, decodes, read.end);
+    });
     const ends: number[] = [];
     let events = 0;
     if (counts.every((count) => count !== undefined)) {
@@ -198,12 +201,13 @@ export class RingDrain {
     return events;
   }
 
-  /** A process's records in a chunk, with its API names and modules when the chunk's reader does not know them yet. */
+  /** A process's records in a chunk (stored first), with its API names and modules when the chunk's reader does not know them yet. */
   private chunkProcess(state: InprocProcess, start: number, next: number): RingChunkProcess {
     const recorder = state.recorder as InprocRecorder;
     const process = state.process;
     const told = this.chunked.get(state);
-    const chunk: RingChunkProcess = { pid: process.pid, start, next, data: recorder.reader.recordBytes(start, next).toString('base64') };
+    const at = (this.sink.chunks as ChunkSink).storeRecords(recorder.reader.recordBytes(start, next));
+    const chunk: RingChunkProcess = { pid: process.pid, start, next, at };
     if (!told) chunk.fresh = true;
     if (told?.apis !== recorder.apis) chunk.apis = [...recorder.apis];
     if (told?.modules !== process.modules.length) {

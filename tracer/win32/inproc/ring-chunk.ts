@@ -1,9 +1,10 @@
 /**
  * Ring chunks: a drain's records as the agent writes them without decoding them (at most a few hundred nanoseconds
  * of its time a record, where decoding and serialising each event takes several microseconds under Wine's node.exe).
- * One chunk is one line of the agent's spool, between its other events: the records each process's stubs wrote since
- * the last drain, byte for byte (base64), with what decoding them needs that the records do not hold: the seq and
- * time the chunk's events start from, the drain's clock pair, what each API id means and where each module lies.
+ * One chunk is one line of the agent's spool, between its other events: where the records each process's stubs wrote
+ * since the last drain lie in the spool's records file (byte for byte: ring-records.ts), with what decoding them needs
+ * that the records do not hold: the seq and time the chunk's events start from, the drain's clock pair, what each API
+ * id means and where each module lies.
  *
  * The client expands a chunk into the very events the agent would have written (RingChunkDecoder: the same drain,
  * merge and decoders, events.ts), so the trace it writes is the breakpoint path's, call for call. Pure: no koffi.
@@ -28,8 +29,8 @@ export interface RingChunkProcess {
   /** Ring seq of the first record, and the one after the last. */
   start: number;
   next: number;
-  /** The records (64 bytes each, continuations included), in ring order, base64. */
-  data: string;
+  /** Where the records (RECORD_SIZE bytes each, continuations included, in ring order) start in the records file. */
+  at: number;
   /** The first chunk of this process: what an earlier process of the same pid left behind is forgotten. */
   fresh?: true;
   /** API id → name (in the process's first chunk). */
@@ -54,29 +55,14 @@ export interface RingChunk {
   processes: RingChunkProcess[];
 }
 
-/** Where a process's base64 records go in a chunk's JSON (a key: inside a string value its quotes would be escaped). */
-const DATA_KEY = '"data":""';
-const DATA_OPEN = Buffer.from('"data":"');
-const DATA_CLOSE = Buffer.from('"');
-
-/**
- * A chunk's line, as the pieces of bytes the spool holds, in order. The base64 needs no escaping and goes in as is, in
- * Latin-1 (its characters are ASCII): JSON.stringify would scan every character of it, and UTF-8 encoding copies it
- * char by char.
- */
-export function ringChunkParts(chunk: RingChunk): Buffer[] {
-  const json = JSON.stringify({ ...chunk, processes: chunk.processes.map((p) => ({ ...p, data: '' })) });
-  const parts: Buffer[] = [];
-  json.split(DATA_KEY).forEach((piece, i) => {
-    parts.push(Buffer.from(piece));
-    if (i < chunk.processes.length) parts.push(DATA_OPEN, Buffer.from(chunk.processes[i].data, 'latin1'), DATA_CLOSE);
-  });
-  return parts;
+/** A chunk's line. */
+export function ringChunkLine(chunk: RingChunk): string {
+  return JSON.stringify(chunk);
 }
 
-/** A chunk's line as text. */
-export function ringChunkLine(chunk: RingChunk): string {
-  return Buffer.concat(ringChunkParts(chunk)).toString('utf8');
+/** How many bytes of the records file a process's part of a chunk takes. */
+export function chunkRecordBytes(p: RingChunkProcess): number {
+  return (p.next - p.start) * RECORD_SIZE;
 }
 
 /** A record's TSC in trace time; undefined until two pairs some time apart give the rate. */
@@ -137,13 +123,16 @@ class ChunkProcessState implements ProcessView {
 export class RingChunkDecoder {
   private readonly processes = new Map<number, ChunkProcessState>();
 
-  /** The chunk's events, with their seq and time; throws when they are not the count the agent gave them. */
-  expand(chunk: RingChunk): TraceEvent[] {
+  /**
+   * The chunk's events, with their seq and time; throws when they are not the count the agent gave them.
+   * `recordsOf`: a process's records, read where the chunk says they lie.
+   */
+  expand(chunk: RingChunk, recordsOf: (p: RingChunkProcess) => Buffer): TraceEvent[] {
     const sources: RingSource[] = chunk.processes.map((p) => {
       let state = this.processes.get(p.pid);
       if (!state || p.fresh) this.processes.set(p.pid, (state = new ChunkProcessState(p.pid)));
       state.update(p);
-      const { snapshot, slots } = asRing(Buffer.from(p.data, 'base64'), p.start, p.next);
+      const { snapshot, slots } = asRing(recordsOf(p), p.start, p.next);
       const result = drain(snapshot, slots, p.start, { wait: true, paramCounts: state.paramCounts });
       return { process: state, apis: state.apis, result, pendingCalls: state.pendingCalls };
     });

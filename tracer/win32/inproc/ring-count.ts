@@ -8,7 +8,7 @@
 
 import { hasPlan } from './events';
 import type { RingCall } from './process-state';
-import { CONTINUATION_STAMP_BIT, CONTINUATIONS_OFFSET, HEAD_OFFSET, KIND_CALL, RECORD_SIZE, RING_HEADER_SIZE, STACK_FLAG, TSC_OFFSET } from './ring';
+import { CONTINUATION_STAMP_BIT, DESCRIPTION_WORD, HEAD_OFFSET, KIND_CALL, LINK_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STACK_FLAG, TSC_OFFSET, wordsOf } from './ring';
 
 export interface RingCount {
   /** The ring seq after the last whole record. */
@@ -27,30 +27,28 @@ export interface RingCount {
 const KNOWN = 1;
 const DECODED = 2;
 
-/** Counts the records of `snapshot` (wait mode) from ring seq `from`; undefined when one must be decoded. */
-export function countRing(snapshot: Buffer, slots: number, from: number, apis: readonly string[], pendingCalls: ReadonlyMap<number, RingCall>, decodes: (api: string) => boolean): RingCount | undefined {
+/**
+ * Counts the records of `snapshot` (wait mode) from ring seq `from` up to `end` (default: its header's head); undefined
+ * when one must be decoded.
+ */
+export function countRing(snapshot: Buffer, slots: number, from: number, apis: readonly string[], pendingCalls: ReadonlyMap<number, RingCall>, decodes: (api: string) => boolean, end?: number): RingCount | undefined {
   const flags = apis.map((api) => (hasPlan(api) ? KNOWN : 0) | (decodes(api) ? DECODED : 0));
-  const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
-  const u64 = (o: number): number => view.getUint32(o, true) + view.getUint32(o + 4, true) * 2 ** 32;
-  const head = Math.min(u64(HEAD_OFFSET), from + slots);
+  // 32-bit words: each field is read as an array element, which costs a fraction of a DataView call before the
+  // function is optimised (a recording's first drains, a burst's whole).
+  const words = wordsOf(snapshot);
+  const head = Math.min(end ?? words[HEAD_OFFSET / 4] + words[HEAD_OFFSET / 4 + 1] * 2 ** 32, from + slots);
   const mask = slots - 1;
   /** This drain's calls by ring seq (low 32 bits) → their API id, or -1 for one no event is made of. */
   const calls = new Map<number, number>();
   const returned: number[] = [];
   let events = 0;
   let maxTsc = -1;
-  /** The record at `o` makes an event: counted, its TSC kept if the latest. */
-  const counted = (o: number): void => {
-    events++;
-    const tsc = u64(o + TSC_OFFSET);
-    if (tsc > maxTsc) maxTsc = tsc;
-  };
   let unmatched = 0;
   let seq = from;
   while (seq < head) {
-    const o = RING_HEADER_SIZE + (seq & mask) * RECORD_SIZE;
-    const stampLow = view.getUint32(o, true);
-    const stampHigh = view.getUint32(o + 4, true);
+    const w = (RING_HEADER_SIZE + (seq & mask) * RECORD_SIZE) / 4;
+    const stampLow = words[w];
+    const stampHigh = words[w + 1];
     if (stampHigh >= CONTINUATION_STAMP_BIT) {
       // A continuation of the last lap: not written yet. One of this lap where a record should be (its record was
       // overwritten): the full drain counts the loss.
@@ -58,18 +56,20 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
       return undefined;
     }
     if (stampLow + stampHigh * 2 ** 32 !== seq + 1) break; // not committed yet: read next time
-    const id = view.getUint16(o + 8, true);
+    const described = words[w + DESCRIPTION_WORD];
+    const id = described & 0xffff;
     const flag = id < flags.length ? flags[id] : 0;
-    if ((view.getUint8(o + 10) & ~STACK_FLAG) === KIND_CALL) {
+    let counts = false;
+    if (((described >>> 16) & 0xff & ~STACK_FLAG) === KIND_CALL) {
       if (flag & DECODED) return undefined;
       calls.set(seq >>> 0, flag & KNOWN ? id : -1);
-      if (flag & KNOWN) counted(o);
+      counts = (flag & KNOWN) !== 0;
     } else {
-      const link = view.getUint32(o + 36, true);
+      const link = words[w + LINK_OFFSET / 4];
       const call = calls.get(link);
       if (call !== undefined) {
         calls.delete(link);
-        if (call >= 0) counted(o);
+        counts = call >= 0;
       } else {
         const pending = pendingCalls.get(link);
         if (!pending) unmatched++;
@@ -77,11 +77,16 @@ export function countRing(snapshot: Buffer, slots: number, from: number, apis: r
           // A call decoded when it was drained: its return is decoded too.
           if (pending.raw.length > 0 && decodes(pending.api)) return undefined;
           returned.push(link);
-          counted(o);
+          counts = true;
         }
       }
     }
-    seq += 1 + view.getUint8(o + CONTINUATIONS_OFFSET);
+    if (counts) {
+      events++;
+      const tsc = words[w + TSC_OFFSET / 4] + words[w + TSC_OFFSET / 4 + 1] * 2 ** 32;
+      if (tsc > maxTsc) maxTsc = tsc;
+    }
+    seq += 1 + (described >>> 24);
   }
   const opened = new Map<number, string>();
   for (const [link, id] of calls) if (id >= 0) opened.set(link, apis[id]);

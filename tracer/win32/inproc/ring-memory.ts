@@ -2,7 +2,7 @@
  * Where a debuggee's ring lives, as the tracer reads and writes it.
  *
  * Shared (the default): a pagefile-backed section mapped both into the debuggee (where the stubs write) and into the
- * tracer, so a drain is a memory copy. Reading another process's memory costs far more: under Wine each
+ * tracer, so a drain reads the records where they lie. Reading another process's memory costs far more: under Wine each
  * ReadProcessMemory is a wineserver round trip that ptrace-attaches a thread of the debuggee, stopping it, reads
  * /proc/PID/mem and detaches; a busy server's drains did that thousands of times a run.
  * Private (the fallback, when the section cannot be mapped into the debuggee): a VirtualAllocEx region read with
@@ -24,6 +24,8 @@ export interface RingMemory {
   readonly address: bigint;
   /** True when the tracer reads it from its own mapping. */
   readonly shared: boolean;
+  /** A shared ring's bytes in the tracer's mapping, read in place; undefined once released (and for a private ring). */
+  inPlace?(): Buffer | undefined;
   /** Copies `target.length` bytes from `offset` into `target`. False when they cannot be read. */
   readInto(offset: number, target: Buffer): boolean;
   write(offset: number, bytes: Buffer): boolean;
@@ -111,6 +113,10 @@ class SharedRing implements RingMemory {
     view: Buffer,
   ) {
     this.view = view;
+  }
+
+  inPlace(): Buffer | undefined {
+    return this.view;
   }
 
   readInto(offset: number, target: Buffer): boolean {

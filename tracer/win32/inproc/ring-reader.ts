@@ -1,13 +1,14 @@
 /**
- * Reading an in-process ring back (tracer side): a snapshot of the ring the records are copied into (from the
- * tracer's mapping of it, or with ReadProcessMemory: ring-memory.ts), from the seq the last drain ended at, and the
- * tail written back so that stubs waiting for room go on. Drop mode reads the head before and after, to count what
- * was overwritten.
+ * Reading an in-process ring back (tracer side), from the seq the last drain ended at, and the tail written back so
+ * that stubs waiting for room go on. In wait mode a shared ring is read where it lies, in the tracer's mapping
+ * (ring-memory.ts): no stub writes a slot again before the tail says it was read, so the records stay as they are
+ * until the drain is done with them. A private ring (ReadProcessMemory) and drop mode (stubs overwrite the oldest
+ * records) are copied into a snapshot first; drop mode reads the head before and after, to count what was overwritten.
  */
 
 import { apiEntry } from '../../apis';
 import type { RingMemory } from './ring-memory';
-import { CONTINUATIONS_OFFSET, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, TAIL_OFFSET, TSC_OFFSET, type DrainResult, drain, ringBytes, ringRecords } from './ring';
+import { DESCRIPTION_WORD, HEAD_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, TAIL_OFFSET, TSC_OFFSET, type DrainResult, drain, ringBytes, ringRecords, wordsOf } from './ring';
 
 /** Wait mode's reads: the first chunk of records, doubled while they are all written, up to the last size. */
 const FIRST_CHUNK_RECORDS = 1024;
@@ -19,7 +20,12 @@ export class RingReader {
   private readEnd = 0;
   /** The tail last written to the ring header (what the stubs know has been read). */
   private tailWritten = 0;
-  private readonly snapshot: Buffer;
+  /** Where copies of the records go (a private ring, drop mode): allocated at the first copy. */
+  private snapshot?: Buffer;
+  /** What the last read reads: the shared ring itself, or the snapshot (header + slots). */
+  private records?: Buffer;
+  /** Where the last read's records end (after the cut). */
+  private end = 0;
   /** Per API id, its parameter count: the drain makes BigInts of those alone. */
   private readonly paramCounts: readonly number[];
 
@@ -29,7 +35,6 @@ export class RingReader {
     readonly waitWhenFull: boolean,
     apis: readonly string[],
   ) {
-    this.snapshot = Buffer.alloc(ringBytes(slots));
     this.paramCounts = apis.map((api) => apiEntry(api)?.paramCount ?? 7);
   }
 
@@ -38,9 +43,14 @@ export class RingReader {
     return this.next;
   }
 
-  /** The records [start, next) the last drain read, byte for byte (a ring chunk's data; valid until the next read). */
-  recordBytes(start: number, next: number): Buffer {
-    return ringRecords(this.snapshot, this.slots, start, next);
+  /** The records [start, next) the last drain read, byte for byte, in one piece or two (valid until the next read). */
+  recordBytes(start: number, next: number): Buffer[] {
+    return ringRecords(this.records as Buffer, this.slots, start, next);
+  }
+
+  /** The copies' buffer, allocated at the first copy (a shared ring in wait mode never needs it). */
+  private get copies(): Buffer {
+    return (this.snapshot ??= Buffer.alloc(ringBytes(this.slots)));
   }
 
   /**
@@ -57,29 +67,24 @@ export class RingReader {
   }
 
   /**
-   * Wait mode: reads the records written since the last commit into the snapshot. A shared ring is read up to its
-   * head (reading it is a memory read); a private one, whose every read is a round trip to the Wine server, from
-   * `next` in chunks (growing from 64 KB) until one ends in a record not yet written: nothing is overwritten, so its
-   * head is not needed, and a quiet ring costs one read. False when the process's memory could not be read.
+   * Wait mode: finds the records written since the last commit. A shared ring is read in place up to its head; a
+   * private one, whose every read is a round trip to the Wine server, is copied from `next` in chunks (growing from
+   * 64 KB) until one ends in a record not yet written: nothing is overwritten, so its head is not needed, and a quiet
+   * ring costs one read. False when the process's memory could not be read (a shared ring the tracer let go).
    * `cutTsc`: the records from the first one stamped after it are left for the next drain (see cutAt).
    */
   readNew(cutTsc?: number): boolean {
-    let end = this.ring.shared ? this.readToHead() : this.readInChunks();
+    const inPlace = this.ring.inPlace?.();
+    if (this.ring.shared && !inPlace) return false;
+    this.records = inPlace ?? this.copies;
+    let end = inPlace ? Math.min(Number(inPlace.readBigUInt64LE(HEAD_OFFSET)), this.next + this.slots) : this.readInChunks();
     if (end === undefined) return false;
     // Where the written records end (a full ring: every slot), before the cut.
     this.readEnd = end;
     if (cutTsc !== undefined) end = this.cutAt(end, cutTsc);
-    // The snapshot's readers read up to `end` and stop at the first record not written yet.
-    this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
+    // The readers read up to `end` and stop at the first record not written yet.
+    this.end = end;
     return true;
-  }
-
-  /** Copies the slots [next, head) into the snapshot: no more than the stubs took (nor pages they have not touched). */
-  private readToHead(): number | undefined {
-    const head = this.readHead();
-    if (head === undefined) return undefined;
-    const end = Math.min(head, this.next + this.slots);
-    return this.copyRecords(this.next, end) ? end : undefined;
   }
 
   /** The ring's head: the seq the next stub will take. */
@@ -90,28 +95,30 @@ export class RingReader {
 
   /** Copies the records [from, end) into the snapshot, in one read or two where the ring wraps. */
   private copyRecords(from: number, end: number): boolean {
+    const snapshot = this.copies;
     for (let seq = from; seq < end; ) {
       const slot = seq % this.slots;
       const count = Math.min(end - seq, this.slots - slot);
       const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
+      if (!this.ring.readInto(offset, snapshot.subarray(offset, offset + count * RECORD_SIZE))) return false;
       seq += count;
     }
     return true;
   }
 
   private readInChunks(): number | undefined {
+    const snapshot = this.copies;
     let end = this.next;
     const limit = this.next + this.slots;
     for (let chunk = FIRST_CHUNK_RECORDS; end < limit; chunk = Math.min(chunk * 2, LAST_CHUNK_RECORDS)) {
       const slot = end % this.slots;
       const count = Math.min(chunk, this.slots - slot, limit - end);
       const offset = RING_HEADER_SIZE + slot * RECORD_SIZE;
-      if (!this.ring.readInto(offset, this.snapshot.subarray(offset, offset + count * RECORD_SIZE))) return undefined;
+      if (!this.ring.readInto(offset, snapshot.subarray(offset, offset + count * RECORD_SIZE))) return undefined;
       end += count;
       // The chunk's last record (or continuation) is not written yet: nothing after it is either.
       const last = offset + (count - 1) * RECORD_SIZE;
-      if (this.snapshot.readUInt32LE(last) + (this.snapshot.readUInt32LE(last + 4) & 0x7fffffff) * 2 ** 32 !== end) break;
+      if (snapshot.readUInt32LE(last) + (snapshot.readUInt32LE(last + 4) & 0x7fffffff) * 2 ** 32 !== end) break;
     }
     return end;
   }
@@ -124,24 +131,25 @@ export class RingReader {
    * that one was complete before the cut, so it was read.
    */
   private cutAt(end: number, cutTsc: number): number {
+    const words = wordsOf(this.records as Buffer);
     for (let seq = this.next; seq < end; ) {
-      const offset = RING_HEADER_SIZE + (seq % this.slots) * RECORD_SIZE;
+      const w = (RING_HEADER_SIZE + (seq % this.slots) * RECORD_SIZE) / 4;
       // Not written yet (its stamp is not seq + 1): the readers stop here anyway.
-      if (this.snapshot.readUInt32LE(offset) + this.snapshot.readUInt32LE(offset + 4) * 2 ** 32 !== seq + 1) return seq;
-      if (this.snapshot.readUInt32LE(offset + TSC_OFFSET) + this.snapshot.readUInt32LE(offset + TSC_OFFSET + 4) * 2 ** 32 > cutTsc) return seq;
-      seq += 1 + this.snapshot[offset + CONTINUATIONS_OFFSET];
+      if (words[w] + words[w + 1] * 2 ** 32 !== seq + 1) return seq;
+      if (words[w + TSC_OFFSET / 4] + words[w + TSC_OFFSET / 4 + 1] * 2 ** 32 > cutTsc) return seq;
+      seq += 1 + (words[w + DESCRIPTION_WORD] >>> 24);
     }
     return end;
   }
 
   /** Wait mode: the rows readNew read. */
   parse(countedOnly?: readonly boolean[]): DrainResult {
-    return drain(this.snapshot, this.slots, this.next, { wait: true, paramCounts: this.paramCounts, countedOnly });
+    return drain(this.records as Buffer, this.slots, this.next, { wait: true, end: this.end, paramCounts: this.paramCounts, countedOnly });
   }
 
-  /** Wait mode: what readNew read, for a reader of its own (`snapshot` from `readFrom`, slots as `slots`). */
-  get snapshotBytes(): Buffer {
-    return this.snapshot;
+  /** Wait mode: what readNew read, for a reader of its own: the ring's bytes (header + slots), the records [from, end). */
+  get lastRead(): { bytes: Buffer; from: number; end: number } {
+    return { bytes: this.records as Buffer, from: this.next, end: this.end };
   }
 
   /**
@@ -163,9 +171,8 @@ export class RingReader {
   private drainDropped(): DrainResult | undefined {
     const end = this.readHead();
     if (end === undefined || !this.copyRecords(Math.max(this.next, end - this.slots), end)) return undefined;
-    // The drain reads the head from the snapshot.
-    this.snapshot.writeBigUInt64LE(BigInt(end), HEAD_OFFSET);
-    const result = drain(this.snapshot, this.slots, this.next, { headAfter: this.readHead(), paramCounts: this.paramCounts });
+    this.records = this.copies;
+    const result = drain(this.records, this.slots, this.next, { end, headAfter: this.readHead(), paramCounts: this.paramCounts });
     this.next = result.next;
     return result;
   }

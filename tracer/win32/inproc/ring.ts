@@ -78,6 +78,10 @@ export const CONTINUATION_STAMP_BIT = 2 ** 31;
 /** In a record: its count of continuations (u8 n) and its rdtsc (u64). */
 export const CONTINUATIONS_OFFSET = 0x0b;
 export const TSC_OFFSET = 0x10;
+/** A record's third 32-bit word (bytes 8–11): its API id (low 16 bits), kind (next 8), continuations (top 8). */
+export const DESCRIPTION_WORD = 2;
+/** In a return record: the low 32 bits of its call's seq (u32). */
+export const LINK_OFFSET = 0x24;
 
 export const KIND_CALL = 0;
 export const KIND_RETURN = 1;
@@ -138,6 +142,8 @@ export interface DrainResult {
 }
 
 export interface DrainOptions {
+  /** Where the records read end: the head the reader took (default: the head field of `snapshot`'s header). */
+  readonly end?: number;
   /** Drop mode: the head read again after the records. */
   readonly headAfter?: number;
   /** Wait mode: nothing is overwritten; the head may run ahead of what is written. */
@@ -153,6 +159,15 @@ export interface DrainOptions {
 
 /** The `raw` of a row only counted (see DrainOptions.countedOnly): never written, never read. */
 const NO_REGISTERS: bigint[] = [];
+
+/**
+ * A ring's bytes as little-endian 32-bit words (a view, no copy): the readers that go through every record read
+ * their fields as array elements. The ring's buffers start 8-byte aligned (a mapping, or an allocation of their own).
+ */
+export function wordsOf(ring: Buffer): Uint32Array {
+  if (ring.byteOffset % 4 !== 0) throw new Error(`a ring's bytes must start 4-byte aligned (at ${ring.byteOffset})`);
+  return new Uint32Array(ring.buffer, ring.byteOffset, Math.floor(ring.byteLength / 4));
+}
 
 /** Total bytes of a region's ring part (header + records). */
 export function ringBytes(slots: number): number {
@@ -175,14 +190,14 @@ export function ringHeader(slots: number, originals: readonly bigint[], options:
 }
 
 /**
- * Decodes one snapshot of the ring (header + records read with one or two ReadProcessMemory), from sequence number
+ * Decodes one snapshot of the ring (header + records: the tracer's mapping itself, or a copy), from sequence number
  * `from`. Records still being written (stamp not yet seq+1) stop the drain there; they are read next time.
  * Drop mode (`overflow.headAfter`: the head read again after the records): a record that a writer may have begun to
  * overwrite during the read is counted lost. Wait mode (`overflow.wait`): nothing is overwritten, nothing lost. Uses a DataView with 32-bit reads; BigInt only for the values the decoders take.
  */
 export function drain(snapshot: Uint8Array, slots: number, from: number, options: DrainOptions = {}): DrainResult {
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
-  const taken = view.getUint32(HEAD_OFFSET, true) + view.getUint32(HEAD_OFFSET + 4, true) * 2 ** 32;
+  const taken = options.end ?? view.getUint32(HEAD_OFFSET, true) + view.getUint32(HEAD_OFFSET + 4, true) * 2 ** 32;
   const { headAfter, paramCounts, countedOnly } = options;
   // Wait mode: a stub takes its seq before it waits for room, so the head may run more than a ring ahead of the
   // reader; nothing past from + slots is written yet, and nothing is ever overwritten.
@@ -240,7 +255,7 @@ export function drain(snapshot: Uint8Array, slots: number, from: number, options
       rows.push(call);
       callAt.set(seq & mask, call);
     } else {
-      const link = view.getUint32(o + 36, true);
+      const link = view.getUint32(o + LINK_OFFSET, true);
       const ret: RawReturn = { kind: 'return', seq, tsc: u64(o + TSC_OFFSET), rax: counted ? 0n : view.getBigUint64(o + 24, true), lastError: view.getUint32(o + 32, true), data, link, call: undefined };
       const call = callAt.get(link & mask);
       rows.push(ret);
@@ -272,19 +287,17 @@ function gather(snapshot: Uint8Array, view: DataView, seq: number, continuations
 }
 
 /**
- * The records [start, next) of a ring snapshot (header + slots), in ring order: a view of the snapshot when they do
- * not wrap around its end (valid until the snapshot is read into again), else a copy.
+ * The records [start, next) of a ring snapshot (header + slots), in ring order: one view of the snapshot, or two
+ * where they wrap around its end (valid until the snapshot is read into again).
  */
-export function ringRecords(snapshot: Buffer, slots: number, start: number, next: number): Buffer {
-  const first = RING_HEADER_SIZE + (start % slots) * RECORD_SIZE;
-  if ((start % slots) + (next - start) <= slots) return snapshot.subarray(first, first + (next - start) * RECORD_SIZE);
-  const out = Buffer.allocUnsafe((next - start) * RECORD_SIZE);
+export function ringRecords(snapshot: Buffer, slots: number, start: number, next: number): Buffer[] {
+  const pieces: Buffer[] = [];
   for (let seq = start; seq < next; ) {
     const slot = seq % slots;
     const count = Math.min(next - seq, slots - slot);
     const from = RING_HEADER_SIZE + slot * RECORD_SIZE;
-    snapshot.copy(out, (seq - start) * RECORD_SIZE, from, from + count * RECORD_SIZE);
+    pieces.push(snapshot.subarray(from, from + count * RECORD_SIZE));
     seq += count;
   }
-  return out;
+  return pieces;
 }
