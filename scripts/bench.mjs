@@ -173,7 +173,11 @@ async function main() {
     if (paired) console.log(`                  --quiet, the rounds' own ratios: geometric mean ${fmt(paired.mean * 100, 1)}%, 95% interval ${fmt(paired.low * 100, 1)}–${fmt(paired.high * 100, 1)}%`);
     console.log(`                  ${vs(server.serverAttachedOnlyReqPerSec, server.serverAttachedOnlyRateRatio, server.serverAttachedOnlyRatio, server.serverAttachedOnlyRatios)} with --quiet and only WSAStartup hooked (being traced, no call recorded)`);
     console.log(`                  ${vs(server.serverIdleDebuggerReqPerSec, server.serverIdleDebuggerRateRatio, server.serverIdleDebuggerRatio, server.serverIdleDebuggerRatios)} under a debugger that does nothing (scripts/bench/idle-debugger.c: being debugged, no tracer)`);
-    const names = { winsock: '+winsock', inprocess: 'printing every call', quiet: '--quiet', attached: 'only WSAStartup hooked', debugged: 'the do-nothing debugger' };
+    if (server.serverLateAttachRuns) {
+      const late = server.serverLateAttachPairedRatio;
+      console.log(`server attached:  ${vs(server.serverLateAttachReqPerSec, server.serverLateAttachRateRatio, server.serverLateAttachRatio, server.serverLateAttachRatios)} started untraced, then record --attach (its three processes) --capture inprocess --quiet (${fmt(server.serverLateAttachEvents)} events)${late ? `; rounds' geometric mean ${fmt(late.mean * 100, 1)}%, 95% interval ${fmt(late.low * 100, 1)}–${fmt(late.high * 100, 1)}%` : ''}`);
+    }
+    const names = { winsock: '+winsock', inprocess: 'printing every call', quiet: '--quiet', attached: 'only WSAStartup hooked', debugged: 'the do-nothing debugger', lateAttach: 'attached to the running server' };
     // node-http-cluster gives no after-first-second rate for runs of 2 s or less (null here).
     const steady = Object.entries(server.serverSteadyRateRatios).map(([variant, r]) => `${names[variant] ?? variant} ${r === null ? 'n/a' : `${fmt(r * 100, 1)}%`}`);
     if (server.serverUntracedSteadyReqPerSec === null) console.log(`                  after each run's first second: not measured (untraced runs of 2 s or less)`);

@@ -1,4 +1,4 @@
-/* global require, process, Buffer */
+/* global require, process, Buffer, setInterval, clearInterval */
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script for whichever node.exe runs it */
 // node-http-cluster - a Node cluster HTTP server that drives itself: the primary forks two workers with node:cluster,
 // both serve HTTP on one listening socket, and the primary is also the client: it makes REQUESTS requests, a new
@@ -7,11 +7,13 @@
 // On Windows the cluster's default scheduling is "none": the primary creates the listening socket and shares it with
 // each worker (libuv: WSADuplicateSocketW in the primary for the worker's pid, the WSAPROTOCOL_INFOW over the IPC
 // pipe, WSASocketW(FROM_PROTOCOL_INFO) in the worker), and the workers accept from it themselves.
-// Usage: node main.js [REQUESTS] [CONCURRENCY]   (default 200 requests, 4 at a time)
+// With GO_FILE, once both workers listen the primary prints the three pids and waits for that file to exist before
+// it makes the requests: a tracer can attach to the running server first.
+// Usage: node main.js [REQUESTS] [CONCURRENCY] [GO_FILE]   (default 200 requests, 4 at a time, no wait)
 'use strict';
 const cluster = require('node:cluster');
 const http = require('node:http');
-const { writeSync } = require('node:fs');
+const { existsSync, writeSync } = require('node:fs');
 
 const WORKERS = 2;
 
@@ -23,7 +25,7 @@ function say(role, text) {
 function positiveArgument(index, fallback) {
   const value = Number(process.argv[index] ?? fallback);
   if (!Number.isInteger(value) || value < 1) {
-    say('primary', `usage: main.js [REQUESTS] [CONCURRENCY]: '${process.argv[index]}' is not a positive whole number`);
+    say('primary', `usage: main.js [REQUESTS] [CONCURRENCY] [GO_FILE]: '${process.argv[index]}' is not a positive whole number`);
     process.exit(2);
   }
   return value;
@@ -94,9 +96,21 @@ function steadyRate(answeredAt, seconds) {
   return after / (seconds - 1);
 }
 
+/** Resolves once `file` exists (checked every 20 ms). */
+function fileAppears(file) {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (!existsSync(file)) return;
+      clearInterval(timer);
+      resolve();
+    }, 20);
+  });
+}
+
 function runPrimary() {
   const total = positiveArgument(2, 200);
   const concurrency = positiveArgument(3, 4);
+  const goFile = process.argv[4];
   cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ports = [];
   const exits = [];
@@ -110,6 +124,11 @@ function runPrimary() {
     if (new Set(ports).size !== 1) {
       say('primary', `the workers listen on different ports: ${ports.join(', ')}`);
       failed = true;
+    }
+    if (goFile !== undefined) {
+      const workers = Object.values(cluster.workers).map((worker) => worker.process.pid);
+      say('primary', `pids: ${[process.pid, ...workers].join(',')}; waiting for ${goFile}`);
+      await fileAppears(goFile);
     }
     say('primary', `both workers listen on one port; making ${total} requests, ${concurrency} at a time, a connection each`);
     const started = process.hrtime.bigint();

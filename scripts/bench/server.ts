@@ -5,15 +5,17 @@
  *    untraced; with WINEDEBUG=+winsock (Wine's own logging, to a file: the nearest peer); under `sockshare record
  *    --capture inprocess` printing every call, with --quiet, and with --quiet and only WSAStartup hooked (what being
  *    traced costs before any call is recorded); under a debugger that does nothing (idle-debugger.c: what being
- *    debugged under Wine costs, the floor of any debugger's figure); each traced figure's ratio to its round's untraced
+ *    debugged under Wine costs, the floor of any debugger's figure); started untraced and attached to, all three
+ *    processes, by `record --attach --capture inprocess --quiet` once its workers listen (a server started outside the
+ *    tracer: scripts/lib/attach-server.mjs); each traced figure's ratio to its round's untraced
  *    run, and each variant's rate after its runs' first second against untraced's; then `sockshare record` with
  *    breakpoints (at most 300 requests) against an untraced run of as many;
  *  - a burst: cheap-calls (closesocket(INVALID_SOCKET) in a loop) making BURST_CALLS calls on 4 threads under
  *    `sockshare record --capture inprocess`: the calls in the trace, the records lost, the stubs' waits for room
  *    (the ring-stalls event: wait mode loses nothing), the agent's end, record's exit code and the wall time.
  * Runs the real command line (dist/cli.js), as a user would. Progress on stderr; one JSON line on stdout.
- * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 3,000, 1,000,000, 12:
- * two full balanced orders of the six variants;
+ * Usage: node --import tsx scripts/bench/server.ts [REQUESTS] [BURST_CALLS] [ROUNDS]   (default 3,000, 1,000,000, 14:
+ * two full balanced orders of the seven variants;
  * each figure is the median of its rounds: single runs scatter by ±10-15% on this shared machine, and a 9-round
  * median still by about ±7%)
  */
@@ -27,6 +29,7 @@ import { readTrace } from '../../tracer/trace/reader';
 import { buildSamples } from '../build-samples.mjs';
 import { balancedOrder, type RetriedRun, wineStartFailure, withWineStartRetry } from './rounds';
 import { root } from '../lib/setup.mjs';
+import { attachToRunningServer } from '../lib/attach-server.mjs';
 import { ensureWindowsRuntime } from '../lib/win-runtime.mjs';
 import { mingwGcc, runUnderWine, winePrefix, winPath } from '../lib/wine.mjs';
 
@@ -37,7 +40,7 @@ const CONCURRENCY = 4;
 /** The breakpoint path serves a few requests a second: this many are enough for its rate. */
 const BREAKPOINT_REQUESTS = 300;
 
-type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'attached' | 'debugged';
+type Variant = 'untraced' | 'winsock' | 'inprocess' | 'quiet' | 'attached' | 'debugged' | 'lateAttach';
 const BURST_THREADS = 4;
 /** A traced run that takes longer than this is killed and reported as such. */
 const RUN_TIMEOUT_MS = 240_000;
@@ -228,18 +231,19 @@ function pairedInterval(ratios: number[]): { mean: number; low: number; high: nu
 async function main(): Promise<void> {
   const requests = Number(process.argv[2] ?? 3000);
   const burstCalls = Number(process.argv[3] ?? 1_000_000);
-  const rounds = Number(process.argv[4] ?? 12);
+  const rounds = Number(process.argv[4] ?? 14);
   process.env.SOCKSHARE_WINE_NODE = ensureWindowsRuntime();
   process.env.SOCKSHARE_WINEPREFIX = winePrefix();
   await buildSamples(['cheap-calls'], () => true);
   try {
     // The machine's speed drifts from minute to minute: each round runs every variant once, back to back, and each
     // traced figure's ratio is also given per round, to that round's untraced run.
-    const measured: Record<Variant, ServerRate[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [], debugged: [] };
+    const measured: Record<Variant, ServerRate[]> = { untraced: [], winsock: [], inprocess: [], quiet: [], attached: [], debugged: [], lateAttach: [] };
     const retried: RetriedRun[] = [];
     const idleDebugger = buildIdleDebugger();
     let winsockMb = 0;
     let inprocessEvents = 0;
+    let lateAttachEvents = 0;
     // Each run is measured on its own: what the previous one wrote (a trace, a spool, Wine's log) is flushed to disk
     // first, or its writeback would land in the next run; and the rounds' orders are balanced (balancedOrder).
     const runs: Record<Variant, () => Promise<ServerRate>> = {
@@ -259,6 +263,13 @@ async function main(): Promise<void> {
       attached: () => recorded(requests, 'inprocess', ['--quiet', '--apis', 'WSAStartup']),
       // Debugged by a debugger that only continues each event: what being debugged costs before any tracer work.
       debugged: () => untraced(requests, {}, idleDebugger),
+      // A server started outside the tracer: attached to (all three processes) once its workers listen, --quiet.
+      lateAttach: async () => {
+        const run = await attachToRunningServer({ requests, concurrency: CONCURRENCY, timeoutMs: RUN_TIMEOUT_MS });
+        if (run.recordCode !== 0) throw new Error(`record --attach exited with ${run.recordCode}:\n${run.recordStderr.split('\n').filter((line) => line.startsWith('sockshare:')).join('\n')}`);
+        lateAttachEvents = run.events;
+        return requestsPerSec(run.stdout);
+      },
     };
     const variants = Object.keys(runs) as Variant[];
     for (let round = 1; round <= rounds; round++) {
@@ -268,7 +279,7 @@ async function main(): Promise<void> {
         measured[variant].push(await withWineStartRetry(runs[variant], retried, round, variant, log));
       }
       const at = (variant: Variant) => measured[variant][round - 1].rate;
-      log(`server round ${round} (${order.join(', ')}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')} requests/s (${requests} requests, ${inprocessEvents} events)`);
+      log(`server round ${round} (${order.join(', ')}): untraced ${at('untraced')}, +winsock ${at('winsock')}, inprocess ${at('inprocess')}, inprocess --quiet ${at('quiet')}, traced with only WSAStartup hooked ${at('attached')}, under a debugger that does nothing ${at('debugged')}, started untraced and attached to ${at('lateAttach')} requests/s (${requests} requests, ${inprocessEvents} events; ${lateAttachEvents} attached)`);
     }
     const rates = Object.fromEntries(variants.map((v) => [v, measured[v].map((m) => m.rate)])) as Record<Variant, number[]>;
     const steadyRates = Object.fromEntries(variants.map((v) => [v, measured[v].map((m) => m.steady)])) as Record<Variant, number[]>;
@@ -279,6 +290,14 @@ async function main(): Promise<void> {
     const rateRatio = (variant: Variant) => ratio(median(rates[variant]), median(rates.untraced));
     // The same after each run's first second: what tracing costs a server once it runs, its start left out (traced
     // runs start slower: their first 750 ms serve about three quarters of their later rate).
+    // A variant's figures under `prefix`: its median rate and runs, and its ratios to untraced (see rateRatio).
+    const variantFigures = (prefix: string, variant: Variant) => ({
+      [`${prefix}ReqPerSec`]: median(rates[variant]),
+      [`${prefix}Runs`]: rates[variant],
+      [`${prefix}Ratio`]: median(ratios(variant)),
+      [`${prefix}RateRatio`]: rateRatio(variant),
+      [`${prefix}Ratios`]: ratios(variant),
+    });
     const steadyRatios = Object.fromEntries(variants.filter((v) => v !== 'untraced').map((v) => [v, ratio(median(steadyRates[v]), median(steadyRates.untraced))]));
     const breakpointRequests = Math.min(requests, BREAKPOINT_REQUESTS);
     const breakpointsPlain = await untraced(breakpointRequests);
@@ -293,33 +312,16 @@ async function main(): Promise<void> {
         serverRunsRetried: retried,
         serverUntracedReqPerSec: median(rates.untraced),
         serverUntracedRuns: rates.untraced,
-        serverWinsockLogReqPerSec: median(rates.winsock),
-        serverWinsockLogRuns: rates.winsock,
+        ...variantFigures('serverWinsockLog', 'winsock'),
         serverWinsockLogMb: Number(winsockMb.toFixed(1)),
-        serverInprocessReqPerSec: median(rates.inprocess),
-        serverInprocessRuns: rates.inprocess,
-        serverInprocessQuietReqPerSec: median(rates.quiet),
-        serverInprocessQuietRuns: rates.quiet,
-        serverWinsockLogRatio: median(ratios('winsock')),
-        serverWinsockLogRateRatio: rateRatio('winsock'),
-        serverWinsockLogRatios: ratios('winsock'),
-        serverInprocessRatio: median(ratios('inprocess')),
-        serverInprocessRateRatio: rateRatio('inprocess'),
-        serverInprocessRatios: ratios('inprocess'),
-        serverInprocessQuietRatio: median(ratios('quiet')),
-        serverInprocessQuietRateRatio: rateRatio('quiet'),
-        serverInprocessQuietRatios: ratios('quiet'),
+        ...variantFigures('serverInprocess', 'inprocess'),
+        ...variantFigures('serverInprocessQuiet', 'quiet'),
         serverInprocessQuietPairedRatio: pairedInterval(ratios('quiet')),
-        serverAttachedOnlyReqPerSec: median(rates.attached),
-        serverAttachedOnlyRuns: rates.attached,
-        serverAttachedOnlyRatio: median(ratios('attached')),
-        serverAttachedOnlyRateRatio: rateRatio('attached'),
-        serverAttachedOnlyRatios: ratios('attached'),
-        serverIdleDebuggerReqPerSec: median(rates.debugged),
-        serverIdleDebuggerRuns: rates.debugged,
-        serverIdleDebuggerRatio: median(ratios('debugged')),
-        serverIdleDebuggerRateRatio: rateRatio('debugged'),
-        serverIdleDebuggerRatios: ratios('debugged'),
+        ...variantFigures('serverAttachedOnly', 'attached'),
+        ...variantFigures('serverIdleDebugger', 'debugged'),
+        ...variantFigures('serverLateAttach', 'lateAttach'),
+        serverLateAttachPairedRatio: pairedInterval(ratios('lateAttach')),
+        serverLateAttachEvents: lateAttachEvents,
         serverUntracedSteadyReqPerSec: median(steadyRates.untraced),
         serverUntracedSteadyRuns: steadyRates.untraced,
         serverSteadyRateRatios: steadyRatios,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { API_CATALOGUE, HOOKED_APIS, memorySpans, type ApiEntry, type MemorySpan } from '../../tracer/apis';
-import { HOOKS, outcome, type CallSite } from '../../tracer/win32/hooks';
+import { HOOKS, extensionFunctionsIn, outcome, type CallSite } from '../../tracer/win32/hooks';
 
 /** A fake debuggee memory: address → bytes. */
 function memory(regions: Record<string, Buffer>) {
@@ -83,6 +83,44 @@ function checkedSite(api: string, raw: bigint[], when: MemorySpan['when']): Call
     },
   };
 }
+
+describe("a running process's extension functions, from ws2_32's own table (attached to after WSAIoctl handed them out)", () => {
+  const BASE = 0x370f70000n;
+  /** An image with Wine's table at 0x400: { GUID, function, name } entries of 32 bytes. */
+  function imageWith(entries: [guid: string, pointer: bigint][], at = 0x400): Buffer {
+    const image = Buffer.alloc(0x2000);
+    entries.forEach(([guid, pointer], i) => {
+      Buffer.from(guid, 'hex').copy(image, at + 32 * i);
+      image.writeBigUInt64LE(pointer, at + 32 * i + 16);
+      image.writeBigUInt64LE(BASE + 0x1a00n, at + 32 * i + 24);
+    });
+    return image;
+  }
+
+  it('each known GUID followed by a pointer into the image names its function', () => {
+    const image = imageWith([
+      ['b907a225f3dd60468ee976e58c74063e', BASE + 0xc500n],
+      ['f17d36b5accbcf1195ca00805f48a192', BASE + 0xbcf0n],
+      ['f27d36b5accbcf1195ca00805f48a192', BASE + 0x9bc0n],
+    ]);
+    // The image as mapped is larger than these bytes in the test: the pointers are checked against its length.
+    const mapped = Buffer.concat([image, Buffer.alloc(0x10000)]);
+    assert.deepEqual(
+      extensionFunctionsIn(mapped, BASE).sort((a, b) => a.api.localeCompare(b.api)),
+      [
+        { api: 'AcceptEx', pointer: BASE + 0xbcf0n },
+        { api: 'ConnectEx', pointer: BASE + 0xc500n },
+        { api: 'GetAcceptExSockaddrs', pointer: BASE + 0x9bc0n },
+      ],
+    );
+  });
+
+  it('a GUID followed by a pointer outside the image, or not at an entry boundary, names nothing (Windows keeps them in mswsock)', () => {
+    assert.deepEqual(extensionFunctionsIn(imageWith([['f17d36b5accbcf1195ca00805f48a192', 0x7ff800001000n]]), BASE), []);
+    assert.deepEqual(extensionFunctionsIn(imageWith([['f17d36b5accbcf1195ca00805f48a192', BASE + 0x100n]], 0x404), BASE), []);
+    assert.deepEqual(extensionFunctionsIn(Buffer.alloc(0x2000), BASE), []);
+  });
+});
 
 describe('the decoders agree with the hooked-API catalogue', () => {
   it('every hooked API has a decoder whose result kind is the catalogue’s', () => {

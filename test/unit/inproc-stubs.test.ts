@@ -127,6 +127,18 @@ describe('the in-process stubs: x64 rules a hooked call must keep', () => {
     assert.ok(!code.includes(0xcc), 'no int3: no thread stops in it');
   });
 
+  it('the registration thread stores a quadword when its call answers TRUE, and only then (what turns the stubs\' stack capture on)', () => {
+    const code = threadThunk(0x7000n, [1n, 2n, 3n], { address: 0x5000_0100n, value: 0x7ffe_1234n });
+    const afterCall = code.indexOf(Buffer.from([0x0f, 0xb6, 0xc0])) + 3;
+    // test eax, eax; je (rel32) over the store.
+    assert.deepEqual([...code.subarray(afterCall, afterCall + 4)], [0x85, 0xc0, 0x0f, 0x84]);
+    const skipTo = afterCall + 8 + code.readInt32LE(afterCall + 4);
+    assert.equal(code.readBigUInt64LE(code.indexOf(Buffer.from([0x48, 0xb9]), afterCall) + 2), 0x7ffe_1234n);
+    assert.equal(code.readBigUInt64LE(code.indexOf(Buffer.from([0x48, 0xba]), afterCall) + 2), 0x5000_0100n);
+    assert.deepEqual([...code.subarray(skipTo - 3, skipTo)], [0x48, 0x89, 0x0a], 'the store (mov [rdx], rcx) is what a FALSE answer skips');
+    assert.deepEqual([...code.subarray(skipTo)], [0x48, 0x83, 0xc4, 0x28, 0xc3]);
+  });
+
   it('a jmp rel32 reaches ±2 GB and no further; the absolute jump reaches anywhere', () => {
     assert.deepEqual([...(relativeJump(0x1000n, 0x2000n) ?? [])], [0xe9, 0xfb, 0x0f, 0, 0]);
     assert.equal(relativeJump(0x1000n, 0x1000n + 2n ** 32n), undefined);

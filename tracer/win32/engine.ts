@@ -8,6 +8,7 @@ import type { ApiCallEvent, ApiReturnEvent } from '../trace/schema';
 import { type Handle, runsUnderWine, win } from './api';
 import { callAtEntry, returnEvent, returnedCall } from './breakpoint-calls';
 import { type HookSpec, HOOKS, extensionFunctionOf } from './hooks';
+import { armHeldExtensions, hookHeldExtensions } from './held-extensions';
 import { int3At } from './int3';
 import { DBG_CONTINUE, DBG_EXCEPTION_NOT_HANDLED, DEBUG_EVENT_SIZE, DebugEvent, DebugEventCode, EXCEPTION_ACCESS_VIOLATION, EXCEPTION_BREAKPOINT, EXCEPTION_SINGLE_STEP } from './layouts';
 import { describeNewProcess } from './process-info';
@@ -108,6 +109,7 @@ export class CaptureEngine {
    */
   private installInProcess(inproc: InprocProcess, stopped: TracedThread | undefined): void {
     installRecorder(inproc, stopped, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options);
+    if (stopped && inproc.attachedWhileRunning) hookHeldExtensions(inproc, (api, pointer) => this.hookExtensionFunction(inproc.process, stopped, api, pointer));
     if (startUnwindRegistration(inproc) === undefined) this.recordCaptureSetup(inproc);
   }
 
@@ -213,6 +215,7 @@ export class CaptureEngine {
     process.modules.push({ name: baseName(info.image).toLowerCase(), base, size: image?.sizeOfImage ?? 0 });
     // Attached to while running: the descriptors it opened before are unknown to the trace.
     const attached = this.awaitedAttaches.delete(pid);
+    process.attachedWhileRunning = attached;
     if (inproc) inproc.attachedWhileRunning = attached;
     this.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine, ...(attached ? { attached } : {}) });
     this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createProcessThread), e.readBigUInt64LE(DebugEvent.createProcessTeb));
@@ -264,6 +267,8 @@ export class CaptureEngine {
       const spec = this.hooked.get(api);
       if (spec && process.arm(address)) process.entries.set(address, spec);
     }
+    // Attached to while running: pointers WSAIoctl handed out before are in the program's hands already.
+    if (process.attachedWhileRunning) armHeldExtensions(process, module, this.hooked);
     this.record({ kind: 'module-load', pid, module: WS2_32, base: `0x${base.toString(16)}` });
     // Just mapped, ws2_32 runs no code yet: its entry points are hooked now, with no thread stopped or read. In a
     // process attached to while running, threads may be inside it: that waits for its first hooked call.

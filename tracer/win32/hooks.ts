@@ -55,6 +55,23 @@ const EXTENSION_FUNCTIONS: ReadonlyMap<string, string> = new Map([
   ['112eda7f30866f43a031f536a6eec157', 'DisconnectEx'],
 ]);
 
+/**
+ * The extension functions whose pointers WSAIoctl keeps in a table in ws2_32's image (`image`: its bytes as mapped at
+ * `base`): Wine's keeps { GUID, function, name } entries, so a known GUID followed by a pointer into the image names
+ * its function. A process attached to while running may hold those pointers already. Windows keeps them in mswsock:
+ * none is found there.
+ */
+export function extensionFunctionsIn(image: Buffer, base: bigint): { api: string; pointer: bigint }[] {
+  const found: { api: string; pointer: bigint }[] = [];
+  for (const [hex, api] of EXTENSION_FUNCTIONS) {
+    const at = image.indexOf(Buffer.from(hex, 'hex'));
+    if (at < 0 || at % 8 !== 0 || at + 24 > image.length) continue;
+    const pointer = image.readBigUInt64LE(at + 16);
+    if (pointer > base && pointer < base + BigInt(image.length)) found.push({ api, pointer });
+  }
+  return found;
+}
+
 /** The extension function a GUID names (its 16 bytes as WSAIoctl read them), or the GUID in hex when unknown. */
 export function extensionFunctionOf(guid: Buffer): string {
   const hex = guid.toString('hex');

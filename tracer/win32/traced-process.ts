@@ -36,6 +36,8 @@ const INT3 = Buffer.from([0xcc]);
 
 export class TracedProcess {
   readonly threads = new Map<number, TracedThread>();
+  /** Attached to while running (DebugActiveProcess): its threads may be anywhere, its sockets opened before. */
+  attachedWhileRunning = false;
   readonly modules: LoadedModule[] = [];
   /** Hooked entry points: address → the API. */
   readonly entries = new Map<bigint, HookSpec>();

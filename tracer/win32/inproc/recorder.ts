@@ -16,7 +16,7 @@ import { win } from '../api';
 import type { LoadedModule, TracedProcess } from '../traced-process';
 import { MEM_COMMIT, MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_READWRITE, winExtra } from './api-extra';
 import { stubPlan } from './copy-plan';
-import { ARMED_OFFSET, EXTENSION_MAILBOX_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, WAIT_WHEN_FULL_OFFSET, ringBytes, ringHeader } from './ring';
+import { ARMED_OFFSET, CAPTURE_STACK_OFFSET, EXTENSION_MAILBOX_OFFSET, EXTENSION_STOP_OFFSET, FAIL_ARMED_OFFSET, KNOWN_EXTENSIONS, KNOWN_EXTENSIONS_OFFSET, ORIGINALS_OFFSET, RECORD_SIZE, RING_HEADER_SIZE, STALL_COUNT_OFFSET, WAIT_WHEN_FULL_OFFSET, ringBytes, ringHeader } from './ring';
 import { type RingMemory, allocateRing } from './ring-memory';
 import { RingReader } from './ring-reader';
 import { STUB_BREAK_OFFSET, STUB_PROLOGUE_OFFSET, absoluteJump, buildStubs, relativeJump, threadThunk, runtimeFunctions, stubUnwindInfo } from './stubs';
@@ -29,7 +29,7 @@ const ENTRY_BYTES = 32;
 /** Room per trampoline: the moved instructions (a widened branch grows them) and a 14-byte jump back. */
 const TRAMPOLINE_SIZE = 64;
 /** Room for the unwind-data registration thunk. */
-const THUNK_SIZE = 64;
+const THUNK_SIZE = 128;
 const ALLOCATION_GRANULARITY = 0x10000n;
 /** Records per ring by default (16 MB). */
 export const DEFAULT_RING_SLOTS = 262144;
@@ -157,12 +157,15 @@ export class InprocRecorder {
     stubUnwindInfo().copy(image, layout.unwindInfo);
     const functions = stubs.offsets.map((offset, id) => ({ begin: offset + STUB_PROLOGUE_OFFSET, end: offset + stubs.lengths[id] }));
     runtimeFunctions(functions, layout.unwindInfo).copy(image, layout.functionTable);
+    // RtlCaptureStackBackTrace walks through a stub's frame with its unwind data alone: the stubs capture stacks only
+    // once the registration thread has registered it (it stores the function's address in the ring header then).
+    const captureStack = options.captureStack !== undefined && options.rtlAddFunctionTable ? { address: ring.address + BigInt(CAPTURE_STACK_OFFSET), value: options.captureStack } : undefined;
     if (options.rtlAddFunctionTable) {
-      threadThunk(options.rtlAddFunctionTable, [code + BigInt(layout.functionTable), BigInt(functions.length), code]).copy(image, layout.thunk);
+      threadThunk(options.rtlAddFunctionTable, [code + BigInt(layout.functionTable), BigInt(functions.length), code], captureStack).copy(image, layout.thunk);
       recorder.registration = { thunk: code + BigInt(layout.thunk) };
     }
     const originals = apis.map((api) => patches.find((p) => p.hook.api === api)?.hook.trampoline ?? 0n);
-    if (!ring.write(0, ringHeader(slots, originals, { waitWhenFull, delayFunction: options.delayFunction, captureStack: options.captureStack })) || !ring.write(RING_HEADER_SIZE, Buffer.alloc(slots * RECORD_SIZE))) return void ring.release();
+    if (!ring.write(0, ringHeader(slots, originals, { waitWhenFull, delayFunction: options.delayFunction })) || !ring.write(RING_HEADER_SIZE, Buffer.alloc(slots * RECORD_SIZE))) return void ring.release();
     // Executable and no longer writable before any entry point jumps there.
     if (!write(process, code, image) || !winExtra.VirtualProtectEx(process.handle, code, layout.size, PAGE_EXECUTE_READ, [0])) return void ring.release();
     for (const { hook, jump } of patches) {

@@ -211,8 +211,9 @@ export function runtimeFunctions(functions: readonly { begin: number; end: numbe
 /**
  * A thread's start routine that calls fn(a, b, c) and returns its BOOLEAN answer as the thread's exit code: the
  * tracer runs it in a thread of its own (CreateRemoteThread), so no thread of the program is stopped or moved.
+ * `onSuccess`: a quadword stored when fn answers TRUE, before the thread ends (what waits for fn's work, in process).
  */
-export function threadThunk(fn: bigint, args: readonly [bigint, bigint, bigint]): Buffer {
+export function threadThunk(fn: bigint, args: readonly [bigint, bigint, bigint], onSuccess?: { address: bigint; value: bigint }): Buffer {
   const a = new Asm();
   a.op(0x48, 0x83, 0xec, 0x28); // sub rsp, 0x28        ; shadow space, and RSP aligned again for the call
   a.op(0x48, 0xb9, ...a.u64(args[0])); // mov rcx, imm64
@@ -221,6 +222,14 @@ export function threadThunk(fn: bigint, args: readonly [bigint, bigint, bigint])
   a.op(0x48, 0xb8, ...a.u64(fn)); // mov rax, imm64
   a.op(0xff, 0xd0); // call rax
   a.op(0x0f, 0xb6, 0xc0); // movzx eax, al        ; BOOLEAN
+  if (onSuccess) {
+    a.op(0x85, 0xc0); // test eax, eax
+    a.jcc(0x4, 'done'); // je done
+    a.op(0x48, 0xb9, ...a.u64(onSuccess.value)); // mov rcx, imm64
+    a.op(0x48, 0xba, ...a.u64(onSuccess.address)); // mov rdx, imm64
+    a.op(0x48, 0x89, 0x0a); // mov [rdx], rcx
+    a.label('done');
+  }
   a.op(0x48, 0x83, 0xc4, 0x28); // add rsp, 0x28
   a.op(0xc3); // ret
   return a.done();
