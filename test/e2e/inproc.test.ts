@@ -18,13 +18,19 @@ function problems(events: TraceEvent[]): string[] {
     .sort();
 }
 
+/** Each pid's place in the order the processes started. */
+function processOrder(events: TraceEvent[]): Map<number, number> {
+  const order = new Map<number, number>();
+  for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
+  return order;
+}
+
 /**
  * Each process's own calls in order, processes named by their start order (pids differ between runs). Across
  * processes only the handoff is ordered (the source's peer and the target run concurrently in between).
  */
 function callSequences(events: TraceEvent[]): string[][] {
-  const order = new Map<number, number>();
-  for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
+  const order = processOrder(events);
   const perProcess: string[][] = [...order.keys()].map(() => []);
   for (const e of events) if (e.kind === 'api' && !e.internal) perProcess[order.get(e.pid) ?? 0].push(`${e.api} ${e.phase}`);
   return perProcess;
@@ -32,8 +38,7 @@ function callSequences(events: TraceEvent[]): string[][] {
 
 /** Each process's calls with their stacks (function or module+offset, and file:line where known), in order. */
 function callStacks(events: TraceEvent[]): string[][] {
-  const order = new Map<number, number>();
-  for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
+  const order = processOrder(events);
   const perProcess: string[][] = [...order.keys()].map(() => []);
   for (const e of events) {
     if (e.kind !== 'api' || e.phase !== 'call' || e.internal) continue;
@@ -48,8 +53,7 @@ function callStacks(events: TraceEvent[]): string[][] {
  * with one (a stub that read the capture function before the unwind data was registered).
  */
 function firstCallsWithoutStack(events: TraceEvent[]): number[][] {
-  const order = new Map<number, number>();
-  for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
+  const order = processOrder(events);
   const perProcess: number[][] = [...order.keys()].map(() => []);
   const counts = [...order.keys()].map(() => 0);
   const stacked = new Set<string>();
@@ -74,8 +78,7 @@ const RETURNS_SOCKET = new Set(['socket', 'WSASocketA', 'WSASocketW', 'accept', 
  * (a target's imported handle varies between runs: sockets are named by their order of appearance in the process).
  */
 function decodedCalls(events: TraceEvent[]): string[][] {
-  const order = new Map<number, number>();
-  for (const e of events) if (e.kind === 'process-start' && !order.has(e.pid)) order.set(e.pid, order.size);
+  const order = processOrder(events);
   const perProcess: string[][] = [...order.keys()].map(() => []);
   const socketNames = new Map<number, Map<unknown, string>>();
   const socketName = (pid: number, value: unknown): unknown => {

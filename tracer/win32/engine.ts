@@ -109,7 +109,7 @@ export class CaptureEngine {
    */
   private installInProcess(inproc: InprocProcess, stopped: TracedThread | undefined): void {
     installRecorder(inproc, stopped, this.hookedNames, { entries: this.breakpointApis, failures: this.failureApis }, this.options);
-    if (stopped && inproc.attachedWhileRunning) hookHeldExtensions(inproc, (api, pointer) => this.hookExtensionFunction(inproc.process, stopped, api, pointer));
+    if (stopped && inproc.process.attachedWhileRunning) hookHeldExtensions(inproc, (api, pointer) => this.hookKnownExtension(inproc, stopped, api, pointer));
     if (startUnwindRegistration(inproc) === undefined) this.recordCaptureSetup(inproc);
   }
 
@@ -206,7 +206,7 @@ export class CaptureEngine {
     const handle = e.readBigUInt64LE(DebugEvent.createProcessHandle);
     const process = new TracedProcess(pid, handle);
     this.processes.set(pid, process);
-    const inproc = this.inproc?.add(process);
+    this.inproc?.add(process);
     if (this.awaitedLaunches > 0) this.awaitedLaunches--;
     closeIfSet(e.readBigUInt64LE(DebugEvent.createProcessFile));
     const info = describeNewProcess(process);
@@ -216,7 +216,6 @@ export class CaptureEngine {
     // Attached to while running: the descriptors it opened before are unknown to the trace.
     const attached = this.awaitedAttaches.delete(pid);
     process.attachedWhileRunning = attached;
-    if (inproc) inproc.attachedWhileRunning = attached;
     this.record({ kind: 'process-start', pid, parentPid: info.parentPid, image: info.image, commandLine: info.commandLine, ...(attached ? { attached } : {}) });
     this.onCreateThread(pid, tid, e.readBigUInt64LE(DebugEvent.createProcessThread), e.readBigUInt64LE(DebugEvent.createProcessTeb));
   }
@@ -272,7 +271,7 @@ export class CaptureEngine {
     this.record({ kind: 'module-load', pid, module: WS2_32, base: `0x${base.toString(16)}` });
     // Just mapped, ws2_32 runs no code yet: its entry points are hooked now, with no thread stopped or read. In a
     // process attached to while running, threads may be inside it: that waits for its first hooked call.
-    if (inproc && !inproc.attachedWhileRunning) this.installInProcess(inproc, undefined);
+    if (inproc && !process.attachedWhileRunning) this.installInProcess(inproc, undefined);
   }
 
   private async onException(pid: number, tid: number): Promise<number> {
@@ -322,10 +321,7 @@ export class CaptureEngine {
   private onExtensionPointer(inproc: InprocProcess, thread: TracedThread, address: bigint): number {
     const mailbox = inproc.recorder?.extensionMailbox();
     const handedOut = mailbox && extensionHandedOut(inproc.process, mailbox);
-    if (handedOut) {
-      inproc.recorder?.noteExtension(handedOut.pointer);
-      this.hookExtensionFunction(inproc.process, thread, extensionFunctionOf(handedOut.guid), `0x${handedOut.pointer.toString(16)}`);
-    }
+    if (handedOut) this.hookKnownExtension(inproc, thread, extensionFunctionOf(handedOut.guid), handedOut.pointer);
     if (runsUnderWine()) return DBG_CONTINUE;
     const context = inproc.process.getContext(thread);
     if (context) resumeAt(inproc.process, thread, address + 1n, false, context);
@@ -415,6 +411,12 @@ export class CaptureEngine {
     const reason = returned && !this.stopping ? this.control.shouldStop(returned) : undefined;
     if (returned && reason) await this.control.hold(reason, { pid: process.pid, tid: thread.tid, event: returned });
     return DBG_CONTINUE;
+  }
+
+  /** An extension function whose pointer the tracer knows: WSAIoctl's stub stops for it no more, and it is hooked. */
+  private hookKnownExtension(inproc: InprocProcess, stopped: TracedThread, api: string, pointer: bigint): void {
+    inproc.recorder?.noteExtension(pointer);
+    this.hookExtensionFunction(inproc.process, stopped, api, `0x${pointer.toString(16)}`);
   }
 
   /** A Winsock extension function handed out by WSAIoctl (AcceptEx is not exported by name): hooked where it is. */

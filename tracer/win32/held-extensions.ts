@@ -18,17 +18,13 @@ export function armHeldExtensions(process: TracedProcess, ws2: LoadedModule, hoo
   }
 }
 
-/**
- * The int3s armHeldExtensions put in give way to inline hooks (`hook`: the engine's, with the pointer in hex, as a
- * WSAIoctl return gives it); WSAIoctl's stub then stops for those pointers no more.
- */
-export function hookHeldExtensions(inproc: InprocProcess, hook: (api: string, pointer: string) => void): void {
+/** The int3s armHeldExtensions put in give way to inline hooks (`hook`: the engine's, as for a pointer WSAIoctl handed out). */
+export function hookHeldExtensions(inproc: InprocProcess, hook: (api: string, pointer: bigint) => void): void {
   const process = inproc.process;
   for (const [address, spec] of [...process.entries]) {
     if (apiEntry(spec.api)?.entryPoint !== 'extension-function') continue;
     process.disarm(address);
     process.entries.delete(address);
-    inproc.recorder?.noteExtension(address);
-    hook(spec.api, `0x${address.toString(16)}`);
+    hook(spec.api, address);
   }
 }

@@ -42,7 +42,7 @@ export function hookExtensionFunction(process: TracedProcess, inproc: InprocProc
   // Under Wine, WSAIoctl hands out functions of ws2_32's own that are called only through the pointer, and in a process
   // traced from its start every first handout stops here: no thread can be inside one yet. Reading the other threads'
   // registers to make sure would make the wineserver set their debug registers.
-  const inside = inproc && (inproc.attachedWhileRunning || !runsUnderWine()) ? threadInside(inproc, stopped) : undefined;
+  const inside = inproc && (process.attachedWhileRunning || !runsUnderWine()) ? threadInside(inproc, stopped) : undefined;
   if (inproc && recorder && recorder.hookExtension(spec.api, address, inside) === undefined) {
     recorder.setArmed(spec.api, armed.entries.has(spec.api));
     recorder.setFailArmed(spec.api, armed.failures.has(spec.api));

@@ -42,8 +42,6 @@ export class InprocProcess {
   rtlAddFunctionTable?: bigint;
   /** The thread the tracer started to register the stubs' unwind data, until it ends (not the program's). */
   registrationTid?: number;
-  /** Attached to while running: ws2_32 may be in use already, so the stubs go in at its first hooked call. */
-  attachedWhileRunning = false;
   /** The capture-setup event is in the trace. */
   setupRecorded = false;
   /** Its `ring-stalls` event is in the trace (at most one per process). */

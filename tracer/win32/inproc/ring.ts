@@ -176,7 +176,7 @@ export function ringBytes(slots: number): number {
 }
 
 /** The header bytes to write at install (head 0, slots, mask; the originals are filled by the installer). */
-export function ringHeader(slots: number, originals: readonly bigint[], options: { waitWhenFull?: boolean; delayFunction?: bigint; captureStack?: bigint } = {}): Buffer {
+export function ringHeader(slots: number, originals: readonly bigint[], options: { waitWhenFull?: boolean; delayFunction?: bigint } = {}): Buffer {
   const b = Buffer.alloc(RING_HEADER_SIZE);
   b.writeBigUInt64LE(0n, HEAD_OFFSET);
   b.writeUInt32LE(slots, 0x08);
@@ -185,7 +185,7 @@ export function ringHeader(slots: number, originals: readonly bigint[], options:
   b.writeBigUInt64LE(options.delayFunction ?? 0n, DELAY_FUNCTION_OFFSET);
   b.writeBigInt64LE(-10_000n, DELAY_INTERVAL_OFFSET); // 1 ms, relative (negative), in 100 ns units
   b.writeUInt8(options.waitWhenFull ? 1 : 0, WAIT_WHEN_FULL_OFFSET);
-  b.writeBigUInt64LE(options.captureStack ?? 0n, CAPTURE_STACK_OFFSET);
+  // CAPTURE_STACK_OFFSET stays 0 (no stacks) until the unwind data's registration thread stores the function there.
   return b;
 }
 
